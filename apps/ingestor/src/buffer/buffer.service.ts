@@ -1,0 +1,73 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { IngestEvent } from '@dash/domain';
+import { DASH_CONFIG, type DashConfig } from '@dash/infra';
+import { LivePublisher } from '../live/live-publisher';
+import { EventWriter, isTransientDbError } from '../writer/event-writer';
+import { EventBuffer } from './event-buffer';
+
+/** FNV-1a: a cheap, stable hash so one pipeline always lands in the same partition. */
+function partitionOf(pipelineId: string, partitions: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < pipelineId.length; i++) hash = Math.imul(hash ^ pipelineId.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % partitions;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * `BUFFER_PARTITIONS` group-commit buffers, partitioned by pipeline. A flush writes its batch
+ * (retrying while the database is unreachable) and then announces the new stats live.
+ */
+@Injectable()
+export class BufferService {
+  private readonly logger = new Logger(BufferService.name);
+  private readonly partitions: EventBuffer<IngestEvent>[];
+  private stopping = false;
+
+  constructor(
+    @Inject(DASH_CONFIG) config: DashConfig,
+    private readonly writer: EventWriter,
+    private readonly publisher: LivePublisher,
+  ) {
+    this.partitions = Array.from({ length: config.buffer.partitions }, () => new EventBuffer<IngestEvent>((events) => this.flush(events), config.buffer));
+  }
+
+  /** Resolves once every event is committed (or recorded as a failure). */
+  async add(events: readonly IngestEvent[]): Promise<void> {
+    const count = this.partitions.length;
+    if (count === 1) return this.partitions[0].add(events);
+    const groups = new Map<number, IngestEvent[]>();
+    for (const event of events) {
+      const index = partitionOf(event.pipelineId, count);
+      const group = groups.get(index);
+      if (group) group.push(event);
+      else groups.set(index, [event]);
+    }
+    await Promise.all([...groups].map(([index, group]) => this.partitions[index].add(group)));
+  }
+
+  /** Events buffered and not yet committed on this node. */
+  get backlog(): number {
+    return this.partitions.reduce((sum, buffer) => sum + buffer.size, 0);
+  }
+
+  /** After this, a flush that meets an unreachable database fails instead of waiting for it. */
+  stop(): void {
+    this.stopping = true;
+  }
+
+  private async flush(events: IngestEvent[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const outcome = await this.writer.write(events);
+        this.publisher.publish(outcome.stats);
+        return;
+      } catch (error) {
+        if (!isTransientDbError(error) || this.stopping) throw error;
+        const delay = Math.min(100 * 2 ** attempt, 5000);
+        if (attempt === 1 || attempt % 10 === 0) this.logger.warn(`database unavailable (${(error as Error).message}); retrying ${events.length} events in ${delay} ms (attempt ${attempt})`);
+        await sleep(delay);
+      }
+    }
+  }
+}

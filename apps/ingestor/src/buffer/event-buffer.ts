@@ -1,0 +1,108 @@
+export interface BufferLimits {
+  /** Flush at this many buffered events. */
+  maxItems: number;
+  /** Flush events that have waited this long, even while another flush is under way. */
+  maxWaitMs: number;
+}
+
+interface Pending<T> {
+  items: readonly T[];
+  at: number;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/** Flushes in flight per buffer: one to keep the database busy, one more for a full batch. */
+const MAX_IN_FLIGHT = 2;
+
+/**
+ * Group commit. When nothing is being written, items are flushed at once (a lone event is
+ * stored in milliseconds); while a flush is under way, items gather and go together when it
+ * completes, when `maxItems` are waiting, or after `maxWaitMs`, whichever comes first. Each
+ * `add` resolves once its items are committed, or rejects with the flush's error.
+ */
+export class EventBuffer<T> {
+  private pending: Pending<T>[] = [];
+  private pendingCount = 0;
+  private inFlight = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private scheduled = false;
+
+  constructor(
+    private readonly flush: (items: T[]) => Promise<void>,
+    private readonly limits: BufferLimits,
+  ) {}
+
+  /** Items waiting to be flushed (not counting those in flight). */
+  get size(): number {
+    return this.pendingCount;
+  }
+
+  get flushing(): number {
+    return this.inFlight;
+  }
+
+  add(items: readonly T[]): Promise<void> {
+    if (items.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ items, at: Date.now(), resolve, reject });
+      this.pendingCount += items.length;
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.inFlight === 0 || (this.pendingCount >= this.limits.maxItems && this.inFlight < MAX_IN_FLIGHT)) {
+      // Let adds of the same tick join this flush.
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => {
+          this.scheduled = false;
+          this.startFlush();
+        });
+      }
+      return;
+    }
+    if (!this.timer) {
+      const wait = Math.max(0, this.pending[0].at + this.limits.maxWaitMs - Date.now());
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        if (this.inFlight < MAX_IN_FLIGHT) this.startFlush();
+      }, wait);
+      this.timer.unref();
+    }
+  }
+
+  private startFlush(): void {
+    if (this.pendingCount === 0) return;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    // Take whole adds up to maxItems (at least one add, however large).
+    const batch: Pending<T>[] = [];
+    let count = 0;
+    while (this.pending.length > 0 && (batch.length === 0 || count + this.pending[0].items.length <= this.limits.maxItems)) {
+      const next = this.pending.shift() as Pending<T>;
+      batch.push(next);
+      count += next.items.length;
+    }
+    this.pendingCount -= count;
+    this.inFlight += 1;
+    const items = batch.length === 1 ? [...batch[0].items] : batch.flatMap((entry) => entry.items);
+    this.flush(items).then(
+      () => this.settle(batch, null),
+      (error: unknown) => this.settle(batch, error ?? new Error('flush failed')),
+    );
+  }
+
+  private settle(batch: Pending<T>[], error: unknown): void {
+    this.inFlight -= 1;
+    for (const entry of batch) {
+      if (error) entry.reject(error);
+      else entry.resolve();
+    }
+    // The database just became free for this buffer: flush what gathered meanwhile.
+    if (this.pendingCount > 0) this.schedule();
+  }
+}

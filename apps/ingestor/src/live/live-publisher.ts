@@ -1,0 +1,79 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Emitter } from '@socket.io/redis-emitter';
+import { pipelineRoom, SocketEvent, type DataUpdated, type PipelineStats, type ServerToClientEvents } from '@dash/domain';
+import { createRedis, DASH_CONFIG, quit, RedisKeys, type DashConfig } from '@dash/infra';
+import type { Redis } from 'ioredis';
+
+/** At most one update per pipeline in this window; the newest state always goes out at its end. */
+const MIN_INTERVAL_MS = 100;
+const RETRY_MS = 1000;
+
+interface Slot {
+  lastSentAt: number;
+  sentVersion: number;
+  pending: PipelineStats | null;
+  timer: NodeJS.Timeout | null;
+}
+
+/**
+ * Announces stored events to every web node through the socket.io Redis adapter's channel.
+ * Bursts are coalesced per pipeline (≤ 10 updates a second), never dropping the latest state.
+ */
+@Injectable()
+export class LivePublisher implements OnApplicationShutdown {
+  private readonly logger = new Logger(LivePublisher.name);
+  private readonly redis: Redis;
+  private readonly emitter: Emitter<ServerToClientEvents>;
+  private readonly slots = new Map<string, Slot>();
+
+  constructor(@Inject(DASH_CONFIG) config: DashConfig, keys: RedisKeys) {
+    this.redis = createRedis(config.redisUrl, 'worker', 'live-publisher');
+    this.emitter = new Emitter<ServerToClientEvents>(this.redis, { key: keys.socketio });
+  }
+
+  publish(stats: readonly PipelineStats[]): void {
+    for (const state of stats) this.offer(state);
+  }
+
+  private offer(state: PipelineStats): void {
+    let slot = this.slots.get(state.pipelineId);
+    if (!slot) {
+      slot = { lastSentAt: 0, sentVersion: 0, pending: null, timer: null };
+      this.slots.set(state.pipelineId, slot);
+    }
+    if (state.version <= slot.sentVersion || (slot.pending && state.version <= slot.pending.version)) return;
+    slot.pending = state;
+    if (slot.timer) return;
+    const wait = slot.lastSentAt + MIN_INTERVAL_MS - Date.now();
+    if (wait <= 0) this.send(state.pipelineId, slot);
+    else slot.timer = setTimeout(() => this.send(state.pipelineId, slot), wait);
+  }
+
+  private send(pipelineId: string, slot: Slot): void {
+    slot.timer = null;
+    const state = slot.pending;
+    if (!state) return;
+    if (this.redis.status !== 'ready') {
+      // Keep the newest state and try again: the last state must reach the viewers.
+      slot.timer = setTimeout(() => this.send(pipelineId, slot), RETRY_MS);
+      return;
+    }
+    slot.pending = null;
+    slot.lastSentAt = Date.now();
+    slot.sentVersion = state.version;
+    const update: DataUpdated = { ...state, emittedAt: new Date().toISOString() };
+    this.emitter.to(pipelineRoom(pipelineId)).emit(SocketEvent.DataUpdated, update);
+    // Forget idle pipelines so the map stays bounded.
+    setTimeout(() => {
+      if (!slot.pending && !slot.timer && Date.now() - slot.lastSentAt >= MIN_INTERVAL_MS) this.slots.delete(pipelineId);
+    }, MIN_INTERVAL_MS * 10).unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    for (const [pipelineId, slot] of this.slots) {
+      if (slot.timer) clearTimeout(slot.timer);
+      if (slot.pending) this.send(pipelineId, slot);
+    }
+    await quit(this.redis);
+  }
+}

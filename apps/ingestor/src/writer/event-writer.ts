@@ -1,0 +1,116 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { IngestEvent, PipelineStats } from '@dash/domain';
+import { PG_POOL, STORAGE_MODE, toPipelineStats, type ResolvedStorageMode, type StatsRow } from '@dash/infra';
+import type { Pool, PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { toCopyRows } from './copy-text';
+import { COPY_STAGING, CREATE_STAGING, moveStagedSql, RECORD_FAILURE } from './event-writer.sql';
+
+export interface WriteOutcome {
+  /** New stats of every pipeline that stored at least one event. */
+  stats: PipelineStats[];
+  /** Events the database rejected, recorded in ingest_failures. */
+  failed: number;
+}
+
+// Errors where the database, not the data, is at fault: retry the whole batch later.
+const TRANSIENT_SQLSTATE = /^(08|53|57P|40001|40P01|55P03|58)/;
+
+export function isTransientDbError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return true; // socket errors, timeouts
+  return TRANSIENT_SQLSTATE.test(code);
+}
+
+/** Removes repeats of (pipeline, event id) within a batch, keeping the first. */
+export function uniqueEvents(events: readonly IngestEvent[]): IngestEvent[] {
+  const seen = new Set<string>();
+  const unique: IngestEvent[] = [];
+  for (const event of events) {
+    const key = `${event.pipelineId}\u0000${event.id}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    unique.push(event);
+  }
+  return unique;
+}
+
+/**
+ * Writes batches of events with `pg` directly: COPY into a staging table, then one statement
+ * that deduplicates, stores, updates rollups and stats. A batch the database rejects is split
+ * in halves until the bad events are isolated and recorded; the rest is stored.
+ */
+@Injectable()
+export class EventWriter {
+  private readonly logger = new Logger(EventWriter.name);
+  private readonly moveSql: string;
+  private readonly staged = new WeakSet<PoolClient>();
+
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(STORAGE_MODE) mode: ResolvedStorageMode,
+  ) {
+    this.moveSql = moveStagedSql(mode);
+  }
+
+  /** Throws only on transient database errors; the caller retries the whole batch. */
+  async write(events: readonly IngestEvent[]): Promise<WriteOutcome> {
+    const outcome: WriteOutcome = { stats: [], failed: 0 };
+    await this.writeIsolating(uniqueEvents(events), outcome);
+    return outcome;
+  }
+
+  private async writeIsolating(events: IngestEvent[], outcome: WriteOutcome): Promise<void> {
+    if (events.length === 0) return;
+    try {
+      const stats = await this.writeBatch(events);
+      for (const s of stats) {
+        const index = outcome.stats.findIndex((existing) => existing.pipelineId === s.pipelineId);
+        if (index < 0) outcome.stats.push(s);
+        else if (s.version > outcome.stats[index].version) outcome.stats[index] = s;
+      }
+    } catch (error) {
+      if (isTransientDbError(error)) throw error;
+      if (events.length === 1) {
+        await this.recordFailure(events[0], error as Error);
+        outcome.failed += 1;
+        return;
+      }
+      const middle = events.length >> 1;
+      await this.writeIsolating(events.slice(0, middle), outcome);
+      await this.writeIsolating(events.slice(middle), outcome);
+    }
+  }
+
+  private async writeBatch(events: IngestEvent[]): Promise<PipelineStats[]> {
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      if (!this.staged.has(client)) {
+        await client.query(CREATE_STAGING);
+        this.staged.add(client);
+      }
+      await pipeline(Readable.from([toCopyRows(events)]), client.query(copyFrom(COPY_STAGING)));
+      const { rows } = await client.query<StatsRow>(this.moveSql);
+      await client.query('COMMIT');
+      return rows.map(toPipelineStats);
+    } catch (error) {
+      broken = isTransientDbError(error);
+      await client.query('ROLLBACK').catch(() => (broken = true));
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private async recordFailure(event: IngestEvent, error: Error): Promise<void> {
+    const reason = `${(error as { code?: string }).code ?? 'error'}: ${error.message}`;
+    this.logger.warn(`event ${event.id} of pipeline ${event.pipelineId} rejected by the database: ${reason}`);
+    // The event is kept as JSON text: the database may refuse it as jsonb (that can be the reason).
+    const safeId = event.id.replace(/\u0000/g, '\uFFFD');
+    await this.pool.query(RECORD_FAILURE, [event.pipelineId, safeId, JSON.stringify(event), reason]);
+  }
+}

@@ -1,0 +1,30 @@
+import 'reflect-metadata';
+import type { LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { redisTransport, type DashConfig } from '@dash/infra';
+import { registerBodyParsers } from './http/body-parsers';
+import { fastifyErrorHandler } from './http/errors';
+import { RedisIoAdapter } from './live/redis-io.adapter';
+import { WebModule } from './web.module';
+
+export interface WebAppOptions {
+  logger?: LogLevel[] | false;
+}
+
+/** Builds the web app (HTTP API, intake, socket.io, pages) without listening yet. */
+export async function createWebApp(config: DashConfig, options: WebAppOptions = {}): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({ trustProxy: true, bodyLimit: config.webhooks.maxBytes, maxParamLength: 200 });
+  const fastify = adapter.getInstance();
+  registerBodyParsers(fastify, config.webhooks.maxBytes);
+  fastify.setErrorHandler(fastifyErrorHandler);
+  const app = await NestFactory.create<NestFastifyApplication>(WebModule.forRoot(config), adapter, {
+    bodyParser: false,
+    logger: options.logger ?? ['log', 'warn', 'error'],
+  });
+  app.useWebSocketAdapter(new RedisIoAdapter(app, config));
+  app.connectMicroservice(redisTransport(config.redisUrl), { inheritAppConfig: true });
+  app.enableShutdownHooks();
+  await app.startAllMicroservices();
+  return app;
+}

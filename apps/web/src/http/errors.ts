@@ -1,0 +1,57 @@
+import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
+import { DashError, type ErrorBody, type ErrorCode } from '@dash/domain';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+
+const CODE_BY_STATUS: Record<number, ErrorCode> = {
+  400: 'invalid_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'backlog_full',
+  503: 'unavailable',
+};
+
+const logger = new Logger('Http');
+
+/** Every failure as `{"error": code, "message": text}` with the right status. */
+export function toErrorResponse(error: unknown): { status: number; body: ErrorBody; retryAfter?: number } {
+  if (error instanceof DashError) return { status: error.status, body: error.toBody(), retryAfter: error.retryAfterSeconds };
+  if (error instanceof HttpException) {
+    const status = error.getStatus();
+    const response = error.getResponse();
+    const message = typeof response === 'string' ? response : ((response as { message?: unknown }).message ?? error.message);
+    return { status, body: { error: CODE_BY_STATUS[status] ?? (status < 500 ? 'invalid_request' : 'internal_error'), message: String(message) } };
+  }
+  // Fastify's own errors (body parsing, limits, bad headers) carry a 4xx statusCode.
+  const fastify = error as Partial<FastifyError>;
+  if (typeof fastify.statusCode === 'number' && fastify.statusCode >= 400 && fastify.statusCode < 500) {
+    const status = fastify.statusCode;
+    let code: ErrorCode = CODE_BY_STATUS[status] ?? 'invalid_request';
+    if (fastify.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') code = 'unsupported_media_type';
+    if (fastify.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') code = 'invalid_json';
+    return { status, body: { error: code, message: fastify.message ?? 'bad request' } };
+  }
+  logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  return { status: 500, body: { error: 'internal_error', message: 'internal error' } };
+}
+
+export function sendError(reply: FastifyReply, error: unknown): void {
+  const { status, body, retryAfter } = toErrorResponse(error);
+  if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
+  void reply.status(status).send(body);
+}
+
+@Catch()
+export class ErrorFilter implements ExceptionFilter {
+  catch(error: unknown, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') return;
+    sendError(host.switchToHttp().getResponse<FastifyReply>(), error);
+  }
+}
+
+/** For Fastify's error handler, which sees errors raised before a route's handler runs. */
+export function fastifyErrorHandler(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  sendError(reply, error);
+}

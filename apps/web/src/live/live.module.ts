@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module';
+import { PipelinesModule } from '../pipelines/pipelines.module';
+import { ReadingModule } from '../reading/reading.module';
+import { LiveGateway } from './live.gateway';
+
+@Module({
+  imports: [AuthModule, PipelinesModule, ReadingModule],
+  providers: [LiveGateway],
+  exports: [LiveGateway],
+})
+export class LiveModule {}

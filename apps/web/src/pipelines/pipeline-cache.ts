@@ -1,0 +1,70 @@
+import { Injectable } from '@nestjs/common';
+import { decodeSigningSecret } from '@dash/domain';
+import { PipelineEntity } from '@dash/infra';
+import { DataSource, type Repository } from 'typeorm';
+import { isUuid } from './pipelines.schemas';
+
+/** What intake needs of a pipeline, with its HMAC keys decoded once. */
+export interface CachedPipeline {
+  entity: PipelineEntity;
+  currentKey: Buffer;
+  previousKey: Buffer | null;
+  previousKeyUntil: number;
+}
+
+// Entries are refreshed at least this often even if a change announcement was missed.
+const TTL_MS = 30_000;
+const MISS_TTL_MS = 5_000;
+const MAX_ENTRIES = 50_000;
+
+/**
+ * Every node's cache of pipelines for the hot path. Changes made on any node are announced
+ * over the NestJS Redis transport and evict the entry here (see PipelineChangesController).
+ */
+@Injectable()
+export class PipelineCache {
+  private readonly entries = new Map<string, { value: CachedPipeline | null; until: number }>();
+  private readonly loading = new Map<string, Promise<CachedPipeline | null>>();
+  private readonly pipelines: Repository<PipelineEntity>;
+
+  constructor(dataSource: DataSource) {
+    this.pipelines = dataSource.getRepository(PipelineEntity);
+  }
+
+  async get(id: string): Promise<CachedPipeline | null> {
+    if (!isUuid(id)) return null;
+    const entry = this.entries.get(id);
+    if (entry && entry.until > Date.now()) return entry.value;
+    // One database read per id at a time, however many requests wait for it.
+    let load = this.loading.get(id);
+    if (!load) {
+      load = this.load(id).finally(() => this.loading.delete(id));
+      this.loading.set(id, load);
+    }
+    return load;
+  }
+
+  /** HMAC keys valid now: the current secret, and the previous one during its grace period. */
+  keysOf(pipeline: CachedPipeline, now = Date.now()): Buffer[] {
+    return pipeline.previousKey && pipeline.previousKeyUntil > now ? [pipeline.currentKey, pipeline.previousKey] : [pipeline.currentKey];
+  }
+
+  evict(id: string): void {
+    this.entries.delete(id);
+  }
+
+  private async load(id: string): Promise<CachedPipeline | null> {
+    const entity = await this.pipelines.findOneBy({ id });
+    const value: CachedPipeline | null = entity
+      ? {
+          entity,
+          currentKey: decodeSigningSecret(entity.signingSecret),
+          previousKey: entity.previousSecret ? decodeSigningSecret(entity.previousSecret) : null,
+          previousKeyUntil: entity.previousSecretExpiresAt?.getTime() ?? 0,
+        }
+      : null;
+    if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
+    this.entries.set(id, { value, until: Date.now() + (value ? TTL_MS : MISS_TTL_MS) });
+    return value;
+  }
+}

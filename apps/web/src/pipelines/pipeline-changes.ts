@@ -1,0 +1,42 @@
+import { Controller, Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { ClientProxy, EventPattern, Payload } from '@nestjs/microservices';
+import { PIPELINE_CHANGED, type PipelineChanged } from '@dash/domain';
+import { firstValueFrom } from 'rxjs';
+import { PipelineCache } from './pipeline-cache';
+
+export const TRANSPORT_CLIENT = Symbol('TRANSPORT_CLIENT');
+
+/** Announces pipeline changes to every node (this one included) over the NestJS Redis transport. */
+@Injectable()
+export class PipelineChangesPublisher implements OnApplicationShutdown {
+  private readonly logger = new Logger(PipelineChangesPublisher.name);
+
+  constructor(
+    @Inject(TRANSPORT_CLIENT) private readonly client: ClientProxy,
+    private readonly cache: PipelineCache,
+  ) {}
+
+  async announce(change: PipelineChanged): Promise<void> {
+    this.cache.evict(change.pipelineId);
+    try {
+      await firstValueFrom(this.client.emit<void, PipelineChanged>(PIPELINE_CHANGED, change), { defaultValue: undefined });
+    } catch (error) {
+      // Other nodes still drop the entry within the cache TTL.
+      this.logger.warn(`could not announce ${change.change} of ${change.pipelineId}: ${(error as Error).message}`);
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.client.close();
+  }
+}
+
+@Controller()
+export class PipelineChangesController {
+  constructor(private readonly cache: PipelineCache) {}
+
+  @EventPattern(PIPELINE_CHANGED)
+  onChanged(@Payload() change: PipelineChanged): void {
+    if (typeof change?.pipelineId === 'string') this.cache.evict(change.pipelineId);
+  }
+}

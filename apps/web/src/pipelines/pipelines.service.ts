@@ -1,0 +1,143 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DashError, generateSigningSecret, type PipelineSource } from '@dash/domain';
+import { PG_POOL, PipelineEntity, STORAGE_MODE, type ResolvedStorageMode } from '@dash/infra';
+import type { Pool } from 'pg';
+import { DataSource, type Repository } from 'typeorm';
+import { PipelineChangesPublisher } from './pipeline-changes';
+import { isUuid, type CreatePipeline, type UpdatePipeline } from './pipelines.schemas';
+
+/** How long a rotated-out secret keeps verifying signatures. */
+export const PREVIOUS_SECRET_GRACE_MS = 24 * 60 * 60 * 1000;
+
+export interface PipelineView {
+  id: string;
+  name: string;
+  source: PipelineSource;
+  eventIdPath: string;
+  eventTimePath: string;
+  eventTypePath: string;
+  webhookPath: string;
+  createdAt: string;
+  updatedAt: string;
+  count: number;
+  lastEventAt: string | null;
+  lastPoll: PipelineEntity['lastPoll'];
+}
+
+@Injectable()
+export class PipelinesService {
+  private readonly pipelines: Repository<PipelineEntity>;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(STORAGE_MODE) private readonly mode: ResolvedStorageMode,
+    private readonly changes: PipelineChangesPublisher,
+  ) {
+    this.pipelines = dataSource.getRepository(PipelineEntity);
+  }
+
+  async create(input: CreatePipeline): Promise<PipelineView & { signingSecret: string }> {
+    const signingSecret = generateSigningSecret();
+    const entity = await this.dataSource.transaction(async (manager) => {
+      const saved = await manager.save(
+        manager.create(PipelineEntity, {
+          name: input.name,
+          source: input.source,
+          eventIdPath: input.eventIdPath ?? 'id',
+          eventTimePath: input.eventTimePath ?? 'timestamp',
+          eventTypePath: input.eventTypePath ?? 'type',
+          signingSecret,
+        }),
+      );
+      await manager.query('INSERT INTO pipeline_stats (pipeline_id) VALUES ($1)', [saved.id]);
+      return saved;
+    });
+    await this.changes.announce({ pipelineId: entity.id, change: 'created' });
+    return { ...(await this.view(entity)), signingSecret };
+  }
+
+  async list(visible: (id: string) => boolean): Promise<PipelineView[]> {
+    const entities = await this.pipelines.find({ order: { createdAt: 'ASC' } });
+    const shown = entities.filter((entity) => visible(entity.id));
+    const stats = await this.statsOf(shown.map((entity) => entity.id));
+    return shown.map((entity) => toView(entity, stats.get(entity.id)));
+  }
+
+  async get(id: string): Promise<PipelineView> {
+    return this.view(await this.entity(id));
+  }
+
+  async update(id: string, input: UpdatePipeline): Promise<PipelineView> {
+    const entity = await this.entity(id);
+    Object.assign(entity, Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined)));
+    const saved = await this.pipelines.save(entity);
+    await this.changes.announce({ pipelineId: id, change: 'updated' });
+    return this.view(saved);
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.entity(id);
+    await this.dataSource.transaction(async (manager) => {
+      await manager.query('DELETE FROM pipelines WHERE id = $1', [id]);
+      await manager.query('DELETE FROM event_ids WHERE pipeline_id = $1', [id]);
+      await manager.query('DELETE FROM events WHERE pipeline_id = $1', [id]);
+      // TimescaleDB's continuous aggregates follow the raw events on their next refresh.
+      if (this.mode === 'native') {
+        await manager.query('DELETE FROM event_counts_1m WHERE pipeline_id = $1', [id]);
+        await manager.query('DELETE FROM event_counts_1h WHERE pipeline_id = $1', [id]);
+      }
+    });
+    await this.changes.announce({ pipelineId: id, change: 'deleted' });
+  }
+
+  /** A new secret; the previous one keeps working for 24 hours. */
+  async rotateSecret(id: string): Promise<{ signingSecret: string; previousSecretExpiresAt: string }> {
+    const entity = await this.entity(id);
+    const signingSecret = generateSigningSecret();
+    const expiresAt = new Date(Date.now() + PREVIOUS_SECRET_GRACE_MS);
+    await this.pipelines.update(id, { previousSecret: entity.signingSecret, previousSecretExpiresAt: expiresAt, signingSecret });
+    await this.changes.announce({ pipelineId: id, change: 'secret_rotated' });
+    return { signingSecret, previousSecretExpiresAt: expiresAt.toISOString() };
+  }
+
+  async exists(ids: readonly string[]): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string }>('SELECT id FROM pipelines WHERE id = ANY($1::uuid[])', [ids]);
+    return rows.map((row) => row.id);
+  }
+
+  async entity(id: string): Promise<PipelineEntity> {
+    const entity = isUuid(id) ? await this.pipelines.findOneBy({ id }) : null;
+    if (!entity) throw new DashError(404, 'not_found', `no pipeline ${id}`);
+    return entity;
+  }
+
+  private async view(entity: PipelineEntity): Promise<PipelineView> {
+    return toView(entity, (await this.statsOf([entity.id])).get(entity.id));
+  }
+
+  private async statsOf(ids: string[]): Promise<Map<string, { count: number; lastEventAt: string | null }>> {
+    const { rows } = await this.pool.query<{ pipeline_id: string; count: string; last_event_at: Date | null }>(
+      'SELECT pipeline_id, count, last_event_at FROM pipeline_stats WHERE pipeline_id = ANY($1::uuid[])',
+      [ids],
+    );
+    return new Map(rows.map((row) => [row.pipeline_id, { count: Number(row.count), lastEventAt: row.last_event_at?.toISOString() ?? null }]));
+  }
+}
+
+function toView(entity: PipelineEntity, stats?: { count: number; lastEventAt: string | null }): PipelineView {
+  return {
+    id: entity.id,
+    name: entity.name,
+    source: entity.source,
+    eventIdPath: entity.eventIdPath,
+    eventTimePath: entity.eventTimePath,
+    eventTypePath: entity.eventTypePath,
+    webhookPath: `/webhooks/${entity.id}`,
+    createdAt: entity.createdAt.toISOString(),
+    updatedAt: entity.updatedAt.toISOString(),
+    count: stats?.count ?? 0,
+    lastEventAt: stats?.lastEventAt ?? null,
+    lastPoll: entity.lastPoll,
+  };
+}

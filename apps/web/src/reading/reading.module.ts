@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module';
+import { PipelinesModule } from '../pipelines/pipelines.module';
+import { ReadingController } from './reading.controller';
+import { StatsService } from './stats.service';
+
+@Module({
+  imports: [AuthModule, PipelinesModule],
+  controllers: [ReadingController],
+  providers: [StatsService],
+  exports: [StatsService],
+})
+export class ReadingModule {}

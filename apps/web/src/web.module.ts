@@ -1,0 +1,22 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { ConfigModule, DatabaseModule, RedisModule, type DashConfig } from '@dash/infra';
+import { AuthModule } from './auth/auth.module';
+import { HealthController } from './health/health.controller';
+import { ErrorFilter } from './http/errors';
+import { LiveModule } from './live/live.module';
+import { PipelinesModule } from './pipelines/pipelines.module';
+import { ReadingModule } from './reading/reading.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
+
+@Module({})
+export class WebModule {
+  static forRoot(config: DashConfig): DynamicModule {
+    return {
+      module: WebModule,
+      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, AuthModule, PipelinesModule, WebhooksModule, ReadingModule, LiveModule],
+      controllers: [HealthController],
+      providers: [{ provide: APP_FILTER, useClass: ErrorFilter }],
+    };
+  }
+}

@@ -1,0 +1,104 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { DashError, JobName, QueueName, type IngestEvent, type IngestJobData } from '@dash/domain';
+import { Backlog, createRedis, DASH_CONFIG, quit, REDIS, RedisKeys, type DashConfig } from '@dash/infra';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
+
+/** Largest job: events from many requests travel together, up to this many. */
+const MAX_JOB_EVENTS = 2000;
+/** An enqueue that Redis has not confirmed by then is answered 503 (the sender retries; ids deduplicate). */
+const ENQUEUE_TIMEOUT_MS = 5000;
+const RETRY_AFTER_SECONDS = 5;
+
+/** Ingest jobs are retried with backoff for about two hours if an ingestor fails them. */
+export const INGEST_JOB_OPTIONS = {
+  attempts: 15,
+  backoff: { type: 'exponential', delay: 500 },
+  removeOnComplete: true,
+  removeOnFail: false,
+} as const;
+
+interface Waiter {
+  events: IngestEvent[];
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * The producer side of the `pipelines` queue. Events of requests that arrive together are
+ * coalesced into one job (one Redis round trip); each request is answered only after Redis
+ * has confirmed the job that carries its events.
+ */
+@Injectable()
+export class IngestQueue implements OnApplicationShutdown {
+  private readonly logger = new Logger(IngestQueue.name);
+  private readonly connection: Redis;
+  private readonly queue: Queue<IngestJobData>;
+  private readonly backlog: Backlog;
+  private waiting: Waiter[] = [];
+  private waitingEvents = 0;
+  private scheduled = false;
+
+  constructor(@Inject(DASH_CONFIG) config: DashConfig, @Inject(REDIS) redis: Redis, keys: RedisKeys) {
+    this.connection = createRedis(config.redisUrl, 'producer', 'ingest-producer');
+    this.queue = new Queue<IngestJobData>(QueueName.Pipelines, { connection: this.connection, prefix: keys.bull });
+    this.queue.on('error', (error) => this.logger.warn(`queue: ${error.message}`));
+    this.backlog = new Backlog(redis, keys);
+  }
+
+  /** Resolves once the events are durably queued; rejects with 503 if Redis cannot take them. */
+  enqueue(events: IngestEvent[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ events, resolve, reject });
+      this.waitingEvents += events.length;
+      if (this.waitingEvents >= MAX_JOB_EVENTS) this.flush();
+      else if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batch = this.waiting;
+    this.waiting = [];
+    this.waitingEvents = 0;
+    if (batch.length > 0) void this.add(batch);
+  }
+
+  private async add(batch: Waiter[]): Promise<void> {
+    const events = batch.length === 1 ? batch[0].events : batch.flatMap((waiter) => waiter.events);
+    const jobId = randomUUID();
+    try {
+      if (this.connection.status !== 'ready') throw new Error(`Redis is ${this.connection.status}`);
+      await withTimeout(this.queue.add(JobName.Ingest, { events }, { ...INGEST_JOB_OPTIONS, jobId }), ENQUEUE_TIMEOUT_MS);
+    } catch (error) {
+      this.logger.warn(`enqueue of ${events.length} events failed: ${(error as Error).message}`);
+      const unavailable = new DashError(503, 'unavailable', 'the queue cannot take events right now; retry later', RETRY_AFTER_SECONDS);
+      for (const waiter of batch) waiter.reject(unavailable);
+      return;
+    }
+    for (const waiter of batch) waiter.resolve();
+    const shares: Record<string, number> = {};
+    for (const event of events) shares[event.pipelineId] = (shares[event.pipelineId] ?? 0) + 1;
+    // Counting is best effort: the events are already safe in the queue.
+    await this.backlog.add(jobId, shares).catch((error: Error) => this.logger.warn(`backlog add: ${error.message}`));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.queue.close().catch(() => undefined);
+    await quit(this.connection);
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer from Redis in ${ms} ms`)), ms);
+    }),
+  ]);
+}

@@ -1,0 +1,132 @@
+import { DashError } from './errors';
+import type { IngestEvent } from './events';
+import { valueAtPath } from './paths';
+import type { EventPaths } from './pipeline';
+
+export const MAX_BATCH_EVENTS = 1000;
+const MAX_ID_LENGTH = 255;
+const MAX_TYPE_LENGTH = 200;
+// Plausible event times: from the epoch up to the year 9999 (PostgreSQL timestamptz range is wider).
+const MAX_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
+// Below this a number is read as seconds, at or above it as milliseconds (1e11 s is the year 5138).
+const SECONDS_LIMIT = 1e11;
+
+export type BodyFormat = 'json' | 'ndjson';
+
+export interface ExtractInput {
+  pipelineId: string;
+  webhookId: string;
+  format: BodyFormat;
+  body: Buffer;
+  receivedAt: number;
+  paths: EventPaths;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function decodeUtf8(body: Buffer): string {
+  try {
+    return utf8.decode(body);
+  } catch {
+    throw new DashError(400, 'invalid_json', 'body is not valid UTF-8');
+  }
+}
+
+function parseJson(text: string, where: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new DashError(400, 'invalid_json', `${where} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Parses an event time: ISO 8601, or unix seconds or milliseconds (number or numeric string). */
+export function parseEventTime(value: unknown): number | undefined {
+  let ms: number;
+  if (typeof value === 'number') {
+    ms = Math.abs(value) < SECONDS_LIMIT ? value * 1000 : value;
+  } else if (typeof value === 'string' && value.trim() !== '') {
+    const numeric = Number(value);
+    if (Number.isFinite(numeric)) return parseEventTime(numeric);
+    // Date.parse accepts more than ISO 8601; require a date-like start to avoid "1" or "May".
+    if (!/^\d{4}-\d{2}-\d{2}/.test(value)) return undefined;
+    ms = Date.parse(value);
+  } else {
+    return undefined;
+  }
+  if (!Number.isFinite(ms) || ms < 0 || ms > MAX_TIME_MS) return undefined;
+  return Math.trunc(ms);
+}
+
+function scalarText(value: unknown, max: number): string | undefined {
+  if (typeof value === 'string' && value.length > 0 && value.length <= max) return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return undefined;
+}
+
+function toEvent(input: ExtractInput, item: Record<string, unknown>, index: number | null): IngestEvent {
+  const where = index === null ? 'event' : `event ${index}`;
+  const { eventIdPath, eventTimePath, eventTypePath } = input.paths;
+
+  let id = input.webhookId;
+  if (index !== null) {
+    const raw = valueAtPath(item, eventIdPath);
+    if (raw === undefined || raw === null) id = `${input.webhookId}:${index}`;
+    else {
+      const text = scalarText(raw, MAX_ID_LENGTH);
+      if (text === undefined) throw new DashError(400, 'invalid_event', `${where}: ${eventIdPath} must be a string of 1 to ${MAX_ID_LENGTH} characters or a number`);
+      id = text;
+    }
+  }
+
+  let occurredAt = input.receivedAt;
+  const rawTime = valueAtPath(item, eventTimePath);
+  if (rawTime !== undefined && rawTime !== null) {
+    const parsed = parseEventTime(rawTime);
+    if (parsed === undefined) throw new DashError(400, 'invalid_event', `${where}: ${eventTimePath} must be ISO 8601 or unix seconds or milliseconds`);
+    occurredAt = parsed;
+  }
+
+  const rawType = valueAtPath(item, eventTypePath);
+  const type = rawType === undefined || rawType === null ? null : scalarText(rawType, MAX_TYPE_LENGTH);
+  if (type === undefined) throw new DashError(400, 'invalid_event', `${where}: ${eventTypePath} must be a string of 1 to ${MAX_TYPE_LENGTH} characters`);
+
+  return { pipelineId: input.pipelineId, id, type, occurredAt, receivedAt: input.receivedAt, payload: item };
+}
+
+function checkBatchSize(size: number): void {
+  if (size === 0) throw new DashError(400, 'invalid_event', 'the batch holds no events');
+  if (size > MAX_BATCH_EVENTS) throw new DashError(400, 'invalid_event', `a batch holds at most ${MAX_BATCH_EVENTS} events (got ${size})`);
+}
+
+/**
+ * Turns a verified webhook body into events by the contract's rules: one object is one event
+ * with the `webhook-id` as its id; an array or NDJSON is a batch whose ids come from
+ * `eventIdPath`, else `{webhook-id}:{index}`. All or nothing: any bad item rejects the request.
+ */
+export function extractEvents(input: ExtractInput): IngestEvent[] {
+  const text = decodeUtf8(input.body);
+  if (input.format === 'ndjson') {
+    const lines = text.split('\n').filter((line) => line.trim() !== '');
+    checkBatchSize(lines.length);
+    return lines.map((line, index) => {
+      const item = parseJson(line, `line ${index + 1}`);
+      if (!isObject(item)) throw new DashError(400, 'invalid_event', `line ${index + 1} is not a JSON object`);
+      return toEvent(input, item, index);
+    });
+  }
+  const parsed = parseJson(text, 'body');
+  if (Array.isArray(parsed)) {
+    checkBatchSize(parsed.length);
+    return parsed.map((item: unknown, index) => {
+      if (!isObject(item)) throw new DashError(400, 'invalid_event', `event ${index} is not a JSON object`);
+      return toEvent(input, item, index);
+    });
+  }
+  if (!isObject(parsed)) throw new DashError(400, 'invalid_event', 'the body must be a JSON object or an array of objects');
+  return [toEvent(input, parsed, null)];
+}

@@ -1,0 +1,38 @@
+export type PipelineSource =
+  | { type: 'webhook' }
+  | {
+      type: 'poll';
+      url: string;
+      intervalSeconds: number;
+      headers?: Record<string, string>;
+      itemsPath?: string;
+      cursor?: { param: string; path: string };
+    };
+
+export interface EventPaths {
+  eventIdPath: string;
+  eventTimePath: string;
+  eventTypePath: string;
+}
+
+export const DEFAULT_EVENT_PATHS: EventPaths = {
+  eventIdPath: 'id',
+  eventTimePath: 'timestamp',
+  eventTypePath: 'type',
+};
+
+/** What every node caches for the intake hot path. */
+export interface PipelineRuntime extends EventPaths {
+  id: string;
+  name: string;
+  source: PipelineSource;
+  /** Secrets that verify signatures now: the current one, then the previous one while it lasts. */
+  secrets: string[];
+}
+
+/** Broadcast to every node over the NestJS Redis transport when a pipeline changes. */
+export const PIPELINE_CHANGED = 'pipeline.changed';
+export interface PipelineChanged {
+  pipelineId: string;
+  change: 'created' | 'updated' | 'deleted' | 'secret_rotated';
+}

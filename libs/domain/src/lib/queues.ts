@@ -1,0 +1,28 @@
+import type { IngestEvent } from './events';
+
+/** BullMQ queues. Their concurrency on an ingestor comes from `QUEUE_CONCURRENCY`. */
+export const QueueName = {
+  /** Maintenance: partitions, dedup window purge. */
+  Default: 'default',
+  /** Ingest and poll jobs. */
+  Pipelines: 'pipelines',
+  /** Alert e-mails. */
+  Mailers: 'mailers',
+} as const;
+export type QueueName = (typeof QueueName)[keyof typeof QueueName];
+
+export const JobName = {
+  Ingest: 'ingest',
+  Poll: 'poll',
+  Maintain: 'maintain',
+} as const;
+export type JobName = (typeof JobName)[keyof typeof JobName];
+
+/** One ingest job carries the events of one or more webhook requests, coalesced by the web node. */
+export interface IngestJobData {
+  events: IngestEvent[];
+}
+
+export interface PollJobData {
+  pipelineId: string;
+}

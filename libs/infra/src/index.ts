@@ -1,0 +1,13 @@
+export * from './lib/config/config';
+export * from './lib/config/config.module';
+export * from './lib/database/database';
+export * from './lib/database/database.module';
+export * from './lib/database/entities';
+export * from './lib/database/stats';
+export type { ResolvedStorageMode } from './lib/database/migrations/1732752000001-event-storage';
+export * from './lib/redis/keys';
+export * from './lib/redis/redis';
+export * from './lib/redis/redis.module';
+export * from './lib/redis/backlog';
+export * from './lib/redis/transport';
+export * from './lib/bootstrap/bootstrap';

@@ -1,0 +1,125 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { z } from 'zod';
+
+export type AppRole = 'web' | 'ingestor';
+export type StorageMode = 'auto' | 'timescale' | 'native';
+
+/** The environment, validated once at boot. Nothing else reads `process.env`. */
+export interface DashConfig {
+  role: AppRole;
+  production: boolean;
+  port: number;
+  databaseUrl: string;
+  redisUrl: string;
+  /** Prefix of every Redis key and channel Dash owns, so that deployments (and test suites) can share a server. */
+  keyPrefix: string;
+  adminToken: string;
+  /** True when no DASH_ADMIN_TOKEN was given and one was generated for this development run. */
+  adminTokenGenerated: boolean;
+  storageMode: StorageMode;
+  buffer: { maxItems: number; maxWaitMs: number; partitions: number };
+  ingest: { maxBacklog: number };
+  webhooks: { toleranceSeconds: number; maxBytes: number };
+  queues: { default: number; pipelines: number; mailers: number };
+  region: string;
+  poll: { allowPrivate: boolean };
+  smtpUrl: string | null;
+  /** Identifies this process in the cluster view. */
+  nodeId: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, detail: string) {
+    super(`Invalid configuration: ${variable} ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(min).max(max));
+const url = (protocols: string[]) =>
+  z.string().refine((value) => {
+    try {
+      return protocols.includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL (${protocols.join(' or ')})`);
+const bool = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
+
+/** Each variable with its default and a one-line meaning (the README's table mirrors this). */
+const schema = {
+  APP_ROLE: z.enum(['web', 'ingestor']).describe('the node role'),
+  NODE_ENV: z.string().default('development').describe('production requires DASH_ADMIN_TOKEN'),
+  DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/dash').describe('PostgreSQL 15+'),
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379').describe('Redis 6.2+ with maxmemory-policy noeviction'),
+  PORT: int(0, 65535).default(3000).describe('web app HTTP port'),
+  DASH_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional().describe('full API access'),
+  DASH_KEY_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]{1,40}$/, 'must be 1 to 40 letters, digits, _ or -').default('dash').describe('prefix of Redis keys and channels'),
+  STORAGE_MODE: z.enum(['auto', 'timescale', 'native']).default('auto').describe('event storage'),
+  BUFFER_MAX_ITEMS: int(1, 100_000).default(1000).describe('flush a buffer at this many events'),
+  BUFFER_MAX_WAIT_MS: int(1, 60_000).default(1000).describe('flush a buffer after this long'),
+  BUFFER_PARTITIONS: int(1, 256).default(10).describe('buffers per ingestor, by pipeline'),
+  INGEST_MAX_BACKLOG: int(1).default(5000).describe('events waiting for the database before webhooks get 429'),
+  WEBHOOK_TOLERANCE_SECONDS: int(1, 86_400).default(300).describe('allowed clock skew of webhook-timestamp'),
+  WEBHOOK_MAX_BYTES: int(64, 64 * 1024 * 1024).default(1_048_576).describe('largest accepted body'),
+  QUEUE_CONCURRENCY: z.string().default('default=10,pipelines=20,mailers=5').describe('queue concurrency on an ingestor'),
+  FLY_REGION: z.string().min(1).default('local').describe('region label'),
+  POLL_ALLOW_PRIVATE: bool.default(false).describe('let poll sources reach private addresses'),
+  SMTP_URL: url(['smtp:', 'smtps:']).optional().describe('where alert e-mails go'),
+} as const;
+
+function parseQueues(value: string): DashConfig['queues'] {
+  const queues = { default: 10, pipelines: 20, mailers: 5 };
+  for (const part of value.split(',').map((item) => item.trim()).filter(Boolean)) {
+    const match = /^(default|pipelines|mailers)=(\d{1,4})$/.exec(part);
+    if (!match || Number(match[2]) < 1) throw new ConfigError('QUEUE_CONCURRENCY', `has "${part}": expected name=number with names default, pipelines, mailers`);
+    queues[match[1] as keyof typeof queues] = Number(match[2]);
+  }
+  return queues;
+}
+
+/** Parses the environment for one app role. Throws a ConfigError naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv, defaultRole: AppRole): DashConfig {
+  const raw: Record<string, unknown> = {};
+  for (const name of Object.keys(schema)) {
+    const value = env[name];
+    raw[name] = value === undefined || value === '' ? undefined : value;
+  }
+  raw.APP_ROLE ??= defaultRole;
+  const values: Record<string, unknown> = {};
+  for (const [name, type] of Object.entries(schema)) {
+    const result = (type as z.ZodType).safeParse(raw[name]);
+    if (!result.success) {
+      throw new ConfigError(name, `${result.error.issues[0]?.message ?? 'is invalid'} (got ${JSON.stringify(raw[name])})`);
+    }
+    values[name] = result.data;
+  }
+  const v = values as { [K in keyof typeof schema]: z.output<(typeof schema)[K]> };
+  const production = v.NODE_ENV === 'production';
+  if (production && !v.DASH_ADMIN_TOKEN) throw new ConfigError('DASH_ADMIN_TOKEN', 'is required when NODE_ENV=production');
+
+  return {
+    role: v.APP_ROLE,
+    production,
+    port: v.PORT,
+    databaseUrl: v.DATABASE_URL,
+    redisUrl: v.REDIS_URL,
+    keyPrefix: v.DASH_KEY_PREFIX,
+    adminToken: v.DASH_ADMIN_TOKEN ?? `dash_admin_${randomBytes(24).toString('base64url')}`,
+    adminTokenGenerated: !v.DASH_ADMIN_TOKEN,
+    storageMode: v.STORAGE_MODE,
+    buffer: { maxItems: v.BUFFER_MAX_ITEMS, maxWaitMs: v.BUFFER_MAX_WAIT_MS, partitions: v.BUFFER_PARTITIONS },
+    ingest: { maxBacklog: v.INGEST_MAX_BACKLOG },
+    webhooks: { toleranceSeconds: v.WEBHOOK_TOLERANCE_SECONDS, maxBytes: v.WEBHOOK_MAX_BYTES },
+    queues: parseQueues(v.QUEUE_CONCURRENCY),
+    region: v.FLY_REGION,
+    poll: { allowPrivate: v.POLL_ALLOW_PRIVATE },
+    smtpUrl: v.SMTP_URL ?? null,
+    nodeId: `${v.APP_ROLE}-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+  };
+}
+
+/** Variables and their meaning, for the README and `--help`. */
+export const CONFIG_DESCRIPTIONS: ReadonlyArray<[string, string]> = Object.entries(schema).map(([name, type]) => [name, type.description ?? '']);

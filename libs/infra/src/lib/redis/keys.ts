@@ -1,0 +1,29 @@
+/** Every Redis key and channel Dash owns, under one prefix. */
+export class RedisKeys {
+  constructor(readonly prefix: string) {}
+
+  /** BullMQ's own key prefix. */
+  get bull(): string {
+    return `${this.prefix}:bull`;
+  }
+  /** socket.io Redis adapter and emitter channel prefix. */
+  get socketio(): string {
+    return `${this.prefix}:socket.io`;
+  }
+  /** Events acknowledged by web nodes and not yet committed by an ingestor. */
+  get backlog(): string {
+    return `${this.prefix}:backlog`;
+  }
+  /** Per-pipeline share of the backlog. */
+  pipelineBacklog(pipelineId: string): string {
+    return `${this.prefix}:backlog:${pipelineId}`;
+  }
+  /** Heartbeats of live nodes (hash: node id → JSON). */
+  get nodes(): string {
+    return `${this.prefix}:nodes`;
+  }
+  /** Channel prefix for the NestJS Redis transport. */
+  get transport(): string {
+    return `${this.prefix}:transport`;
+  }
+}

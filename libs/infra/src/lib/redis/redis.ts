@@ -1,0 +1,82 @@
+import { Logger } from '@nestjs/common';
+import { Redis, type RedisOptions } from 'ioredis';
+
+export type RedisRole =
+  /** Fails fast when Redis is away, so intake answers 503 instead of waiting. */
+  | 'producer'
+  /** Blocking commands and subscriptions: retries forever, as BullMQ workers require. */
+  | 'worker';
+
+const logger = new Logger('Redis');
+
+/** Logs a client's errors at most once every 10 s: an unhandled 'error' event would crash the process. */
+function attachErrorListener(client: Redis, name: string): void {
+  let lastLogged = 0;
+  client.on('error', (error: Error) => {
+    const now = Date.now();
+    if (now - lastLogged < 10_000) return;
+    lastLogged = now;
+    logger.warn(`${name}: ${error.message}`);
+  });
+}
+
+/** A Redis connection set up as BullMQ asks for its role; `rediss://` and passwords come from the URL. */
+export function createRedis(url: string, role: RedisRole, name: string, extra: RedisOptions = {}): Redis {
+  const options: RedisOptions =
+    role === 'worker'
+      ? { maxRetriesPerRequest: null, enableReadyCheck: true }
+      : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 };
+  const client = new Redis(url, {
+    ...options,
+    connectionName: `dash:${name}`,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+    ...extra,
+  });
+  attachErrorListener(client, name);
+  return client;
+}
+
+/** Waits for a client to be ready (or fails after the timeout). */
+export async function whenReady(client: Redis, timeoutMs = 10_000): Promise<void> {
+  if (client.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`Redis not ready after ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onReady = () => {
+      cleanup();
+      resolve();
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+    };
+    client.on('ready', onReady);
+  });
+}
+
+const EVICTING = /^(allkeys|volatile)-/;
+
+/**
+ * BullMQ loses jobs when Redis evicts keys. Refuses to run on an evicting policy, with the fix.
+ * Reads INFO (CONFIG is often disabled on managed Redis).
+ */
+export async function assertNoEviction(client: Redis): Promise<void> {
+  const info = await client.info('memory');
+  const policy = /maxmemory_policy:(\S+)/.exec(info)?.[1];
+  if (policy && EVICTING.test(policy)) {
+    throw new Error(
+      `Redis maxmemory-policy is ${policy}: Redis would evict queued events. Set it to noeviction ` +
+        `(redis-cli CONFIG SET maxmemory-policy noeviction, or maxmemory-policy noeviction in redis.conf).`,
+    );
+  }
+}
+
+export async function quit(client: Redis): Promise<void> {
+  try {
+    await client.quit();
+  } catch {
+    client.disconnect();
+  }
+}
