@@ -4,7 +4,6 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { redisTransport, type DashConfig } from '@dash/infra';
 import { registerBodyParsers } from './http/body-parsers';
-import { fastifyErrorHandler } from './http/errors';
 import { RedisIoAdapter } from './live/redis-io.adapter';
 import { WebModule } from './web.module';
 
@@ -14,10 +13,9 @@ export interface WebAppOptions {
 
 /** Builds the web app (HTTP API, intake, socket.io, pages) without listening yet. */
 export async function createWebApp(config: DashConfig, options: WebAppOptions = {}): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ trustProxy: true, bodyLimit: config.webhooks.maxBytes, maxParamLength: 200 });
-  const fastify = adapter.getInstance();
-  registerBodyParsers(fastify, config.webhooks.maxBytes);
-  fastify.setErrorHandler(fastifyErrorHandler);
+  const adapter = new FastifyAdapter({ trustProxy: true, bodyLimit: config.webhooks.maxBytes, routerOptions: { maxParamLength: 200 } });
+  // Parsers go in before Nest registers routes; Nest routes every error through ErrorFilter.
+  registerBodyParsers(adapter.getInstance(), config.webhooks.maxBytes);
   const app = await NestFactory.create<NestFastifyApplication>(WebModule.forRoot(config), adapter, {
     bodyParser: false,
     logger: options.logger ?? ['log', 'warn', 'error'],

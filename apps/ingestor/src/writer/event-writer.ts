@@ -110,7 +110,7 @@ export class EventWriter {
     const reason = `${(error as { code?: string }).code ?? 'error'}: ${error.message}`;
     this.logger.warn(`event ${event.id} of pipeline ${event.pipelineId} rejected by the database: ${reason}`);
     // The event is kept as JSON text: the database may refuse it as jsonb (that can be the reason).
-    const safeId = event.id.replace(/\u0000/g, '\uFFFD');
+    const safeId = event.id.replaceAll('\u0000', '\uFFFD');
     await this.pool.query(RECORD_FAILURE, [event.pipelineId, safeId, JSON.stringify(event), reason]);
   }
 }

@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import { DashError, type ErrorBody, type ErrorCode } from '@dash/domain';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply } from 'fastify';
 
 const CODE_BY_STATUS: Record<number, ErrorCode> = {
   400: 'invalid_request',
@@ -49,9 +49,4 @@ export class ErrorFilter implements ExceptionFilter {
     if (host.getType() !== 'http') return;
     sendError(host.switchToHttp().getResponse<FastifyReply>(), error);
   }
-}
-
-/** For Fastify's error handler, which sees errors raised before a route's handler runs. */
-export function fastifyErrorHandler(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
-  sendError(reply, error);
 }

@@ -24,7 +24,7 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
       await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
     } catch (error) {
       // Another process created it at the same moment.
-      if ((error as { code?: string }).code !== '42P04') throw error;
+      if (!['42P04', '23505'].includes((error as { code?: string }).code ?? '')) throw error;
       return false;
     }
     logger.log(`created database ${name}`);

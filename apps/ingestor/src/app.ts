@@ -1,0 +1,16 @@
+import 'reflect-metadata';
+import type { INestMicroservice, LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { MicroserviceOptions } from '@nestjs/microservices';
+import { redisTransport, type DashConfig } from '@dash/infra';
+import { IngestorModule } from './ingestor.module';
+
+/** Builds the ingestor: a Nest microservice on the Redis transport, with no listening port. */
+export async function createIngestorApp(config: DashConfig, options: { logger?: LogLevel[] | false } = {}): Promise<INestMicroservice> {
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(IngestorModule.forRoot(config), {
+    ...redisTransport(config.redisUrl),
+    logger: options.logger ?? ['log', 'warn', 'error'],
+  });
+  app.enableShutdownHooks();
+  return app;
+}

@@ -1,0 +1,192 @@
+import type { INestMicroservice } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { loadConfig, type DashConfig } from '@dash/infra';
+import { Redis } from 'ioredis';
+import { Client } from 'pg';
+import { randomBytes } from 'node:crypto';
+import { io, type Socket } from 'socket.io-client';
+import { Webhook } from 'standardwebhooks';
+import type { ClientToServerEvents, ServerToClientEvents } from '@dash/domain';
+import { createIngestorApp } from '../../../apps/ingestor/src/app';
+import { createWebApp } from '../../../apps/web/src/app';
+
+export const PG_ADMIN_URL = process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+/** A unique database and key prefix for one suite, and a way to clean both up. */
+export interface TestEnv {
+  name: string;
+  env: Record<string, string>;
+  config(role: 'web' | 'ingestor', overrides?: Record<string, string>): DashConfig;
+  cleanup(): Promise<void>;
+}
+
+export function testEnv(label: string, overrides: Record<string, string> = {}): TestEnv {
+  const name = `dash_t_${label.replace(/[^a-z0-9]/gi, '').toLowerCase().slice(0, 20)}_${randomBytes(4).toString('hex')}`;
+  const databaseUrl = new URL(PG_ADMIN_URL);
+  databaseUrl.pathname = `/${name}`;
+  const env: Record<string, string> = {
+    DATABASE_URL: databaseUrl.toString(),
+    REDIS_URL,
+    DASH_KEY_PREFIX: name,
+    DASH_ADMIN_TOKEN: ADMIN_TOKEN,
+    STORAGE_MODE: 'native',
+    PORT: '0',
+    ...overrides,
+  };
+  return {
+    name,
+    env,
+    config: (role, more = {}) => loadConfig({ ...env, ...more }, role),
+    cleanup: async () => {
+      await dropDatabase(name);
+      await deleteKeys(REDIS_URL, name);
+    },
+  };
+}
+
+export async function dropDatabase(name: string): Promise<void> {
+  const client = new Client({ connectionString: PG_ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Deletes every Redis key under a prefix. */
+export async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export interface RunningWeb {
+  app: NestFastifyApplication;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startWeb(config: DashConfig): Promise<RunningWeb> {
+  const app = await createWebApp(config, { logger: ['error'] });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.getHttpServer().address() as { port: number };
+  return { app, url: `http://127.0.0.1:${address.port}`, close: () => app.close() };
+}
+
+export async function startIngestor(config: DashConfig): Promise<INestMicroservice> {
+  const app = await createIngestorApp(config, { logger: ['error'] });
+  await app.listen();
+  return app;
+}
+
+export interface CreatedPipeline {
+  id: string;
+  signingSecret: string;
+  [key: string]: unknown;
+}
+
+/** A small client of Dash's HTTP API, as a user's tool would call it. */
+export class Api {
+  constructor(
+    readonly url: string,
+    readonly token: string = ADMIN_TOKEN,
+  ) {}
+
+  withToken(token: string): Api {
+    return new Api(this.url, token);
+  }
+
+  async request(method: string, path: string, body?: unknown): Promise<{ status: number; body: any; headers: Headers }> {
+    const response = await fetch(this.url + path, {
+      method,
+      headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : null, headers: response.headers };
+  }
+
+  async createPipeline(input: Record<string, unknown> = {}): Promise<CreatedPipeline> {
+    const { status, body } = await this.request('POST', '/api/pipelines', { name: 'test', source: { type: 'webhook' }, ...input });
+    if (status !== 201) throw new Error(`create pipeline: ${status} ${JSON.stringify(body)}`);
+    return body as CreatedPipeline;
+  }
+
+  async stats(pipelineId: string): Promise<{ count: number; [key: string]: any }> {
+    return (await this.request('GET', `/api/pipelines/${pipelineId}/stats`)).body;
+  }
+}
+
+export interface SendOptions {
+  id?: string;
+  timestamp?: Date;
+  contentType?: string;
+  secret?: string;
+  headers?: Record<string, string>;
+}
+
+/** Sends a webhook signed by the `standardwebhooks` library, as a real sender would. */
+export async function sendWebhook(baseUrl: string, pipeline: CreatedPipeline, body: string | unknown, options: SendOptions = {}) {
+  const raw = typeof body === 'string' ? body : JSON.stringify(body);
+  const id = options.id ?? `msg_${randomBytes(8).toString('hex')}`;
+  const timestamp = options.timestamp ?? new Date();
+  const signature = new Webhook(options.secret ?? pipeline.signingSecret).sign(id, timestamp, raw);
+  const response = await fetch(`${baseUrl}/webhooks/${pipeline.id}`, {
+    method: 'POST',
+    headers: {
+      'content-type': options.contentType ?? 'application/json',
+      'webhook-id': id,
+      'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
+      'webhook-signature': signature,
+      ...options.headers,
+    },
+    body: raw,
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null, headers: response.headers, id };
+}
+
+export type Viewer = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+/** A socket.io viewer, connected (or rejected) before it resolves. */
+export async function connectViewer(baseUrl: string, token: string | undefined): Promise<Viewer> {
+  const socket: Viewer = io(baseUrl, { transports: ['websocket'], auth: token === undefined ? {} : { token }, reconnection: false, forceNew: true });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', (error) => reject(error));
+  });
+  return socket;
+}
+
+export async function waitFor<T>(probe: () => Promise<T> | T, accept: (value: T) => boolean, timeoutMs = 15_000, label = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    last = await probe();
+    if (accept(last)) return last;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`timed out waiting for ${label}; last value: ${JSON.stringify(last)}`);
+}
+
+/** A database connection to a suite's own database, to check what was stored. */
+export async function queryDb<T = Record<string, unknown>>(env: TestEnv, sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = new Client({ connectionString: env.env.DATABASE_URL });
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}

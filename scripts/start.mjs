@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+// `npm start`: builds both apps and runs the web app and the ingestor on this machine, against
+// PostgreSQL and Redis at their default URLs (or DATABASE_URL / REDIS_URL). The database is
+// created and migrated by the apps themselves. Prints the dashboard URL and the admin token.
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const port = process.env.PORT ?? '3000';
+
+const build = spawnSync(process.execPath, [join(root, 'node_modules/nx/dist/bin/nx.js'), 'run-many', '-t', 'build', '--projects=web,ingestor', '--outputStyle=static'], { cwd: root, stdio: 'inherit' });
+if (build.status !== 0) process.exit(build.status ?? 1);
+
+const tokenGiven = Boolean(process.env.DASH_ADMIN_TOKEN);
+if (!tokenGiven && process.env.NODE_ENV === 'production') {
+  console.error('DASH_ADMIN_TOKEN is required when NODE_ENV=production');
+  process.exit(1);
+}
+// One token for both processes, so the one printed here is the one that works.
+const adminToken = process.env.DASH_ADMIN_TOKEN || `dash_admin_${randomBytes(24).toString('base64url')}`;
+const env = { ...process.env, DASH_ADMIN_TOKEN: adminToken, PORT: port };
+
+const children = new Set();
+let stopping = false;
+
+function run(app) {
+  const child = spawn(process.execPath, ['--enable-source-maps', join(root, `dist/apps/${app}/src/main.js`)], { cwd: root, env: { ...env, APP_ROLE: app }, stdio: 'inherit' });
+  children.add(child);
+  child.on('exit', (code, signal) => {
+    children.delete(child);
+    if (!stopping) {
+      console.error(`${app} exited (${signal ?? code}); stopping the others`);
+      stop(code || 1);
+    } else if (children.size === 0) process.exit(0);
+  });
+  return child;
+}
+
+function stop(code = 0) {
+  stopping = true;
+  for (const child of children) child.kill('SIGTERM');
+  if (children.size === 0) process.exit(code);
+  setTimeout(() => process.exit(code), 30_000).unref();
+}
+process.on('SIGINT', () => stop(0));
+process.on('SIGTERM', () => stop(0));
+
+async function waitForHealth(url, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(url)).ok) return true;
+    } catch {
+      // not up yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return false;
+}
+
+// The web app first: it creates and migrates the database; then the ingestor.
+run('web');
+if (!(await waitForHealth(`http://127.0.0.1:${port}/health`, 60_000))) {
+  console.error(`the web app did not answer on port ${port} within 60 s`);
+  stop(1);
+} else {
+  run('ingestor');
+  const base = `http://localhost:${port}`;
+  console.log(`
+  Dash is running.
+    Dashboard:   ${base}/?token=${encodeURIComponent(adminToken)}
+    Webhooks:    POST ${base}/webhooks/<pipelineId>
+    Admin token: ${tokenGiven ? 'from DASH_ADMIN_TOKEN' : `${adminToken}  (generated for this run; set DASH_ADMIN_TOKEN to keep one)`}
+`);
+}
