@@ -1,0 +1,108 @@
+import { EventBuffer } from './event-buffer';
+
+/** A flush we complete by hand, to see exactly when the buffer starts each one. */
+class ManualFlush {
+  readonly calls: Array<{ items: number[]; done: () => void; fail: (error: Error) => void }> = [];
+  readonly flush = (items: number[]) =>
+    new Promise<void>((resolve, reject) => {
+      this.calls.push({ items, done: resolve, fail: reject });
+    });
+}
+
+// Two turns of the loop: one for a flush's completion to settle, one for the flush it schedules.
+const tick = async () => {
+  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setImmediate(resolve));
+};
+const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
+
+describe(EventBuffer.name, () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('flushes a lone event at once when nothing is being written', async () => {
+    const manual = new ManualFlush();
+    const buffer = new EventBuffer(manual.flush, { maxItems: 1000, maxWaitMs: 1000 });
+    const added = buffer.add([1]);
+    await tick();
+    expect(manual.calls.map((c) => c.items)).toEqual([[1]]);
+    manual.calls[0].done();
+    await expect(added).resolves.toBeUndefined();
+  });
+
+  it('gathers events that arrive during a flush and sends them together when it completes', async () => {
+    const manual = new ManualFlush();
+    const buffer = new EventBuffer(manual.flush, { maxItems: 1000, maxWaitMs: 1000 });
+    void buffer.add([1]);
+    await tick();
+    const second = buffer.add([2, 3]);
+    const third = buffer.add([4]);
+    await tick();
+    expect(manual.calls).toHaveLength(1);
+    expect(buffer.size).toBe(3);
+    manual.calls[0].done();
+    await tick();
+    expect(manual.calls.map((c) => c.items)).toEqual([[1], [2, 3, 4]]);
+    manual.calls[1].done();
+    await expect(Promise.all([second, third])).resolves.toEqual([undefined, undefined]);
+  });
+
+  it('starts a second flush when 1000 events are buffered, without waiting for the first', async () => {
+    const manual = new ManualFlush();
+    const buffer = new EventBuffer(manual.flush, { maxItems: 1000, maxWaitMs: 60_000 });
+    void buffer.add([0]);
+    await tick();
+    void buffer.add(range(1, 999));
+    await tick();
+    expect(manual.calls).toHaveLength(1);
+    void buffer.add([1000]);
+    await tick();
+    expect(manual.calls).toHaveLength(2);
+    expect(manual.calls[1].items).toHaveLength(1000);
+  });
+
+  it('flushes after maxWaitMs while another flush is still under way', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+    const manual = new ManualFlush();
+    const buffer = new EventBuffer(manual.flush, { maxItems: 1000, maxWaitMs: 1000 });
+    void buffer.add([1]);
+    await tick();
+    void buffer.add([2]);
+    await tick();
+    jest.advanceTimersByTime(999);
+    expect(manual.calls).toHaveLength(1);
+    jest.advanceTimersByTime(1);
+    expect(manual.calls.map((c) => c.items)).toEqual([[1], [2]]);
+  });
+
+  it('never splits one add across flushes and caps a flush at maxItems otherwise', async () => {
+    const manual = new ManualFlush();
+    const buffer = new EventBuffer(manual.flush, { maxItems: 10, maxWaitMs: 60_000 });
+    void buffer.add([0]);
+    await tick();
+    void buffer.add(range(1, 6));
+    void buffer.add(range(7, 6));
+    void buffer.add(range(13, 25));
+    await tick();
+    manual.calls[0].done();
+    await tick();
+    // Two flushes may be in flight: the next add alone (6 + 6 > 10), then the one after it.
+    expect(manual.calls.map((c) => c.items)).toEqual([[0], range(1, 6), range(7, 6)]);
+    manual.calls[1].done();
+    await tick();
+    expect(manual.calls.map((c) => c.items.length)).toEqual([1, 6, 6, 25]);
+  });
+
+  it('rejects the adds of a failed flush and keeps serving later ones', async () => {
+    const manual = new ManualFlush();
+    const buffer = new EventBuffer(manual.flush, { maxItems: 1000, maxWaitMs: 1000 });
+    const failed = buffer.add([1]);
+    await tick();
+    manual.calls[0].fail(new Error('database gone'));
+    await expect(failed).rejects.toThrow('database gone');
+    const next = buffer.add([2]);
+    await tick();
+    manual.calls[1].done();
+    await expect(next).resolves.toBeUndefined();
+    expect(buffer.flushing).toBe(0);
+  });
+});

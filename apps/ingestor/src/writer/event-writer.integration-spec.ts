@@ -1,0 +1,116 @@
+import type { IngestEvent } from '@dash/domain';
+import { createDataSource, createPool, ensureDatabase, migrate } from '@dash/infra';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Client, type Pool } from 'pg';
+import { EventWriter } from './event-writer';
+
+const ADMIN_URL = process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+describe(EventWriter.name, () => {
+  const name = `dash_t_writer_${randomBytes(4).toString('hex')}`;
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  const databaseUrl = url.toString();
+  let pool: Pool;
+  let writer: EventWriter;
+
+  beforeAll(async () => {
+    await ensureDatabase(databaseUrl);
+    const dataSource = createDataSource({ databaseUrl, storageMode: 'native' });
+    await dataSource.initialize();
+    await migrate(dataSource);
+    await dataSource.destroy();
+    pool = createPool({ databaseUrl, role: 'ingestor' });
+    writer = new EventWriter(pool, 'native');
+  });
+
+  afterAll(async () => {
+    await pool.end();
+    const admin = new Client({ connectionString: ADMIN_URL });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await admin.end();
+  });
+
+  async function pipeline(): Promise<string> {
+    const { rows } = await pool.query<{ id: string }>(`INSERT INTO pipelines (name, source, signing_secret) VALUES ('p', '{"type":"webhook"}', 'whsec_x') RETURNING id`);
+    await pool.query('INSERT INTO pipeline_stats (pipeline_id) VALUES ($1)', [rows[0].id]);
+    return rows[0].id;
+  }
+
+  const event = (pipelineId: string, id: string, overrides: Partial<IngestEvent> = {}): IngestEvent => ({
+    pipelineId,
+    id,
+    type: 'order.created',
+    occurredAt: Date.UTC(2026, 0, 1, 10, 30, 15),
+    receivedAt: Date.now(),
+    payload: { id, note: 'tab\there, newline\nthere, backslash \\ and "quotes"' },
+    ...overrides,
+  });
+
+  const storedIds = async (pipelineId: string) =>
+    (await pool.query<{ event_id: string }>('SELECT event_id FROM events WHERE pipeline_id = $1 ORDER BY event_id', [pipelineId])).rows.map((r) => r.event_id);
+
+  it('stores a batch once, with payloads intact, and returns the new stats', async () => {
+    const id = await pipeline();
+    const outcome = await writer.write([event(id, 'a'), event(id, 'b'), event(id, 'a')]);
+    expect(outcome.failed).toBe(0);
+    expect(outcome.stats).toEqual([expect.objectContaining({ pipelineId: id, count: 2, version: 1, lastEvent: expect.objectContaining({ id: 'b', occurredAt: '2026-01-01T10:30:15.000Z' }) })]);
+    const { rows } = await pool.query<{ payload: unknown }>(`SELECT payload FROM events WHERE pipeline_id = $1 AND event_id = 'a'`, [id]);
+    expect(rows[0].payload).toEqual(event(id, 'a').payload);
+  });
+
+  it('deduplicates across batches on (pipeline, id) whatever the timestamps', async () => {
+    const id = await pipeline();
+    await writer.write([event(id, 'x', { occurredAt: Date.UTC(2026, 0, 1), receivedAt: Date.now() - 5000 })]);
+    const again = await writer.write([event(id, 'x', { occurredAt: Date.UTC(2026, 5, 1), receivedAt: Date.now() }), event(id, 'y')]);
+    expect(await storedIds(id)).toEqual(['x', 'y']);
+    expect(again.stats[0]).toMatchObject({ count: 2, version: 2 });
+  });
+
+  it('keeps the same id apart in different pipelines', async () => {
+    const [one, two] = [await pipeline(), await pipeline()];
+    const outcome = await writer.write([event(one, 'same'), event(two, 'same')]);
+    expect(outcome.stats.map((s) => s.count)).toEqual([1, 1]);
+  });
+
+  it('isolates an event the database rejects, records it, and stores the rest', async () => {
+    const id = await pipeline();
+    const events = Array.from({ length: 9 }, (_, i) => event(id, `e${i}`));
+    events[5] = event(id, 'poison', { payload: { bad: 'nul \u0000 inside' } });
+    const outcome = await writer.write(events);
+    expect(outcome.failed).toBe(1);
+    expect(await storedIds(id)).toEqual(['e0', 'e1', 'e2', 'e3', 'e4', 'e6', 'e7', 'e8']);
+    const { rows } = await pool.query<{ event_id: string; reason: string; event: string }>('SELECT event_id, reason, event FROM ingest_failures WHERE pipeline_id = $1', [id]);
+    expect(rows).toEqual([{ event_id: 'poison', reason: expect.stringContaining('22P05'), event: expect.stringContaining('"poison"') }]);
+    const stats = await pool.query<{ count: string }>('SELECT count FROM pipeline_stats WHERE pipeline_id = $1', [id]);
+    expect(Number(stats.rows[0].count)).toBe(8);
+  });
+
+  it('keeps per-minute and per-hour rollups by type, counting late events in their own buckets', async () => {
+    const id = await pipeline();
+    const at = (iso: string) => Date.parse(iso);
+    await writer.write([
+      event(id, 'r1', { occurredAt: at('2026-03-01T10:00:05Z'), type: 'a' }),
+      event(id, 'r2', { occurredAt: at('2026-03-01T10:00:55Z'), type: 'a' }),
+      event(id, 'r3', { occurredAt: at('2026-03-01T10:01:00Z'), type: null }),
+    ]);
+    await writer.write([event(id, 'late', { occurredAt: at('2026-02-01T08:59:59Z'), type: 'a' }), event(id, 'r1', { occurredAt: at('2026-03-01T10:00:05Z'), type: 'a' })]);
+    const minutes = await pool.query<{ bucket: Date; type: string | null; count: string }>('SELECT bucket, type, count FROM event_counts_1m WHERE pipeline_id = $1 ORDER BY bucket, type', [id]);
+    expect(minutes.rows.map((r) => [r.bucket.toISOString(), r.type, Number(r.count)])).toEqual([
+      ['2026-02-01T08:59:00.000Z', 'a', 1],
+      ['2026-03-01T10:00:00.000Z', 'a', 2],
+      ['2026-03-01T10:01:00.000Z', null, 1],
+    ]);
+    const hours = await pool.query<{ bucket: Date; count: string }>('SELECT bucket, sum(count) AS count FROM event_counts_1h WHERE pipeline_id = $1 GROUP BY bucket ORDER BY bucket', [id]);
+    expect(hours.rows.map((r) => [r.bucket.toISOString(), Number(r.count)])).toEqual([
+      ['2026-02-01T08:00:00.000Z', 1],
+      ['2026-03-01T10:00:00.000Z', 3],
+    ]);
+  });
+
+  it('drops events of a pipeline that no longer exists', async () => {
+    const outcome = await writer.write([event(randomUUID(), 'ghost')]);
+    expect(outcome).toEqual({ stats: [], failed: 0 });
+  });
+});

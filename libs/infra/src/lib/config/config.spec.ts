@@ -1,0 +1,91 @@
+import { ConfigError, loadConfig } from './config';
+
+function failure(env: Record<string, string>, role: 'web' | 'ingestor' = 'web'): string | undefined {
+  try {
+    loadConfig(env, role);
+    return undefined;
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).variable;
+  }
+}
+
+describe(loadConfig.name, () => {
+  it('applies the contract defaults', () => {
+    const config = loadConfig({}, 'web');
+    expect(config).toMatchObject({
+      role: 'web',
+      port: 3000,
+      databaseUrl: 'postgres://postgres@127.0.0.1:5432/dash',
+      redisUrl: 'redis://127.0.0.1:6379',
+      storageMode: 'auto',
+      buffer: { maxItems: 1000, maxWaitMs: 1000, partitions: 10 },
+      ingest: { maxBacklog: 5000 },
+      webhooks: { toleranceSeconds: 300, maxBytes: 1048576 },
+      queues: { default: 10, pipelines: 20, mailers: 5 },
+      region: 'local',
+      poll: { allowPrivate: false },
+      smtpUrl: null,
+      adminTokenGenerated: true,
+    });
+    expect(config.adminToken).toMatch(/^dash_admin_/);
+    expect(loadConfig({}, 'ingestor').role).toBe('ingestor');
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig(
+      {
+        APP_ROLE: 'ingestor',
+        PORT: '8080',
+        DATABASE_URL: 'postgresql://u:p@db:5432/x',
+        REDIS_URL: 'rediss://:secret@redis:6380',
+        DASH_ADMIN_TOKEN: 'a-very-long-admin-token',
+        STORAGE_MODE: 'native',
+        BUFFER_MAX_ITEMS: '50',
+        BUFFER_MAX_WAIT_MS: '20',
+        BUFFER_PARTITIONS: '3',
+        INGEST_MAX_BACKLOG: '10',
+        WEBHOOK_TOLERANCE_SECONDS: '60',
+        WEBHOOK_MAX_BYTES: '2048',
+        QUEUE_CONCURRENCY: 'pipelines=7',
+        FLY_REGION: 'fra',
+        POLL_ALLOW_PRIVATE: 'true',
+        SMTP_URL: 'smtp://u:p@mail:25',
+      },
+      'web',
+    );
+    expect(config).toMatchObject({
+      role: 'ingestor',
+      port: 8080,
+      redisUrl: 'rediss://:secret@redis:6380',
+      adminToken: 'a-very-long-admin-token',
+      adminTokenGenerated: false,
+      buffer: { maxItems: 50, maxWaitMs: 20, partitions: 3 },
+      queues: { default: 10, pipelines: 7, mailers: 5 },
+      poll: { allowPrivate: true },
+      smtpUrl: 'smtp://u:p@mail:25',
+    });
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ APP_ROLE: 'worker' }, 'APP_ROLE'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ REDIS_URL: 'not a url' }, 'REDIS_URL'],
+    [{ STORAGE_MODE: 'mongo' }, 'STORAGE_MODE'],
+    [{ BUFFER_MAX_ITEMS: '0' }, 'BUFFER_MAX_ITEMS'],
+    [{ BUFFER_MAX_WAIT_MS: '-1' }, 'BUFFER_MAX_WAIT_MS'],
+    [{ QUEUE_CONCURRENCY: 'pipelines=many' }, 'QUEUE_CONCURRENCY'],
+    [{ QUEUE_CONCURRENCY: 'reports=3' }, 'QUEUE_CONCURRENCY'],
+    [{ POLL_ALLOW_PRIVATE: 'yes' }, 'POLL_ALLOW_PRIVATE'],
+    [{ DASH_ADMIN_TOKEN: 'short' }, 'DASH_ADMIN_TOKEN'],
+    [{ NODE_ENV: 'production' }, 'DASH_ADMIN_TOKEN'],
+  ])('stops on %p naming %s', (env, variable) => {
+    expect(failure(env)).toBe(variable);
+  });
+
+  it('says what is wrong in the message', () => {
+    expect(() => loadConfig({ PORT: 'eighty' }, 'web')).toThrow(/PORT .*whole number.*"eighty"/);
+  });
+});

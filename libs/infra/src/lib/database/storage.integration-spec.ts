@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import { Client, type Pool } from 'pg';
+import { createDataSource, createPool, ensureDatabase, migrate, storageModeOf } from './database';
+
+const ADMIN_URL = process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+function databaseUrl(name: string): string {
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function dropDatabase(name: string): Promise<void> {
+  const admin = new Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  await admin.end();
+}
+
+async function migrated(name: string, storageMode: 'auto' | 'native' | 'timescale'): Promise<void> {
+  await ensureDatabase(databaseUrl(name));
+  const dataSource = createDataSource({ databaseUrl: databaseUrl(name), storageMode });
+  await dataSource.initialize();
+  try {
+    await migrate(dataSource);
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+describe('event storage', () => {
+  const names: string[] = [];
+  const pools: Pool[] = [];
+  const fresh = () => {
+    const name = `dash_t_storage_${randomBytes(4).toString('hex')}`;
+    names.push(name);
+    return name;
+  };
+
+  afterAll(async () => {
+    for (const pool of pools) await pool.end();
+    for (const name of names) await dropDatabase(name);
+  });
+
+  it('creates the database when missing, once', async () => {
+    const name = fresh();
+    expect(await ensureDatabase(databaseUrl(name))).toBe(true);
+    expect(await ensureDatabase(databaseUrl(name))).toBe(false);
+  });
+
+  it('falls back to native partitions in auto mode when TimescaleDB is not installed', async () => {
+    const name = fresh();
+    await migrated(name, 'auto');
+    const pool = createPool({ databaseUrl: databaseUrl(name), role: 'web' });
+    pools.push(pool);
+    expect(await storageModeOf(pool)).toBe('native');
+    const { rows } = await pool.query<{ partitions: string }>(`SELECT count(*) AS partitions FROM pg_inherits WHERE inhparent = 'events'::regclass`);
+    // The default partition, yesterday, today and a week ahead.
+    expect(Number(rows[0].partitions)).toBe(10);
+  });
+
+  it('migrates concurrently started nodes once', async () => {
+    const name = fresh();
+    await Promise.all([migrated(name, 'native'), migrated(name, 'native'), migrated(name, 'native')]);
+    const pool = createPool({ databaseUrl: databaseUrl(name), role: 'web' });
+    pools.push(pool);
+    const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM dash_migrations');
+    expect(Number(rows[0].n)).toBe(2);
+  });
+
+  it('refuses STORAGE_MODE=timescale when the extension cannot be created, leaving nothing half-made', async () => {
+    const name = fresh();
+    await expect(migrated(name, 'timescale')).rejects.toThrow(/timescaledb/);
+    const pool = createPool({ databaseUrl: databaseUrl(name), role: 'web' });
+    pools.push(pool);
+    const { rows } = await pool.query(`SELECT to_regclass('events') AS events`);
+    expect(rows[0].events).toBeNull();
+  });
+
+  it('moves rows out of the default partition when it creates the partition for their day', async () => {
+    const name = fresh();
+    await migrated(name, 'native');
+    const pool = createPool({ databaseUrl: databaseUrl(name), role: 'web' });
+    pools.push(pool);
+    const farDay = new Date(Date.now() + 30 * 86_400_000);
+    await pool.query(
+      `INSERT INTO events (pipeline_id, event_id, type, occurred_at, received_at, payload) VALUES (gen_random_uuid(), 'future', NULL, $1, now(), '{}')`,
+      [farDay.toISOString()],
+    );
+    expect((await pool.query(`SELECT count(*)::int AS n FROM events_default`)).rows[0].n).toBe(1);
+    await pool.query('SELECT dash_ensure_event_partitions(0, 31)');
+    expect((await pool.query(`SELECT count(*)::int AS n FROM events_default`)).rows[0].n).toBe(0);
+    expect((await pool.query(`SELECT count(*)::int AS n FROM events WHERE event_id = 'future'`)).rows[0].n).toBe(1);
+  });
+});
