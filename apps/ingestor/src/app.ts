@@ -6,11 +6,12 @@ import { redisTransport, type DashConfig } from '@dash/infra';
 import { IngestorModule } from './ingestor.module';
 
 /** Builds the ingestor: a Nest microservice on the Redis transport, with no listening port. */
-export async function createIngestorApp(config: DashConfig, options: { logger?: LogLevel[] | false } = {}): Promise<INestMicroservice> {
+export async function createIngestorApp(config: DashConfig, options: { logger?: LogLevel[] | false; shutdownHooks?: boolean } = {}): Promise<INestMicroservice> {
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(IngestorModule.forRoot(config), {
     ...redisTransport(config.redisUrl),
     logger: options.logger ?? ['log', 'warn', 'error'],
   });
-  app.enableShutdownHooks();
+  // main.ts handles signals itself (to log the last step and exit); in-process tests use Nest's hooks.
+  if (options.shutdownHooks ?? true) app.enableShutdownHooks();
   return app;
 }

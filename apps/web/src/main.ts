@@ -12,4 +12,7 @@ async function bootstrap(): Promise<void> {
   logger.log(`web ${config.nodeId} listening on http://localhost:${config.port} (region ${config.region})`);
 }
 
-void bootstrap();
+void bootstrap().catch((error: Error) => {
+  new Logger('Web').error(`could not start: ${error.message}`);
+  process.exit(1);
+});

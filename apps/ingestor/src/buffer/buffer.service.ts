@@ -23,6 +23,10 @@ export class BufferService {
   private readonly logger = new Logger(BufferService.name);
   private readonly partitions: EventBuffer<IngestEvent>[];
   private stopping = false;
+  /** Events handed to `add` and not yet settled (buffered, in flight, or waiting for the database). */
+  private heldEvents = 0;
+  /** Flushes currently waiting for an unreachable database. */
+  private retrying = 0;
 
   constructor(
     @Inject(DASH_CONFIG) config: DashConfig,
@@ -34,6 +38,15 @@ export class BufferService {
 
   /** Resolves once every event is committed (or recorded as a failure). */
   async add(events: readonly IngestEvent[]): Promise<void> {
+    this.heldEvents += events.length;
+    try {
+      await this.addToPartitions(events);
+    } finally {
+      this.heldEvents -= events.length;
+    }
+  }
+
+  private async addToPartitions(events: readonly IngestEvent[]): Promise<void> {
     const count = this.partitions.length;
     if (count === 1) return this.partitions[0].add(events);
     const groups = new Map<number, IngestEvent[]>();
@@ -51,23 +64,49 @@ export class BufferService {
     return this.partitions.reduce((sum, buffer) => sum + buffer.size, 0);
   }
 
+  /** Events this node holds in memory until they are committed: what the high-water mark bounds. */
+  get held(): number {
+    return this.heldEvents;
+  }
+
+  /** True while some flush is retrying against an unreachable database. */
+  get degraded(): boolean {
+    return this.retrying > 0;
+  }
+
+  /** Shutdown: flush whatever waits now instead of after `BUFFER_MAX_WAIT_MS`. */
+  flushNow(): void {
+    for (const buffer of this.partitions) buffer.flushNow();
+  }
+
   /** After this, a flush that meets an unreachable database fails instead of waiting for it. */
   stop(): void {
     this.stopping = true;
   }
 
   private async flush(events: IngestEvent[]): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const outcome = await this.writer.write(events);
-        this.publisher.publish(outcome.stats);
-        return;
-      } catch (error) {
-        if (!isTransientDbError(error) || this.stopping) throw error;
-        const delay = Math.min(100 * 2 ** attempt, 5000);
-        if (attempt === 1 || attempt % 10 === 0) this.logger.warn(`database unavailable (${(error as Error).message}); retrying ${events.length} events in ${delay} ms (attempt ${attempt})`);
-        await sleep(delay);
+    let waiting = false;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const outcome = await this.writer.write(events);
+          if (attempt > 1) this.logger.log(`database back: ${events.length} events committed after ${attempt} attempts`);
+          this.publisher.publish(outcome.stats);
+          return;
+        } catch (error) {
+          if (!isTransientDbError(error) || this.stopping) throw error;
+          if (!waiting) {
+            waiting = true;
+            this.retrying += 1;
+          }
+          // Capped exponential backoff: 200 ms, 400 ms, ... 2 s, so a returning database is used within 2 s.
+          const delay = Math.min(100 * 2 ** attempt, 2000);
+          if (attempt === 1 || attempt % 10 === 0) this.logger.warn(`database unavailable (${(error as Error).message}); retrying ${events.length} events in ${delay} ms (attempt ${attempt})`);
+          await sleep(delay);
+        }
       }
+    } finally {
+      if (waiting) this.retrying -= 1;
     }
   }
 }

@@ -42,6 +42,11 @@ export class EventBuffer<T> {
     return this.inFlight;
   }
 
+  /** Starts a flush of what is waiting now, without waiting for `maxWaitMs` (shutdown). */
+  flushNow(): void {
+    if (this.pendingCount > 0 && this.inFlight < MAX_IN_FLIGHT) this.startFlush();
+  }
+
   add(items: readonly T[]): Promise<void> {
     if (items.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {

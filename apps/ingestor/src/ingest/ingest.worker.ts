@@ -12,6 +12,9 @@ import { BufferService } from '../buffer/buffer.service';
  */
 export const INGEST_WORKER_OPTIONS = { lockDuration: 10_000, stalledInterval: 5_000, maxStalledCount: 1000 } as const;
 
+/** How often the worker compares what it holds with its high-water mark. */
+const BACKPRESSURE_CHECK_MS = 200;
+
 /**
  * Consumes the `pipelines` queue: each ingest job's events go to the buffers, and the job
  * completes only once they are committed.
@@ -22,6 +25,11 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
   private readonly connection: Redis;
   private readonly backlog: Backlog;
   private worker: Worker<IngestJobData> | null = null;
+  private backpressure: NodeJS.Timeout | null = null;
+  private held = false;
+  private closing = false;
+  /** Stop fetching jobs at this many events held in memory; fetch again at half of it. */
+  private readonly highWater: number;
 
   constructor(
     @Inject(DASH_CONFIG) private readonly config: DashConfig,
@@ -31,6 +39,7 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
   ) {
     this.connection = createRedis(config.redisUrl, 'worker', 'ingest-worker');
     this.backlog = new Backlog(redis, keys);
+    this.highWater = Math.max(config.buffer.maxItems * config.buffer.partitions, 2 * config.buffer.maxItems);
   }
 
   onApplicationBootstrap(): void {
@@ -42,6 +51,29 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
     });
     this.worker.on('error', (error) => this.logger.warn(`worker: ${error.message}`));
     this.worker.on('failed', (job, error) => this.logger.warn(`job ${job?.id} failed (attempt ${job?.attemptsMade}): ${error.message}`));
+    this.backpressure = setInterval(() => this.applyBackpressure(), BACKPRESSURE_CHECK_MS);
+    this.backpressure.unref();
+  }
+
+  /**
+   * Memory stays bounded when the database cannot keep up or is away: past the high-water mark,
+   * or while flushes wait for the database, the worker fetches no new jobs (they wait in Redis,
+   * and web nodes answer 429 once the backlog limit is reached); it fetches again once below
+   * half the mark with the database back. Jobs already taken keep their locks and finish.
+   */
+  private applyBackpressure(): void {
+    const worker = this.worker;
+    if (!worker || this.closing) return;
+    const held = this.buffers.held;
+    if (!this.held && (held >= this.highWater || this.buffers.degraded)) {
+      this.held = true;
+      this.logger.warn(`pausing intake: ${held} events held (high-water mark ${this.highWater})${this.buffers.degraded ? ', database unavailable' : ''}`);
+      worker.pause(true).catch((error: Error) => this.logger.warn(`pause: ${error.message}`));
+    } else if (this.held && held <= this.highWater / 2 && !this.buffers.degraded) {
+      this.held = false;
+      this.logger.log(`resuming intake: ${held} events held`);
+      worker.resume();
+    }
   }
 
   private async process(job: Job<IngestJobData>): Promise<void> {
@@ -50,14 +82,34 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
     await this.backlog.release(job.id as string).catch((error: Error) => this.logger.warn(`backlog release: ${error.message}`));
   }
 
-  /** SIGTERM: stop taking jobs, let the active ones commit, then close the worker. */
+  /**
+   * SIGTERM, in order: stop taking jobs, flush the buffers (the active jobs complete as their
+   * events commit), close the worker, close the queue connection. Redis and the database close
+   * after this, in the modules' own shutdown hooks.
+   */
   async beforeApplicationShutdown(): Promise<void> {
+    this.closing = true;
+    if (this.backpressure) clearInterval(this.backpressure);
     if (!this.worker) return;
+    const active = this.buffers.held;
     const closing = this.worker.close();
-    // If the database is away, in-flight flushes give up so the jobs go back to the queue.
+    this.logger.log(`shutdown 1/5: stopped taking jobs (${active} events of active jobs in memory)`);
+    // If the database is away, in-flight flushes give up after 10 s so the jobs go back to the queue.
     const timer = setTimeout(() => this.buffers.stop(), 10_000);
+    this.buffers.flushNow();
+    await waitUntil(() => this.buffers.held === 0, closing);
+    this.logger.log(`shutdown 2/5: buffers flushed (${this.buffers.held} events left)`);
     await closing;
     clearTimeout(timer);
+    this.logger.log('shutdown 3/5: worker closed, its active jobs completed');
     await quit(this.connection);
+    this.logger.log('shutdown 4/5: queue connection closed');
   }
+}
+
+/** Resolves when `done()` holds, or when `orElse` settles (whichever comes first). */
+async function waitUntil(done: () => boolean, orElse: Promise<unknown>): Promise<void> {
+  let settled = false;
+  void orElse.finally(() => (settled = true)).catch(() => undefined);
+  while (!done() && !settled) await new Promise((resolve) => setTimeout(resolve, 20));
 }

@@ -1,0 +1,144 @@
+import { Api, testEnv } from '../support/harness';
+import { killAll, reconcile, runLoad, sleep, spawnIngestor, spawnWeb, type Proc, type WebProc } from '../support/processes';
+
+/**
+ * Promise 1 against real process deaths: the built apps run as child processes and are
+ * killed (kill -9) or stopped (SIGTERM) in the middle of a stream of signed webhooks. After
+ * each fault the suite reconciles sent, acknowledged, stored, duplicates and lost.
+ */
+describe('process faults: acknowledged events survive killed processes', () => {
+  const env = testEnv('procfaults');
+  const procs: Proc[] = [];
+  let web: WebProc;
+  let api: Api;
+
+  async function ingestor(name: string): Promise<Proc> {
+    const proc = await spawnIngestor(env.env, name);
+    procs.push(proc);
+    return proc;
+  }
+
+  async function webNode(name: string): Promise<WebProc> {
+    const proc = await spawnWeb(env.env, name);
+    procs.push(proc);
+    return proc;
+  }
+
+  beforeAll(async () => {
+    // The first process creates and migrates the suite's database.
+    await ingestor('ingestor-0');
+    web = await webNode('web-0');
+    api = new Api(web.url);
+  });
+
+  afterAll(async () => {
+    await killAll(procs);
+    await env.cleanup();
+  });
+
+  afterEach(() => {
+    // On failure, the processes' last words explain it.
+    for (const proc of procs) if (!proc.alive && proc.exitStatus?.signal !== 'SIGKILL' && proc.exitStatus?.code !== 0) process.stdout.write(`${proc.name} exited ${JSON.stringify(proc.exitStatus)}\n${proc.tail(20)}\n`);
+  });
+
+  const live = (list: Proc[]) => list.filter((proc) => proc.alive);
+
+  it('kill -9 of the ingestor mid-stream, then a restart: nothing lost, nothing stored twice', async () => {
+    const victim = live(procs).find((proc) => proc.name.startsWith('ingestor')) as Proc;
+    const pipeline = await api.createPipeline({ name: 'kill-ingestor' });
+    let restarted: Promise<Proc> | null = null;
+    const stats = await runLoad({
+      targets: () => [web.url],
+      pipeline,
+      events: 4000,
+      batch: 20,
+      concurrency: 6,
+      onAck: async (acked) => {
+        if (acked >= 1200 && !restarted) {
+          restarted = (async () => {
+            await victim.kill9();
+            await sleep(1000);
+            return ingestor('ingestor-1');
+          })();
+        }
+      },
+    });
+    expect(restarted).not.toBeNull();
+    await restarted;
+    const result = await reconcile(env, pipeline.id, stats, 'kill -9 ingestor mid-stream, restart');
+    expect(result.acknowledged).toBe(result.sent);
+    expect(result).toMatchObject({ lost: 0, duplicates: 0, unknown: 0 });
+  });
+
+  it('SIGTERM of the ingestor: stops taking jobs, flushes, closes in order and exits; the rest waits in the queue', async () => {
+    const victim = live(procs).find((proc) => proc.name.startsWith('ingestor')) as Proc;
+    const pipeline = await api.createPipeline({ name: 'sigterm-ingestor' });
+    let stopped: Promise<unknown> | null = null;
+    const stats = await runLoad({
+      targets: () => [web.url],
+      pipeline,
+      events: 3000,
+      batch: 20,
+      concurrency: 6,
+      onAck: (acked) => {
+        if (acked >= 1000 && !stopped) {
+          victim.signal('SIGTERM');
+          stopped = victim.waitForExit(30_000);
+        }
+      },
+    });
+    expect(await stopped).toEqual({ code: 0, signal: null });
+    const steps = victim.grep(/shutdown [1-5]\/5/).map((line) => Number(/shutdown ([1-5])\/5/.exec(line)?.[1]));
+    expect(steps).toEqual([1, 2, 3, 4, 5]);
+    // Events acknowledged after the SIGTERM wait in Redis for the next ingestor.
+    await ingestor('ingestor-2');
+    const result = await reconcile(env, pipeline.id, stats, 'SIGTERM ingestor mid-stream, then a new one');
+    expect(result.acknowledged).toBe(result.sent);
+    expect(result).toMatchObject({ lost: 0, duplicates: 0, unknown: 0 });
+  });
+
+  it('two ingestors, one killed with kill -9: the survivor drains the queue', async () => {
+    await ingestor('ingestor-3');
+    const [victim, survivor] = live(procs).filter((proc) => proc.name.startsWith('ingestor'));
+    const pipeline = await api.createPipeline({ name: 'two-ingestors' });
+    let killed: Promise<void> | null = null;
+    const stats = await runLoad({
+      targets: () => [web.url],
+      pipeline,
+      events: 4000,
+      batch: 20,
+      concurrency: 6,
+      onAck: (acked) => {
+        if (acked >= 1200 && !killed) killed = victim.kill9();
+      },
+    });
+    await killed;
+    const result = await reconcile(env, pipeline.id, stats, 'two ingestors, one kill -9, survivor drains');
+    expect(survivor.alive).toBe(true);
+    expect(result.acknowledged).toBe(result.sent);
+    expect(result).toMatchObject({ lost: 0, duplicates: 0, unknown: 0 });
+  });
+
+  it('kill -9 of a web node right after it answered 202s: every acknowledged event is stored', async () => {
+    const victim = await webNode('web-1');
+    const pipeline = await api.createPipeline({ name: 'kill-web' });
+    let killed: Promise<void> | null = null;
+    // Requests go to the victim while it lives, then (retried by the sender) to the other node.
+    const stats = await runLoad({
+      targets: () => (victim.alive && !killed ? [victim.url] : [web.url]),
+      pipeline,
+      events: 3000,
+      batch: 20,
+      concurrency: 8,
+      onAck: (acked) => {
+        if (acked >= 1000 && !killed) killed = victim.kill9();
+      },
+    });
+    await killed;
+    expect(victim.exitStatus?.signal).toBe('SIGKILL');
+    const result = await reconcile(env, pipeline.id, stats, 'kill -9 web node right after 202s');
+    expect(result.acknowledged).toBe(result.sent);
+    expect(result).toMatchObject({ lost: 0, duplicates: 0, unknown: 0 });
+    expect(web.alive).toBe(true);
+  });
+});
