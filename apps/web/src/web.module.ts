@@ -7,6 +7,7 @@ import { ErrorFilter } from './http/errors';
 import { LiveModule } from './live/live.module';
 import { PipelinesModule } from './pipelines/pipelines.module';
 import { ReadingModule } from './reading/reading.module';
+import { SeriesModule } from './series/series.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({})
@@ -14,7 +15,7 @@ export class WebModule {
   static forRoot(config: DashConfig): DynamicModule {
     return {
       module: WebModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, AuthModule, PipelinesModule, WebhooksModule, ReadingModule, LiveModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, AuthModule, PipelinesModule, WebhooksModule, ReadingModule, SeriesModule, LiveModule],
       controllers: [HealthController],
       providers: [{ provide: APP_FILTER, useClass: ErrorFilter }],
     };

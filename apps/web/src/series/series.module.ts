@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module';
+import { PipelinesModule } from '../pipelines/pipelines.module';
+import { SeriesController } from './series.controller';
+import { SeriesService } from './series.service';
+
+@Module({
+  imports: [AuthModule, PipelinesModule],
+  controllers: [SeriesController],
+  providers: [SeriesService],
+})
+export class SeriesModule {}

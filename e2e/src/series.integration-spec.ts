@@ -1,0 +1,187 @@
+import type { INestMicroservice } from '@nestjs/common';
+import { Api, sendWebhook, startIngestor, startWeb, testEnv, waitFor, type CreatedPipeline, type RunningWeb } from './support/harness';
+
+type Bucket = '1m' | '5m' | '1h' | '1d';
+const BUCKET_MS: Record<Bucket, number> = { '1m': 60_000, '5m': 300_000, '1h': 3_600_000, '1d': 86_400_000 };
+
+interface Sent {
+  id: string;
+  type: string | null;
+  at: string;
+}
+
+/** Counts per bucket start, computed from the events themselves: what the series must equal. */
+function expectedCounts(events: Sent[], bucket: Bucket, type?: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const event of events) {
+    if (type !== undefined && event.type !== type) continue;
+    const ms = Date.parse(event.at);
+    const t = new Date(Math.floor(ms / BUCKET_MS[bucket]) * BUCKET_MS[bucket]).toISOString();
+    counts.set(t, (counts.get(t) ?? 0) + 1);
+  }
+  return counts;
+}
+
+const nonZero = (points: Array<{ t: string; count: number }>) => new Map(points.filter((point) => point.count > 0).map((point) => [point.t, point.count]));
+
+// Known times across minute, 5-minute, hour and day edges (all long past: late events).
+const HISTORY: Sent[] = [
+  { id: 'h1', type: 'order.created', at: '2025-03-10T10:00:05.000Z' },
+  { id: 'h2', type: 'order.paid', at: '2025-03-10T10:00:59.999Z' },
+  { id: 'h3', type: 'order.created', at: '2025-03-10T10:01:00.000Z' },
+  { id: 'h4', type: null, at: '2025-03-10T10:04:59.000Z' },
+  { id: 'h5', type: 'order.created', at: '2025-03-10T10:05:00.000Z' },
+  { id: 'h6', type: 'order.paid', at: '2025-03-10T10:59:30.000Z' },
+  { id: 'h7', type: 'order.created', at: '2025-03-10T11:00:00.000Z' },
+  { id: 'h8', type: 'order.paid', at: '2025-03-10T23:59:59.999Z' },
+  { id: 'h9', type: 'order.created', at: '2025-03-11T00:00:00.000Z' },
+  { id: 'h10', type: 'order.created', at: '2025-03-11T00:00:00.500Z' },
+  { id: 'h11', type: 'refund', at: '2025-03-09T07:30:00.000Z' },
+];
+
+describe('series: event counts per bucket from the rollups', () => {
+  const env = testEnv('series');
+  let ingestor: INestMicroservice;
+  let web: RunningWeb;
+  let api: Api;
+  let pipeline: CreatedPipeline;
+  let other: CreatedPipeline;
+  const stored: Sent[] = [];
+
+  async function series(query: Record<string, string>, id = pipeline.id, client = api) {
+    return client.request('GET', `/api/pipelines/${id}/series?${new URLSearchParams(query).toString()}`);
+  }
+
+  beforeAll(async () => {
+    ingestor = await startIngestor(env.config('ingestor', { BUFFER_MAX_WAIT_MS: '50' }));
+    web = await startWeb(env.config('web'));
+    api = new Api(web.url);
+    pipeline = await api.createPipeline({ name: 'orders' });
+    other = await api.createPipeline({ name: 'noise' });
+
+    // Recent events first (they land in the newest, current minutes) ...
+    const now = Date.now();
+    const recent: Sent[] = [
+      { id: 'r1', type: 'order.created', at: new Date(now - 1000).toISOString() },
+      { id: 'r2', type: 'order.paid', at: new Date(now).toISOString() },
+    ];
+    for (const event of recent) {
+      expect((await sendWebhook(web.url, pipeline, { type: event.type, timestamp: event.at }, { id: event.id })).status).toBe(202);
+    }
+    stored.push(...recent);
+    await waitFor(() => api.stats(pipeline.id), (stats) => stats.count === 2, 15_000, 'recent events stored');
+
+    // ... then late ones with old timestamps: singles, one batch, and repeated deliveries.
+    for (const event of HISTORY.slice(0, 6)) {
+      const body = event.type === null ? { timestamp: event.at } : { type: event.type, timestamp: event.at };
+      expect((await sendWebhook(web.url, pipeline, body, { id: event.id })).status).toBe(202);
+    }
+    const batch = HISTORY.slice(6).map((event) => ({ id: event.id, type: event.type, timestamp: event.at }));
+    expect((await sendWebhook(web.url, pipeline, batch)).status).toBe(202);
+    // Duplicates: the same ids again (one as a single, the batch again with new delivery ids).
+    expect((await sendWebhook(web.url, pipeline, { type: 'order.created', timestamp: HISTORY[0].at }, { id: 'h1' })).status).toBe(202);
+    expect((await sendWebhook(web.url, pipeline, batch)).status).toBe(202);
+    stored.push(...HISTORY);
+
+    // Another pipeline at the same times must not leak in.
+    expect((await sendWebhook(web.url, other, HISTORY.map((event) => ({ id: `o${event.id}`, type: event.type, timestamp: event.at })))).status).toBe(202);
+    await waitFor(() => api.stats(pipeline.id), (stats) => stats.count === stored.length, 15_000, 'all events stored');
+    await waitFor(() => api.stats(other.id), (stats) => stats.count === HISTORY.length, 15_000, 'other pipeline stored');
+    // Repeated deliveries were answered 202; give the writer a moment to (not) store them twice.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await api.stats(pipeline.id)).count).toBe(stored.length);
+  });
+
+  afterAll(async () => {
+    await web?.close();
+    await ingestor?.close();
+    await env.cleanup();
+  });
+
+  const RANGES: Array<{ bucket: Bucket; from: string; to: string; points: number }> = [
+    { bucket: '1m', from: '2025-03-10T09:59:00Z', to: '2025-03-10T12:00:00Z', points: 121 },
+    { bucket: '5m', from: '2025-03-09T00:00:00Z', to: '2025-03-12T00:00:00Z', points: 864 },
+    { bucket: '1h', from: '2025-03-09T00:00:00Z', to: '2025-03-12T00:00:00Z', points: 72 },
+    { bucket: '1d', from: '2025-03-01T00:00:00Z', to: '2025-04-01T00:00:00Z', points: 31 },
+  ];
+
+  for (const range of RANGES) {
+    it(`counts every event once in its ${range.bucket} bucket, zero-filled`, async () => {
+      const { status, body } = await series({ bucket: range.bucket, from: range.from, to: range.to });
+      expect(status).toBe(200);
+      expect(body.bucket).toBe(range.bucket);
+      expect(body.points).toHaveLength(range.points);
+      expect(body.points[0].t).toBe(new Date(range.from).toISOString());
+      const inRange = stored.filter((event) => event.at >= new Date(range.from).toISOString() && event.at < new Date(range.to).toISOString());
+      expect(nonZero(body.points)).toEqual(expectedCounts(inRange, range.bucket));
+      // Consecutive buckets, one bucket apart.
+      const steps = new Set(body.points.slice(1).map((point: { t: string }, i: number) => Date.parse(point.t) - Date.parse(body.points[i].t)));
+      expect([...steps]).toEqual([BUCKET_MS[range.bucket]]);
+    });
+
+    it(`filters the ${range.bucket} series by event type`, async () => {
+      for (const type of ['order.created', 'order.paid', 'refund', 'nothing.like.this']) {
+        const { status, body } = await series({ bucket: range.bucket, from: range.from, to: range.to, type });
+        expect(status).toBe(200);
+        const inRange = stored.filter((event) => event.at >= new Date(range.from).toISOString() && event.at < new Date(range.to).toISOString());
+        expect(nonZero(body.points)).toEqual(expectedCounts(inRange, range.bucket, type));
+      }
+    });
+  }
+
+  it('aligns from down to its bucket and ends before to', async () => {
+    const { body } = await series({ bucket: '1h', from: '2025-03-10T10:30:00Z', to: '2025-03-10T11:00:00Z' });
+    // The 10:00 bucket is whole: every event of that hour, not only those after 10:30.
+    expect(body.points).toEqual([{ t: '2025-03-10T10:00:00.000Z', count: 6 }]);
+    const day = await series({ bucket: '1d', from: '2025-03-10T23:00:00+02:00', to: '2025-03-11T00:00:00Z' });
+    expect(day.body.points).toEqual([{ t: '2025-03-10T00:00:00.000Z', count: 8 }]);
+  });
+
+  it('includes the newest minutes with the default range', async () => {
+    const { status, body } = await series({});
+    expect(status).toBe(200);
+    expect(body.bucket).toBe('1m');
+    expect(body.points.length).toBeGreaterThanOrEqual(60);
+    expect(body.points.length).toBeLessThanOrEqual(61);
+    const recent = stored.filter((event) => event.id.startsWith('r'));
+    const expected = expectedCounts(recent, '1m');
+    expect(nonZero(body.points)).toEqual(expected);
+    const byType = await series({ type: 'order.paid' });
+    expect(nonZero(byType.body.points)).toEqual(expectedCounts(recent, '1m', 'order.paid'));
+    const hours = await series({ bucket: '1h' });
+    expect(hours.body.points.reduce((sum: number, point: { count: number }) => sum + point.count, 0)).toBe(recent.length);
+  });
+
+  it('answers the same for a viewer token of the pipeline, and refuses others', async () => {
+    const { body: made } = await api.request('POST', '/api/tokens', { pipelines: [pipeline.id] });
+    const viewer = api.withToken(made.token);
+    const query = { bucket: '1d', from: '2025-03-01T00:00:00Z', to: '2025-04-01T00:00:00Z' };
+    expect((await series(query, pipeline.id, viewer)).body).toEqual((await series(query)).body);
+    expect((await series(query, other.id, viewer)).status).toBe(403);
+    expect((await series(query, pipeline.id, api.withToken('nope'))).status).toBe(401);
+    expect((await series(query, '00000000-0000-4000-8000-000000000000')).status).toBe(404);
+  });
+
+  it.each([
+    [{ bucket: '2m' }, 'bucket'],
+    [{ bucket: '' }, 'bucket'],
+    [{ from: 'yesterday' }, 'from'],
+    [{ to: '2025-13-45T99:00:00Z' }, 'to'],
+    [{ from: '2025-03-10T10:00:00Z', to: '2025-03-10T10:00:00Z' }, 'before'],
+    [{ from: '2025-03-10T11:00:00Z', to: '2025-03-10T10:00:00Z' }, 'before'],
+    [{ bucket: '1m', from: '2025-03-01T00:00:00Z', to: '2025-03-10T00:00:00Z' }, 'at most'],
+    [{ bucket: '1h', from: '2020-01-01T00:00:00Z', to: '2025-03-10T00:00:00Z' }, 'at most'],
+    [{ type: '' }, 'type'],
+  ])('rejects %j with 400 invalid_request', async (query, words) => {
+    const { status, body } = await series(query as Record<string, string>);
+    expect(status).toBe(400);
+    expect(body.error).toBe('invalid_request');
+    expect(body.message).toContain(words);
+  });
+
+  it('rejects repeated parameters', async () => {
+    const { status, body } = await api.request('GET', `/api/pipelines/${pipeline.id}/series?bucket=1m&bucket=1h`);
+    expect(status).toBe(400);
+    expect(body.error).toBe('invalid_request');
+  });
+});
