@@ -5,6 +5,7 @@ import { AuthModule } from './auth/auth.module';
 import { HealthController } from './health/health.controller';
 import { ErrorFilter } from './http/errors';
 import { LiveModule } from './live/live.module';
+import { PagesModule } from './pages/pages.module';
 import { PipelinesModule } from './pipelines/pipelines.module';
 import { ReadingModule } from './reading/reading.module';
 import { SeriesModule } from './series/series.module';
@@ -15,7 +16,7 @@ export class WebModule {
   static forRoot(config: DashConfig): DynamicModule {
     return {
       module: WebModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, AuthModule, PipelinesModule, WebhooksModule, ReadingModule, SeriesModule, LiveModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, AuthModule, PipelinesModule, WebhooksModule, ReadingModule, SeriesModule, LiveModule, PagesModule],
       controllers: [HealthController],
       providers: [{ provide: APP_FILTER, useClass: ErrorFilter }],
     };

@@ -190,3 +190,10 @@ export async function queryDb<T = Record<string, unknown>>(env: TestEnv, sql: st
     await client.end();
   }
 }
+
+/** A web app on a chosen port, e.g. to restart one where open browser pages will reconnect. */
+export async function startWebAt(config: DashConfig, port: number): Promise<RunningWeb> {
+  const app = await createWebApp(config, { logger: ['error'] });
+  await app.listen({ port, host: '127.0.0.1' });
+  return { app, url: `http://127.0.0.1:${port}`, close: () => app.close() };
+}

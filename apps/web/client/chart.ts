@@ -1,0 +1,108 @@
+import uPlot from 'uplot';
+import type { BucketWindow } from './buckets';
+import { h, setText } from './dom';
+import { formatCount } from './format';
+
+function cssVar(name: string, fallback: string): string {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
+}
+
+const hoverTime = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+
+/**
+ * A uPlot bar chart of a BucketWindow. `data-total` on the element carries the events
+ * plotted, for automated checks.
+ */
+export class EventsChart {
+  readonly element: HTMLDivElement;
+  private readonly readout: HTMLSpanElement;
+  private plot: uPlot | null = null;
+  private window: BucketWindow | null = null;
+  private readonly resize = new ResizeObserver(() => this.fit());
+
+  constructor() {
+    this.readout = h('span', { class: 'chart-readout muted' });
+    this.element = h('div', { class: 'chart', 'data-testid': 'chart' });
+    this.resize.observe(this.element);
+  }
+
+  get readoutElement(): HTMLSpanElement {
+    return this.readout;
+  }
+
+  show(window: BucketWindow): void {
+    this.window = window;
+    this.plot?.destroy();
+    this.plot = null;
+    const width = Math.max(240, this.element.clientWidth);
+    const accent = cssVar('--accent', '#4f46e5');
+    const muted = cssVar('--muted', '#6b7280');
+    const grid = cssVar('--grid', '#e5e7eb');
+    const axis: uPlot.Axis = { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, font: '12px system-ui, sans-serif' };
+    this.plot = new uPlot(
+      {
+        width,
+        height: this.height(),
+        padding: [12, 8, 0, 0],
+        legend: { show: false },
+        cursor: { points: { show: false }, drag: { x: false, y: false } },
+        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(4, Math.ceil(max * 1.15))] } },
+        axes: [
+          { ...axis, space: 70 },
+          { ...axis, size: 48, values: (_u, ticks) => ticks.map((tick) => (Number.isInteger(tick) ? formatCount(tick) : '')) },
+        ],
+        series: [
+          {},
+          {
+            label: 'events',
+            stroke: accent,
+            fill: `${accent}cc`,
+            width: 0,
+            points: { show: false },
+            paths: uPlot.paths.bars?.({ size: [0.72, 48], gap: 1 }),
+          },
+        ],
+        hooks: { setCursor: [(u) => this.hover(u)] },
+      },
+      this.data(),
+      this.element,
+    );
+    this.render();
+  }
+
+  /** Redraws from the window (after live updates or as time slides). */
+  render(): void {
+    if (!this.plot || !this.window) return;
+    this.plot.setData(this.data());
+    this.element.dataset.total = String(this.window.total);
+    this.element.dataset.bucket = this.window.bucket;
+    this.hover(this.plot);
+  }
+
+  private data(): uPlot.AlignedData {
+    const window = this.window;
+    return window ? [window.starts.map((t) => t / 1000), window.counts.slice()] : [[], []];
+  }
+
+  private hover(u: uPlot): void {
+    const index = u.cursor.idx;
+    const window = this.window;
+    if (!window) return;
+    if (index === null || index === undefined || window.starts[index] === undefined) {
+      setText(this.readout, `${formatCount(window.total)} events in view`);
+    } else {
+      const count = window.counts[index];
+      setText(this.readout, `${hoverTime.format(new Date(window.starts[index]))} · ${formatCount(count)} event${count === 1 ? '' : 's'}`);
+    }
+  }
+
+  private height(): number {
+    return window.innerWidth < 600 ? 200 : 260;
+  }
+
+  private fit(): void {
+    if (this.plot && this.element.clientWidth > 0 && Math.abs(this.plot.width - this.element.clientWidth) > 1) {
+      this.plot.setSize({ width: this.element.clientWidth, height: this.height() });
+    }
+  }
+}

@@ -1,0 +1,49 @@
+const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+const oneDecimal = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
+
+/** `1,234,567`: digits with thousands separators (the contract's `count` hook). */
+export const formatCount = (value: number): string => integer.format(value);
+
+/** Events per minute: one decimal under 100, whole numbers above. */
+export const formatRate = (value: number): string => (value < 100 ? oneDecimal.format(value) : integer.format(value));
+
+/** `2 s ago`, `5 min ago`, `3 h ago`, `4 d ago`. */
+export function formatAgo(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 1) return 'just now';
+  if (seconds < 60) return `${seconds} s ago`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours} h ago`;
+  return `${Math.floor(hours / 24)} d ago`;
+}
+
+/** `180 ms`, `1.2 s`, `3 min`. */
+export function formatDuration(ms: number): string {
+  const value = Math.max(0, ms);
+  if (value < 1000) return `${Math.round(value)} ms`;
+  if (value < 60_000) return `${oneDecimal.format(value / 1000)} s`;
+  if (value < 3_600_000) return `${oneDecimal.format(value / 60_000)} min`;
+  return `${oneDecimal.format(value / 3_600_000)} h`;
+}
+
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+const dateTimeFormat = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+
+/** Local clock time, with the date when it is not today. */
+export function formatTime(iso: string, now = Date.now()): string {
+  const date = new Date(iso);
+  return new Date(now).toDateString() === date.toDateString() ? timeFormat.format(date) : dateTimeFormat.format(date);
+}
+
+/** A one-line JSON preview, cut at `max` characters. */
+export function preview(payload: unknown, max = 180): string {
+  let text: string;
+  try {
+    text = JSON.stringify(payload) ?? 'null';
+  } catch {
+    text = String(payload);
+  }
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}

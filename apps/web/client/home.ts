@@ -1,0 +1,152 @@
+import { ApiError, getPipelines, getSeries, storedToken, type PipelineView } from './api';
+import { BucketWindow } from './buckets';
+import { append, h, setText } from './dom';
+import { formatAgo, formatCount, formatRate } from './format';
+import { frame, problemPage, showConnection, tokenGate } from './layout';
+import { LiveConnection, type Change } from './live';
+
+const HOUR = 3_600_000;
+/** Sparklines (one /series request each) for at most this many cards. */
+const MAX_SPARKLINES = 48;
+
+interface Card {
+  pipeline: PipelineView;
+  count: number;
+  lastEventAt: number | null;
+  minutes: BucketWindow;
+  countEl: HTMLElement;
+  rateEl: HTMLElement;
+  lastEl: HTMLElement;
+  spark: SVGSVGElement;
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+
+function sparkline(): SVGSVGElement {
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('viewBox', '0 0 120 32');
+  svg.setAttribute('preserveAspectRatio', 'none');
+  svg.setAttribute('class', 'spark');
+  svg.setAttribute('aria-hidden', 'true');
+  return svg;
+}
+
+function drawSparkline(svg: SVGSVGElement, counts: number[]): void {
+  const max = Math.max(1, ...counts);
+  const step = counts.length > 1 ? 120 / (counts.length - 1) : 120;
+  const points = counts.map((count, i) => `${(i * step).toFixed(1)},${(30 - (count / max) * 28).toFixed(1)}`);
+  const area = document.createElementNS(SVG, 'path');
+  area.setAttribute('d', points.length ? `M0,32 L${points.join(' L')} L120,32 Z` : '');
+  area.setAttribute('class', 'spark-area');
+  const line = document.createElementNS(SVG, 'polyline');
+  line.setAttribute('points', points.join(' '));
+  line.setAttribute('class', 'spark-line');
+  svg.replaceChildren(area, line);
+}
+
+export function renderHome(): void {
+  const { main, connection } = frame([{ label: 'Pipelines' }]);
+  const token = storedToken();
+  if (!token) {
+    connection.hidden = true;
+    tokenGate(main);
+    return;
+  }
+  main.replaceChildren(h('p', { class: 'muted loading' }, 'Loading pipelines…'));
+  getPipelines().then(
+    ({ items }) => showPipelines(main, connection, token, items),
+    (error: unknown) => {
+      connection.hidden = true;
+      if (error instanceof ApiError && error.status === 401) tokenGate(main, 'That token was not accepted. Paste a valid one.');
+      else problemPage(main, 'Dash cannot be reached', `${(error as Error).message} Reload the page to try again.`);
+    },
+  );
+}
+
+function showPipelines(main: HTMLElement, connection: HTMLElement, token: string, items: PipelineView[]): void {
+  const totalEl = h('strong', {}, '0');
+  const head = h(
+    'div',
+    { class: 'page-head' },
+    h('div', {}, h('h1', {}, 'Pipelines'), h('p', { class: 'muted' }, `${formatCount(items.length)} pipeline${items.length === 1 ? '' : 's'} · `, totalEl, ' events stored')),
+  );
+  if (items.length === 0) {
+    connection.hidden = true;
+    main.replaceChildren(
+      head,
+      h(
+        'section',
+        { class: 'card empty' },
+        h('h2', {}, 'No pipelines yet'),
+        h('p', { class: 'muted' }, 'Create one with the admin token; it answers with the pipeline id and its signing secret:'),
+        h('pre', { class: 'code' }, `curl -X POST ${location.origin}/api/pipelines \\\n  -H "authorization: Bearer $DASH_ADMIN_TOKEN" \\\n  -H "content-type: application/json" \\\n  -d '{"name": "orders", "source": {"type": "webhook"}}'`),
+        h('p', { class: 'muted' }, 'A viewer token only lists the pipelines it was made for.'),
+      ),
+    );
+    return;
+  }
+
+  const grid = h('section', { class: 'grid' });
+  const cards = items.map((pipeline): Card => {
+    const countEl = h('div', { class: 'card-count', 'data-testid': 'count' }, formatCount(pipeline.count));
+    const rateEl = h('span', {}, '–');
+    const lastEl = h('span', {}, pipeline.lastEventAt ? '' : 'no events yet');
+    const spark = sparkline();
+    const href = `/pipelines/${encodeURIComponent(pipeline.id)}`;
+    append(
+      grid,
+      h(
+        'a',
+        { class: 'card pipeline-card', href, 'data-testid': 'pipeline-card', 'data-pipeline-id': pipeline.id },
+        h('div', { class: 'card-top' }, h('span', { class: 'card-name' }, pipeline.name), h('span', { class: 'badge' }, pipeline.source.type)),
+        countEl,
+        h('div', { class: 'card-label muted' }, 'events stored'),
+        spark,
+        h('div', { class: 'card-meta' }, h('span', {}, h('strong', {}, rateEl), ' / min'), lastEl),
+      ),
+    );
+    return { pipeline, count: pipeline.count, lastEventAt: pipeline.lastEventAt ? Date.parse(pipeline.lastEventAt) : null, minutes: new BucketWindow('1m', HOUR), countEl, rateEl, lastEl, spark };
+  });
+  main.replaceChildren(head, grid);
+
+  const refreshTotal = () => setText(totalEl, formatCount(cards.reduce((sum, card) => sum + card.count, 0)));
+  const tick = () => {
+    const now = Date.now();
+    for (const card of cards) {
+      if (card.minutes.slide(now)) drawSparkline(card.spark, card.minutes.counts);
+      if (card.minutes.starts.length) setText(card.rateEl, formatRate(card.minutes.perMinute(now)));
+      if (card.lastEventAt !== null) setText(card.lastEl, `last ${formatAgo(now - card.lastEventAt)}`);
+    }
+  };
+  refreshTotal();
+
+  cards.slice(0, MAX_SPARKLINES).forEach((card) => {
+    getSeries(card.pipeline.id, '1m', card.minutes.range().from).then(
+      (series) => {
+        card.minutes.seed(series);
+        drawSparkline(card.spark, card.minutes.counts);
+        tick();
+      },
+      () => undefined,
+    );
+  });
+
+  const live = new LiveConnection(token);
+  live.onState((state) => showConnection(connection, state));
+  for (const card of cards) {
+    live.watch(card.pipeline.id, (change: Change) => {
+      card.count = change.stats.count;
+      if (change.stats.lastEventAt) card.lastEventAt = Date.parse(change.stats.lastEventAt);
+      setText(card.countEl, formatCount(change.stats.count));
+      if (change.delta > 0 && change.source === 'update' && change.stats.lastEvent && card.minutes.starts.length) {
+        card.minutes.add(Date.parse(change.stats.lastEvent.occurredAt), change.delta);
+        drawSparkline(card.spark, card.minutes.counts);
+      }
+      card.countEl.classList.remove('bump');
+      if (change.delta > 0) requestAnimationFrame(() => card.countEl.classList.add('bump'));
+      refreshTotal();
+      tick();
+    });
+  }
+  setInterval(tick, 1000);
+}

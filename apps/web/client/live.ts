@@ -1,0 +1,132 @@
+import type { ClientToServerEvents, DataUpdated, PipelineStats, ServerToClientEvents } from '@dash/domain';
+import { io, type Socket } from 'socket.io-client';
+
+export type ConnectionState = 'connecting' | 'syncing' | 'live' | 'reconnecting' | 'unauthorized';
+
+/** What a page learns about one pipeline: a snapshot (subscribe ack) or an update. */
+export interface Change {
+  stats: PipelineStats;
+  /** Events added since the figure shown before (0 for the first snapshot). */
+  delta: number;
+  /** The first figure this page shows for the pipeline. */
+  initial: boolean;
+  source: 'snapshot' | 'update';
+  /** Intake to storage of the newest event (update's emittedAt minus its receivedAt), when known. */
+  lagMs: number | null;
+}
+
+/**
+ * The figure shown for one pipeline. Versions are monotonic per pipeline: an update whose
+ * version is not newer than the one shown is dropped; a snapshot (taken on every
+ * (re)subscribe) replaces the figure unless it is older, so the count never goes backwards.
+ */
+export class PipelineFigure {
+  stats: PipelineStats | null = null;
+  /** When the server last confirmed this figure (browser clock, ms). */
+  confirmedAt = 0;
+  lagMs: number | null = null;
+
+  apply(stats: PipelineStats, source: Change['source'], emittedAt?: string): Change | null {
+    const shown = this.stats;
+    if (shown && (source === 'update' ? stats.version <= shown.version : stats.version < shown.version)) return null;
+    this.stats = stats;
+    this.confirmedAt = Date.now();
+    if (emittedAt && stats.lastEvent) this.lagMs = Date.parse(emittedAt) - Date.parse(stats.lastEvent.receivedAt);
+    return { stats, delta: shown ? stats.count - shown.count : 0, initial: !shown, source, lagMs: this.lagMs };
+  }
+}
+
+type Listener = (change: Change) => void;
+type Live = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+/**
+ * One socket for the page. On every (re)connection it subscribes to each pipeline again and
+ * takes the acknowledgement's stats as the truth; it says `live` only once those are in.
+ */
+export class LiveConnection {
+  state: ConnectionState = 'connecting';
+  private readonly socket: Live;
+  private readonly figures = new Map<string, PipelineFigure>();
+  private readonly listeners = new Map<string, Listener>();
+  private readonly stateListeners: Array<(state: ConnectionState) => void> = [];
+  /** When the socket was last known to be live (for "stale since"). */
+  lastLiveAt = 0;
+
+  constructor(token: string) {
+    this.socket = io({ transports: ['websocket'], auth: { token }, reconnectionDelay: 400, reconnectionDelayMax: 3000, timeout: 8000 });
+    this.socket.on('connect', () => void this.resubscribe());
+    this.socket.on('disconnect', (reason) => {
+      this.lastLiveAt = Date.now();
+      this.setState('reconnecting');
+      // A server-side disconnect is not retried by socket.io itself.
+      if (reason === 'io server disconnect') setTimeout(() => this.socket.connect(), 500);
+    });
+    this.socket.on('connect_error', (error) => {
+      if (error.message === 'unauthorized') {
+        this.setState('unauthorized');
+        this.socket.disconnect();
+      } else if (this.state !== 'connecting') this.setState('reconnecting');
+    });
+    this.socket.on('data_updated', (update: DataUpdated) => this.receive(update.pipelineId, update, 'update', update.emittedAt));
+  }
+
+  onState(listener: (state: ConnectionState) => void): void {
+    this.stateListeners.push(listener);
+    listener(this.state);
+  }
+
+  figure(pipelineId: string): PipelineFigure {
+    let figure = this.figures.get(pipelineId);
+    if (!figure) this.figures.set(pipelineId, (figure = new PipelineFigure()));
+    return figure;
+  }
+
+  /** Follows a pipeline; the listener hears every accepted snapshot and update. */
+  watch(pipelineId: string, listener: Listener): void {
+    this.listeners.set(pipelineId, listener);
+    if (this.socket.connected) void this.subscribe(pipelineId);
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+
+  private setState(state: ConnectionState): void {
+    if (this.state === state) return;
+    this.state = state;
+    if (state === 'live') this.lastLiveAt = Date.now();
+    for (const listener of this.stateListeners) listener(state);
+  }
+
+  private async resubscribe(): Promise<void> {
+    this.setState('syncing');
+    const results = await Promise.all([...this.listeners.keys()].map((id) => this.subscribe(id)));
+    if (!this.socket.connected) return;
+    if (results.every(Boolean)) this.setState('live');
+    else setTimeout(() => void (this.socket.connected && this.resubscribe()), 2000);
+  }
+
+  private async subscribe(pipelineId: string): Promise<boolean> {
+    try {
+      const ack = await this.socket.timeout(10_000).emitWithAck('subscribe', { pipelineId });
+      if (!ack.ok) return ack.error !== 'invalid_request';
+      this.receive(pipelineId, ack.stats, 'snapshot');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private receive(pipelineId: string, stats: PipelineStats, source: Change['source'], emittedAt?: string): void {
+    const change = this.figure(pipelineId).apply(stats, source, emittedAt);
+    if (change) this.listeners.get(pipelineId)?.(change);
+  }
+}
+
+export const CONNECTION_TEXT: Record<ConnectionState, string> = {
+  connecting: 'connecting…',
+  syncing: 'syncing…',
+  live: 'live',
+  reconnecting: 'reconnecting…',
+  unauthorized: 'token rejected',
+};
