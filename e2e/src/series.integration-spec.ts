@@ -1,5 +1,7 @@
 import type { INestMicroservice } from '@nestjs/common';
-import { Api, sendWebhook, startIngestor, startWeb, testEnv, waitFor, type CreatedPipeline, type RunningWeb } from './support/harness';
+import { ConfigError, loadConfig } from '@dash/infra';
+import { MaintenanceService } from '../../apps/ingestor/src/maintenance/maintenance.service';
+import { Api, queryDb, sendWebhook, startIngestor, startWeb, testEnv, waitFor, type CreatedPipeline, type RunningWeb } from './support/harness';
 
 type Bucket = '1m' | '5m' | '1h' | '1d';
 const BUCKET_MS: Record<Bucket, number> = { '1m': 60_000, '5m': 300_000, '1h': 3_600_000, '1d': 86_400_000 };
@@ -183,5 +185,57 @@ describe('series: event counts per bucket from the rollups', () => {
     const { status, body } = await api.request('GET', `/api/pipelines/${pipeline.id}/series?bucket=1m&bucket=1h`);
     expect(status).toBe(400);
     expect(body.error).toBe('invalid_request');
+  });
+});
+
+describe('retention: old raw events dropped by whole days, counts kept', () => {
+  const env = testEnv('retention', { EVENT_RETENTION_DAYS: '5' });
+  let ingestor: INestMicroservice;
+  let web: RunningWeb;
+  let api: Api;
+
+  beforeAll(async () => {
+    ingestor = await startIngestor(env.config('ingestor', { BUFFER_MAX_WAIT_MS: '50' }));
+    web = await startWeb(env.config('web'));
+    api = new Api(web.url);
+  });
+
+  afterAll(async () => {
+    await web?.close();
+    await ingestor?.close();
+    await env.cleanup();
+  });
+
+  const day = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000);
+  const partitionOf = (date: Date) => `events_${date.toISOString().slice(0, 10).replace(/-/g, '')}`;
+
+  it('drops daily partitions and default-partition rows past EVENT_RETENTION_DAYS; the series still counts them', async () => {
+    const pipeline = await api.createPipeline();
+    const times = { ancient: new Date('2025-01-15T12:00:00Z'), old: day(8), kept: day(2), now: day(0) };
+    const batch = Object.entries(times).map(([id, at]) => ({ id, type: 'tick', timestamp: at.toISOString() }));
+    expect((await sendWebhook(web.url, pipeline, batch)).status).toBe(202);
+    await waitFor(() => api.stats(pipeline.id), (stats) => stats.count === 4, 15_000, 'events stored');
+    // Give the old days their own partitions, as they would have had when the events were new.
+    await queryDb(env, 'SELECT dash_ensure_event_partitions(10, 1)');
+    expect(await queryDb(env, 'SELECT to_regclass($1) AS part', [partitionOf(times.old)])).toEqual([{ part: partitionOf(times.old) }]);
+
+    await ingestor.get(MaintenanceService).run();
+
+    const left = await queryDb<{ event_id: string }>(env, 'SELECT event_id FROM events WHERE pipeline_id = $1 ORDER BY event_id', [pipeline.id]);
+    expect(left.map((row) => row.event_id)).toEqual(['kept', 'now']);
+    expect(await queryDb(env, 'SELECT to_regclass($1) AS part', [partitionOf(times.old)])).toEqual([{ part: null }]);
+    expect(await queryDb(env, 'SELECT to_regclass($1) AS part', [partitionOf(times.kept)])).toEqual([{ part: partitionOf(times.kept) }]);
+
+    const { body } = await api.request('GET', `/api/pipelines/${pipeline.id}/series?bucket=1d&from=2025-01-01T00:00:00Z`);
+    expect(body.points.reduce((sum: number, point: { count: number }) => sum + point.count, 0)).toBe(4);
+    expect((await api.stats(pipeline.id)).count).toBe(4);
+  });
+
+  it('accepts 0 (keep forever) or at least 4 days, and a compression age', () => {
+    expect(loadConfig({}, 'ingestor').retention).toEqual({ eventDays: 0, compressAfterDays: 7 });
+    expect(loadConfig({ EVENT_RETENTION_DAYS: '30', COMPRESS_AFTER_DAYS: '0' }, 'ingestor').retention).toEqual({ eventDays: 30, compressAfterDays: 0 });
+    for (const bad of [{ EVENT_RETENTION_DAYS: '2' }, { EVENT_RETENTION_DAYS: 'week' }, { COMPRESS_AFTER_DAYS: '-1' }]) {
+      expect(() => loadConfig(bad, 'ingestor')).toThrow(ConfigError);
+    }
   });
 });

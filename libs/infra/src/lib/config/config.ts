@@ -25,6 +25,8 @@ export interface DashConfig {
   region: string;
   poll: { allowPrivate: boolean };
   smtpUrl: string | null;
+  /** Raw events older than `eventDays` are dropped (0: kept forever); TimescaleDB compresses chunks older than `compressAfterDays` (0: off). The aggregates are kept. */
+  retention: { eventDays: number; compressAfterDays: number };
   /** Identifies this process in the cluster view. */
   nodeId: string;
 }
@@ -68,6 +70,13 @@ const schema = {
   FLY_REGION: z.string().min(1).default('local').describe('region label'),
   POLL_ALLOW_PRIVATE: bool.default(false).describe('let poll sources reach private addresses'),
   SMTP_URL: url(['smtp:', 'smtps:']).optional().describe('where alert e-mails go'),
+  // The per-minute aggregate re-reads the last 3 days of raw events on each refresh (TimescaleDB),
+  // so a shorter retention would erase counts it already holds.
+  EVENT_RETENTION_DAYS: int(0, 36_500)
+    .refine((days) => days === 0 || days >= 4, 'must be 0 (keep forever) or at least 4')
+    .default(0)
+    .describe('drop raw events older than this many days (whole daily partitions or chunks); 0 keeps them forever; counts and series are kept'),
+  COMPRESS_AFTER_DAYS: int(0, 36_500).default(7).describe('TimescaleDB mode: compress event chunks older than this many days; 0 turns compression off'),
 } as const;
 
 function parseQueues(value: string): DashConfig['queues'] {
@@ -117,6 +126,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaultRole: AppRole): DashCo
     region: v.FLY_REGION,
     poll: { allowPrivate: v.POLL_ALLOW_PRIVATE },
     smtpUrl: v.SMTP_URL ?? null,
+    retention: { eventDays: v.EVENT_RETENTION_DAYS, compressAfterDays: v.COMPRESS_AFTER_DAYS },
     nodeId: `${v.APP_ROLE}-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
   };
 }

@@ -5,6 +5,7 @@ import type { DashConfig } from '../config/config';
 import { ENTITIES } from './entities';
 import { CoreSchema1732752000000 } from './migrations/1732752000000-core-schema';
 import { eventStorageMigration, type ResolvedStorageMode } from './migrations/1732752000001-event-storage';
+import { Retention1732752000002 } from './migrations/1732752000002-retention';
 
 const logger = new Logger('Database');
 
@@ -39,7 +40,7 @@ export function createDataSource(config: Pick<DashConfig, 'databaseUrl' | 'stora
     type: 'postgres',
     url: config.databaseUrl,
     entities: ENTITIES,
-    migrations: [CoreSchema1732752000000, eventStorageMigration(config.storageMode)],
+    migrations: [CoreSchema1732752000000, eventStorageMigration(config.storageMode), Retention1732752000002],
     migrationsTableName: 'dash_migrations',
     migrationsTransactionMode: 'each',
     extra: { max: 5, application_name: 'dash' },
