@@ -16,13 +16,15 @@ const hoverTime = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'num
 export class EventsChart {
   readonly element: HTMLDivElement;
   private readonly readout: HTMLSpanElement;
+  private readonly empty: HTMLDivElement;
   private plot: uPlot | null = null;
   private window: BucketWindow | null = null;
   private readonly resize = new ResizeObserver(() => this.fit());
 
   constructor() {
     this.readout = h('span', { class: 'chart-readout muted' });
-    this.element = h('div', { class: 'chart', 'data-testid': 'chart' });
+    this.empty = h('div', { class: 'chart-empty muted', hidden: true }, 'No events in this range');
+    this.element = h('div', { class: 'chart', 'data-testid': 'chart' }, this.empty);
     this.resize.observe(this.element);
   }
 
@@ -75,6 +77,7 @@ export class EventsChart {
     if (!this.plot || !this.window) return;
     this.plot.setData(this.data());
     this.element.dataset.total = String(this.window.total);
+    this.empty.hidden = this.window.total > 0;
     this.element.dataset.bucket = this.window.bucket;
     this.hover(this.plot);
   }
