@@ -14,6 +14,8 @@ interface Card {
   count: number;
   lastEventAt: number | null;
   minutes: BucketWindow;
+  /** Live deltas were added since the last read of the series. */
+  dirty: boolean;
   countEl: HTMLElement;
   rateEl: HTMLElement;
   lastEl: HTMLElement;
@@ -105,7 +107,7 @@ function showPipelines(main: HTMLElement, connection: HTMLElement, token: string
         h('div', { class: 'card-meta' }, h('span', {}, h('strong', {}, rateEl), ' / min'), lastEl),
       ),
     );
-    return { pipeline, count: pipeline.count, lastEventAt: pipeline.lastEventAt ? Date.parse(pipeline.lastEventAt) : null, minutes: new BucketWindow('1m', HOUR), countEl, rateEl, lastEl, spark };
+    return { pipeline, count: pipeline.count, lastEventAt: pipeline.lastEventAt ? Date.parse(pipeline.lastEventAt) : null, minutes: new BucketWindow('1m', HOUR), dirty: false, countEl, rateEl, lastEl, spark };
   });
   main.replaceChildren(head, grid);
 
@@ -120,7 +122,8 @@ function showPipelines(main: HTMLElement, connection: HTMLElement, token: string
   };
   refreshTotal();
 
-  cards.slice(0, MAX_SPARKLINES).forEach((card) => {
+  const loadSparkline = (card: Card) => {
+    card.dirty = false;
     getSeries(card.pipeline.id, '1m', card.minutes.range().from).then(
       (series) => {
         card.minutes.seed(series);
@@ -129,7 +132,11 @@ function showPipelines(main: HTMLElement, connection: HTMLElement, token: string
       },
       () => undefined,
     );
-  });
+  };
+  const sparklines = cards.slice(0, MAX_SPARKLINES);
+  sparklines.forEach(loadSparkline);
+  // Live deltas approximate (batches, late events); the rollups settle them once a minute.
+  setInterval(() => sparklines.filter((card) => card.dirty).forEach(loadSparkline), 60_000);
 
   const live = new LiveConnection(token);
   live.onState((state) => showConnection(connection, state));
@@ -142,6 +149,7 @@ function showPipelines(main: HTMLElement, connection: HTMLElement, token: string
         card.minutes.add(Date.parse(change.stats.lastEvent.occurredAt), change.delta);
         drawSparkline(card.spark, card.minutes.counts);
       }
+      if (change.delta !== 0 || (change.initial && change.stats.count !== card.pipeline.count)) card.dirty = true;
       card.countEl.classList.remove('bump');
       if (change.delta > 0) requestAnimationFrame(() => card.countEl.classList.add('bump'));
       refreshTotal();

@@ -109,7 +109,8 @@ export class LiveConnection {
   private async subscribe(pipelineId: string): Promise<boolean> {
     try {
       const ack = await this.socket.timeout(10_000).emitWithAck('subscribe', { pipelineId });
-      if (!ack.ok) return ack.error !== 'invalid_request';
+      // A refusal is a definite answer (the page shows the REST error); only silence is retried.
+      if (!ack.ok) return true;
       this.receive(pipelineId, ack.stats, 'snapshot');
       return true;
     } catch {

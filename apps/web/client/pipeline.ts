@@ -273,8 +273,8 @@ function showPipeline(main: HTMLElement, connection: HTMLElement, token: string,
       loadEvents();
       countEl.classList.remove('bump');
       requestAnimationFrame(() => countEl.classList.add('bump'));
-    } else if (change.source === 'snapshot' && !change.initial && change.delta !== 0) {
-      // Back after a disconnection with events we did not see: read the rollups again.
+    } else if (change.source === 'snapshot' && (change.initial ? stats.count !== pipeline.count : change.delta !== 0)) {
+      // Events we did not see (while loading, or while disconnected): read the rollups again.
       void loadSeries();
       loadEvents();
     }
