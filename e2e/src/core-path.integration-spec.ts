@@ -139,7 +139,7 @@ describe('core path: signed webhooks to live updates', () => {
     });
 
     async function post(headers: Record<string, string>, body: string | Buffer, target = pipeline.id) {
-      const response = await fetch(`${nodeA.url}/webhooks/${target}`, { method: 'POST', headers, body });
+      const response = await fetch(`${nodeA.url}/webhooks/${target}`, { method: 'POST', headers, body: typeof body === 'string' ? body : new Uint8Array(body) });
       return { status: response.status, body: (await response.json()) as { error: string }, retryAfter: response.headers.get('retry-after') };
     }
 

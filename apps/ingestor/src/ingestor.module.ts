@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { ConfigModule, DatabaseModule, RedisModule, type DashConfig } from '@dash/infra';
+import { ClusterModule, ConfigModule, DatabaseModule, RedisModule, type DashConfig } from '@dash/infra';
 import { BufferService } from './buffer/buffer.service';
+import { IngestorNodeDetails } from './cluster/node-details';
 import { IngestWorker } from './ingest/ingest.worker';
 import { LivePublisher } from './live/live-publisher';
 import { MaintenanceService } from './maintenance/maintenance.service';
@@ -11,8 +12,8 @@ export class IngestorModule {
   static forRoot(config: DashConfig): DynamicModule {
     return {
       module: IngestorModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule],
-      providers: [EventWriter, LivePublisher, BufferService, IngestWorker, MaintenanceService],
+      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, ClusterModule],
+      providers: [EventWriter, LivePublisher, BufferService, IngestWorker, MaintenanceService, IngestorNodeDetails],
     };
   }
 }

@@ -1,10 +1,12 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { ConfigModule, DatabaseModule, RedisModule, type DashConfig } from '@dash/infra';
+import { ClusterModule, ConfigModule, DatabaseModule, RedisModule, type DashConfig } from '@dash/infra';
 import { AuthModule } from './auth/auth.module';
+import { WebClusterModule } from './cluster/cluster.module';
 import { HealthController } from './health/health.controller';
 import { ErrorFilter } from './http/errors';
 import { LiveModule } from './live/live.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { PagesModule } from './pages/pages.module';
 import { PipelinesModule } from './pipelines/pipelines.module';
 import { ReadingModule } from './reading/reading.module';
@@ -16,7 +18,7 @@ export class WebModule {
   static forRoot(config: DashConfig): DynamicModule {
     return {
       module: WebModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, AuthModule, PipelinesModule, WebhooksModule, ReadingModule, SeriesModule, LiveModule, PagesModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, ClusterModule, WebClusterModule, MetricsModule, AuthModule, PipelinesModule, WebhooksModule, ReadingModule, SeriesModule, LiveModule, PagesModule],
       controllers: [HealthController],
       providers: [{ provide: APP_FILTER, useClass: ErrorFilter }],
     };

@@ -81,7 +81,8 @@ export async function startWeb(config: DashConfig): Promise<RunningWeb> {
   const app = await createWebApp(config, { logger: ['error'] });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.getHttpServer().address() as { port: number };
-  return { app, url: `http://127.0.0.1:${address.port}`, close: () => app.close() };
+  let closing: Promise<void> | null = null;
+  return { app, url: `http://127.0.0.1:${address.port}`, close: () => (closing ??= app.close()) };
 }
 
 export async function startIngestor(config: DashConfig): Promise<INestMicroservice> {

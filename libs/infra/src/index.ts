@@ -11,3 +11,5 @@ export * from './lib/redis/redis.module';
 export * from './lib/redis/backlog';
 export * from './lib/redis/transport';
 export * from './lib/bootstrap/bootstrap';
+export * from './lib/cluster/cluster-heartbeat';
+export * from './lib/cluster/cluster.module';

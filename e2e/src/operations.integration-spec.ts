@@ -1,0 +1,58 @@
+import type { INestMicroservice } from '@nestjs/common';
+import { Api, sendWebhook, startIngestor, startWeb, testEnv, waitFor, type RunningWeb } from './support/harness';
+
+describe('operations: cluster view and metrics', () => {
+  const env = testEnv('ops');
+  let ingestor: INestMicroservice;
+  let web: RunningWeb;
+  let otherWeb: RunningWeb;
+  let api: Api;
+
+  beforeAll(async () => {
+    ingestor = await startIngestor(env.config('ingestor', { FLY_REGION: 'iad' }));
+    web = await startWeb(env.config('web', { FLY_REGION: 'fra' }));
+    otherWeb = await startWeb(env.config('web', { FLY_REGION: 'syd' }));
+    api = new Api(web.url);
+  });
+
+  afterAll(async () => {
+    await web?.close();
+    await otherWeb?.close();
+    await ingestor?.close();
+    await env.cleanup();
+  });
+
+  it('lists every live web and ingestor node with its vital signs', async () => {
+    const { body } = await waitFor(() => api.request('GET', '/api/cluster'), (r) => r.body?.nodes?.length === 3, 10_000, 'three nodes');
+    const byRegion = Object.fromEntries(body.nodes.map((node: any) => [node.region, node]));
+    expect(byRegion.iad).toMatchObject({ role: 'ingestor', rssBytes: expect.any(Number), cpu: expect.any(Number), queues: expect.objectContaining({ waiting: expect.any(Number) }), bufferBacklog: 0 });
+    expect(byRegion.fra).toMatchObject({ role: 'web', sockets: 0, startedAt: expect.any(String), lastSeenAt: expect.any(String) });
+    expect(byRegion.syd).toMatchObject({ role: 'web' });
+  });
+
+  it('forgets a node that stopped', async () => {
+    await otherWeb.close();
+    const { body } = await waitFor(() => api.request('GET', '/api/cluster'), (r) => r.body?.nodes?.length === 2, 10_000, 'two nodes');
+    expect(body.nodes.map((node: any) => node.region).sort()).toEqual(['fra', 'iad']);
+  });
+
+  it('is for the admin only', async () => {
+    const pipeline = await api.createPipeline();
+    const { body } = await api.request('POST', '/api/tokens', { pipelines: [pipeline.id] });
+    expect((await api.withToken(body.token).request('GET', '/api/cluster')).status).toBe(403);
+  });
+
+  it('exposes Prometheus metrics with request counts by route and status', async () => {
+    const pipeline = await api.createPipeline();
+    expect((await sendWebhook(web.url, pipeline, { a: 1 })).status).toBe(202);
+    expect((await sendWebhook(web.url, pipeline, { a: 1 }, { secret: 'whsec_' + Buffer.alloc(24).toString('base64') })).status).toBe(401);
+    const response = await fetch(`${web.url}/metrics`);
+    expect(response.headers.get('content-type')).toContain('text/plain');
+    const text = await response.text();
+    expect(text).toContain('# TYPE dash_http_requests_total counter');
+    expect(text).toMatch(/dash_http_requests_total\{method="POST",route="\/webhooks\/:pipelineId",status="202"\} 1\n/);
+    expect(text).toMatch(/dash_http_requests_total\{method="POST",route="\/webhooks\/:pipelineId",status="401"\} 1\n/);
+    expect(text).toMatch(/process_resident_memory_bytes \d+/);
+    expect(text).toMatch(/dash_ingest_backlog_events \d+/);
+  });
+});
