@@ -48,9 +48,9 @@ export function cpuTicks(pid) {
   }
 }
 
-/** CPU ticks of every process whose command name is `comm` (e.g. all PostgreSQL backends). */
-export function cpuTicksOfCommand(comm) {
-  let total = 0;
+/** CPU ticks of each process whose command name is `comm` (e.g. every PostgreSQL backend), by pid. */
+export function cpuTicksByPid(comm) {
+  const ticks = new Map();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
@@ -58,13 +58,13 @@ export function cpuTicksOfCommand(comm) {
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       if (name === comm) {
         const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        total += Number(fields[11]) + Number(fields[12]);
+        ticks.set(entry, Number(fields[11]) + Number(fields[12]));
       }
     } catch {
       // the process ended meanwhile
     }
   }
-  return total;
+  return ticks;
 }
 
 /** Machine-wide busy and total ticks from /proc/stat. */
@@ -163,6 +163,7 @@ export class Child {
 export async function pacedSend({ port, path, pool, rate, durationMs, maxSockets = 64 }) {
   const agent = new http.Agent({ keepAlive: true, maxSockets });
   const acceptedAt = [];
+  const statusCodes = {};
   let non2xx = 0;
   let errors = 0;
   let sent = 0;
@@ -178,6 +179,7 @@ export async function pacedSend({ port, path, pool, rate, durationMs, maxSockets
       const request = http.request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { ...item.headers, 'content-length': item.body.length } }, (response) => {
         response.resume();
         response.on('end', () => {
+          statusCodes[response.statusCode] = (statusCodes[response.statusCode] ?? 0) + 1;
           if (response.statusCode >= 200 && response.statusCode < 300) acceptedAt.push(now());
           else non2xx += 1;
           inFlight -= 1;
@@ -200,5 +202,5 @@ export async function pacedSend({ port, path, pool, rate, durationMs, maxSockets
     tick();
   });
   agent.destroy();
-  return { sent, acceptedAt, non2xx, errors, startedAt: started, seconds: (now() - started) / 1000 };
+  return { sent, acceptedAt, statusCodes, non2xx, errors, startedAt: started, seconds: (now() - started) / 1000 };
 }
