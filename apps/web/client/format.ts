@@ -7,25 +7,25 @@ export const formatCount = (value: number): string => integer.format(value);
 /** Events per minute: one decimal under 100, whole numbers above. */
 export const formatRate = (value: number): string => (value < 100 ? oneDecimal.format(value) : integer.format(value));
 
-/** `2 s ago`, `5 min ago`, `3 h ago`, `4 d ago`. */
+/** `2 s ago`, `5 min ago`, `3 h ago`, `4 d ago` (a number never wraps away from its unit). */
 export function formatAgo(ms: number): string {
   const seconds = Math.max(0, Math.round(ms / 1000));
   if (seconds < 1) return 'just now';
-  if (seconds < 60) return `${seconds} s ago`;
+  if (seconds < 60) return `${seconds}\u00a0s ago`;
   const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes} min ago`;
+  if (minutes < 60) return `${minutes}\u00a0min ago`;
   const hours = Math.floor(minutes / 60);
-  if (hours < 48) return `${hours} h ago`;
-  return `${Math.floor(hours / 24)} d ago`;
+  if (hours < 48) return `${hours}\u00a0h ago`;
+  return `${Math.floor(hours / 24)}\u00a0d ago`;
 }
 
 /** `180 ms`, `1.2 s`, `3 min`. */
 export function formatDuration(ms: number): string {
   const value = Math.max(0, ms);
-  if (value < 1000) return `${Math.round(value)} ms`;
-  if (value < 60_000) return `${oneDecimal.format(value / 1000)} s`;
-  if (value < 3_600_000) return `${oneDecimal.format(value / 60_000)} min`;
-  return `${oneDecimal.format(value / 3_600_000)} h`;
+  if (value < 1000) return `${Math.round(value)}\u00a0ms`;
+  if (value < 60_000) return `${oneDecimal.format(value / 1000)}\u00a0s`;
+  if (value < 3_600_000) return `${oneDecimal.format(value / 60_000)}\u00a0min`;
+  return `${oneDecimal.format(value / 3_600_000)}\u00a0h`;
 }
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
