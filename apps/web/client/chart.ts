@@ -48,7 +48,11 @@ export class EventsChart {
         padding: [12, 8, 0, 0],
         legend: { show: false },
         cursor: { points: { show: false }, drag: { x: false, y: false } },
-        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(4, Math.ceil(max * 1.15))] } },
+        scales: {
+          // Half a bucket of room on each side, so the first and the current bar show whole.
+          x: { time: true, range: (_u, min, max) => [min - window.size / 2000, max + window.size / 2000] },
+          y: { range: (_u, _min, max) => [0, Math.max(4, Math.ceil(max * 1.15))] },
+        },
         axes: [
           { ...axis, space: 70 },
           { ...axis, size: 48, values: (_u, ticks) => ticks.map((tick) => (Number.isInteger(tick) ? formatCount(tick) : '')) },

@@ -117,7 +117,7 @@ function showPipelines(main: HTMLElement, connection: HTMLElement, token: string
     for (const card of cards) {
       if (card.minutes.slide(now)) drawSparkline(card.spark, card.minutes.counts);
       if (card.minutes.starts.length) setText(card.rateEl, formatRate(card.minutes.perMinute(now)));
-      if (card.lastEventAt !== null) setText(card.lastEl, `last ${formatAgo(now - card.lastEventAt)}`);
+      if (card.lastEventAt !== null) setText(card.lastEl, `last event ${formatAgo(now - card.lastEventAt)}`);
     }
   };
   refreshTotal();
