@@ -5,6 +5,8 @@ import { IngestorNodeDetails } from './cluster/node-details';
 import { IngestWorker } from './ingest/ingest.worker';
 import { LivePublisher } from './live/live-publisher';
 import { MaintenanceService } from './maintenance/maintenance.service';
+import { PollService } from './poll/poll.service';
+import { PollWorker } from './poll/poll.worker';
 import { EventWriter } from './writer/event-writer';
 
 @Module({})
@@ -13,7 +15,7 @@ export class IngestorModule {
     return {
       module: IngestorModule,
       imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, ClusterModule],
-      providers: [EventWriter, LivePublisher, BufferService, IngestWorker, MaintenanceService, IngestorNodeDetails],
+      providers: [EventWriter, LivePublisher, BufferService, IngestWorker, MaintenanceService, IngestorNodeDetails, PollService, PollWorker],
     };
   }
 }

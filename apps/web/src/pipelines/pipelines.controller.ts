@@ -50,6 +50,13 @@ export class PipelinesController {
     return this.pipelines.rotateSecret(id);
   }
 
+  @Post('pipelines/:id/poll')
+  @HttpCode(200)
+  poll(@CurrentPrincipal() principal: Principal, @Param('id') id: string) {
+    requireAdmin(principal);
+    return this.pipelines.pollNow(id);
+  }
+
   @Post('tokens')
   async createToken(@CurrentPrincipal() principal: Principal, @Body() body: unknown) {
     requireAdmin(principal);

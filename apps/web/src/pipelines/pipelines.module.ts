@@ -6,6 +6,7 @@ import { PipelineCache } from './pipeline-cache';
 import { PipelineChangesController, PipelineChangesPublisher, TRANSPORT_CLIENT } from './pipeline-changes';
 import { PipelinesController } from './pipelines.controller';
 import { PipelinesService } from './pipelines.service';
+import { PollScheduler } from './poll-scheduler';
 
 @Module({
   imports: [AuthModule],
@@ -14,6 +15,7 @@ import { PipelinesService } from './pipelines.service';
     PipelinesService,
     PipelineCache,
     PipelineChangesPublisher,
+    PollScheduler,
     {
       provide: TRANSPORT_CLIENT,
       inject: [DASH_CONFIG],

@@ -4,6 +4,7 @@ import { PG_POOL, PipelineEntity, STORAGE_MODE, type ResolvedStorageMode } from 
 import type { Pool } from 'pg';
 import { DataSource, type Repository } from 'typeorm';
 import { PipelineChangesPublisher } from './pipeline-changes';
+import { PollScheduler } from './poll-scheduler';
 import { isUuid, type CreatePipeline, type UpdatePipeline } from './pipelines.schemas';
 
 /** How long a rotated-out secret keeps verifying signatures. */
@@ -33,6 +34,7 @@ export class PipelinesService {
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(STORAGE_MODE) private readonly mode: ResolvedStorageMode,
     private readonly changes: PipelineChangesPublisher,
+    private readonly polls: PollScheduler,
   ) {
     this.pipelines = dataSource.getRepository(PipelineEntity);
   }
@@ -54,6 +56,7 @@ export class PipelinesService {
       return saved;
     });
     await this.changes.announce({ pipelineId: entity.id, change: 'created' });
+    await this.polls.sync(entity);
     return { ...(await this.view(entity)), signingSecret };
   }
 
@@ -73,6 +76,7 @@ export class PipelinesService {
     Object.assign(entity, Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined)));
     const saved = await this.pipelines.save(entity);
     await this.changes.announce({ pipelineId: id, change: 'updated' });
+    await this.polls.sync(saved);
     return this.view(saved);
   }
 
@@ -89,6 +93,14 @@ export class PipelinesService {
       }
     });
     await this.changes.announce({ pipelineId: id, change: 'deleted' });
+    await this.polls.unschedule(id);
+  }
+
+  /** Runs the pipeline's poll now (on an ingestor) and answers with the outcome. */
+  async pollNow(id: string): Promise<NonNullable<PipelineView['lastPoll']>> {
+    const entity = await this.entity(id);
+    if (entity.source.type !== 'poll') throw new DashError(400, 'invalid_request', 'this pipeline has no poll source');
+    return this.polls.runNow(id);
   }
 
   /** A new secret; the previous one keeps working for 24 hours. */

@@ -68,14 +68,22 @@ function scalarText(value: unknown, max: number): string | undefined {
   return undefined;
 }
 
-function toEvent(input: ExtractInput, item: Record<string, unknown>, index: number | null): IngestEvent {
+interface EventContext {
+  pipelineId: string;
+  receivedAt: number;
+  paths: EventPaths;
+  /** The id of a batch item that has none at `eventIdPath`. */
+  fallbackId: (item: Record<string, unknown>, index: number) => string;
+}
+
+function toEvent(input: EventContext, item: Record<string, unknown>, index: number | null, singleId?: string): IngestEvent {
   const where = index === null ? 'event' : `event ${index}`;
   const { eventIdPath, eventTimePath, eventTypePath } = input.paths;
 
-  let id = input.webhookId;
+  let id = singleId ?? '';
   if (index !== null) {
     const raw = valueAtPath(item, eventIdPath);
-    if (raw === undefined || raw === null) id = `${input.webhookId}:${index}`;
+    if (raw === undefined || raw === null) id = input.fallbackId(item, index);
     else {
       const text = scalarText(raw, MAX_ID_LENGTH);
       if (text === undefined) throw new DashError(400, 'invalid_event', `${where}: ${eventIdPath} must be a string of 1 to ${MAX_ID_LENGTH} characters or a number`);
@@ -109,6 +117,7 @@ function checkBatchSize(size: number): void {
  * `eventIdPath`, else `{webhook-id}:{index}`. All or nothing: any bad item rejects the request.
  */
 export function extractEvents(input: ExtractInput): IngestEvent[] {
+  const context: EventContext = { ...input, fallbackId: (_item, index) => `${input.webhookId}:${index}` };
   const text = decodeUtf8(input.body);
   if (input.format === 'ndjson') {
     const lines = text.split('\n').filter((line) => line.trim() !== '');
@@ -116,7 +125,7 @@ export function extractEvents(input: ExtractInput): IngestEvent[] {
     return lines.map((line, index) => {
       const item = parseJson(line, `line ${index + 1}`);
       if (!isObject(item)) throw new DashError(400, 'invalid_event', `line ${index + 1} is not a JSON object`);
-      return toEvent(input, item, index);
+      return toEvent(context, item, index);
     });
   }
   const parsed = parseJson(text, 'body');
@@ -124,9 +133,27 @@ export function extractEvents(input: ExtractInput): IngestEvent[] {
     checkBatchSize(parsed.length);
     return parsed.map((item: unknown, index) => {
       if (!isObject(item)) throw new DashError(400, 'invalid_event', `event ${index} is not a JSON object`);
-      return toEvent(input, item, index);
+      return toEvent(context, item, index);
     });
   }
   if (!isObject(parsed)) throw new DashError(400, 'invalid_event', 'the body must be a JSON object or an array of objects');
-  return [toEvent(input, parsed, null)];
+  return [toEvent(context, parsed, null, input.webhookId)];
+}
+
+/** Most items one poll ingests. */
+export const MAX_POLL_ITEMS = 10_000;
+
+/**
+ * The events of one poll: each item becomes an event by the same rules as a webhook batch
+ * item. An item without an id at `eventIdPath` is identified by its content, so polling the
+ * same item again is deduplicated like a repeated delivery.
+ */
+export function pollEvents(pipelineId: string, items: unknown, paths: EventPaths, receivedAt: number, contentId: (item: unknown) => string): IngestEvent[] {
+  if (!Array.isArray(items)) throw new DashError(400, 'invalid_event', 'the response holds no array of items at itemsPath');
+  if (items.length > MAX_POLL_ITEMS) throw new DashError(400, 'invalid_event', `a poll takes at most ${MAX_POLL_ITEMS} items (got ${items.length})`);
+  const context: EventContext = { pipelineId, receivedAt, paths, fallbackId: (item) => `poll:${contentId(item)}` };
+  return items.map((item: unknown, index) => {
+    if (!isObject(item)) throw new DashError(400, 'invalid_event', `item ${index} is not a JSON object`);
+    return toEvent(context, item, index);
+  });
 }

@@ -2,9 +2,9 @@ import type { IngestEvent } from './events';
 
 /** BullMQ queues. Their concurrency on an ingestor comes from `QUEUE_CONCURRENCY`. */
 export const QueueName = {
-  /** Maintenance: partitions, dedup window purge. */
+  /** Scheduled polls of HTTP sources. */
   Default: 'default',
-  /** Ingest and poll jobs. */
+  /** Ingest jobs: events on their way to the database. */
   Pipelines: 'pipelines',
   /** Alert e-mails. */
   Mailers: 'mailers',

@@ -1,11 +1,15 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 import type { PipelineSource } from '@dash/domain';
 
+/** The outcome of a poll source's latest poll. */
 export interface LastPoll {
   at: string;
   status: 'ok' | 'error';
+  /** Items fetched (events stored is at most this: repeats are deduplicated). */
   items: number;
   error: string | null;
+  /** The cursor value sent with the next poll, when the source has a cursor. */
+  cursor?: string | null;
 }
 
 @Entity({ name: 'pipelines' })

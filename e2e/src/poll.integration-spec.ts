@@ -1,0 +1,137 @@
+import type { INestMicroservice } from '@nestjs/common';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Api, queryDb, startIngestor, startWeb, testEnv, waitFor, type RunningWeb } from './support/harness';
+
+/** A small HTTP API to poll: serves `items` under data.items, with a cursor. */
+class Source {
+  items: unknown[] = [];
+  status = 200;
+  readonly requests: URL[] = [];
+  private server: Server | null = null;
+  url = '';
+
+  async start(): Promise<void> {
+    this.server = createServer((request, response) => {
+      const url = new URL(request.url ?? '/', 'http://localhost');
+      this.requests.push(url);
+      response.writeHead(this.status, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ data: { items: this.items }, next: `page-${this.requests.length}`, auth: request.headers['x-api-key'] ?? null }));
+    });
+    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server?.address() as AddressInfo).port}/events`;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise((resolve) => this.server?.close(resolve));
+  }
+}
+
+describe('poll sources', () => {
+  const env = testEnv('poll', { POLL_ALLOW_PRIVATE: 'true' });
+  let ingestor: INestMicroservice;
+  let web: RunningWeb;
+  let api: Api;
+  const source = new Source();
+
+  beforeAll(async () => {
+    await source.start();
+    ingestor = await startIngestor(env.config('ingestor'));
+    web = await startWeb(env.config('web'));
+    api = new Api(web.url);
+  });
+
+  afterAll(async () => {
+    await web?.close();
+    await ingestor?.close();
+    await source.stop();
+    await env.cleanup();
+  });
+
+  it('ingests the items at itemsPath like webhook events, and deduplicates repeats across polls', async () => {
+    source.items = [
+      { id: 'p1', type: 'tick', timestamp: 1767225600 },
+      { id: 'p2', type: 'tick' },
+      { note: 'no id: identified by content' },
+    ];
+    const pipeline = await api.createPipeline({
+      name: 'polled',
+      source: { type: 'poll', url: source.url, intervalSeconds: 3600, itemsPath: 'data.items', headers: { 'x-api-key': 'k1' }, cursor: { param: 'after', path: 'next' } },
+    });
+    const first = await api.request('POST', `/api/pipelines/${pipeline.id}/poll`);
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ status: 'ok', items: 3, error: null, at: expect.any(String) });
+    expect((await api.stats(pipeline.id)).count).toBe(3);
+
+    const second = await api.request('POST', `/api/pipelines/${pipeline.id}/poll`);
+    expect(second.body).toMatchObject({ status: 'ok', items: 3 });
+    expect((await api.stats(pipeline.id)).count).toBe(3);
+    const rows = await queryDb<{ event_id: string; type: string | null; occurred_at: Date }>(env, 'SELECT event_id, type, occurred_at FROM events WHERE pipeline_id = $1 ORDER BY event_id', [pipeline.id]);
+    expect(rows.map((r) => r.event_id)).toEqual(['p1', 'p2', expect.stringMatching(/^poll:/)]);
+    expect(rows[0].occurred_at.toISOString()).toBe('2026-01-01T00:00:00.000Z');
+
+    // The cursor from one answer goes with the next request; the headers with every request.
+    expect(source.requests[0].searchParams.get('after')).toBeNull();
+    expect(source.requests.at(-1)?.searchParams.get('after')).toBe(`page-${source.requests.length - 1}`);
+    expect((await api.request('GET', `/api/pipelines/${pipeline.id}`)).body.lastPoll).toMatchObject({ status: 'ok', items: 3 });
+  });
+
+  it('records a failing source without storing anything', async () => {
+    const pipeline = await api.createPipeline({ source: { type: 'poll', url: source.url, intervalSeconds: 3600, itemsPath: 'data.items' } });
+    source.status = 500;
+    try {
+      const result = await api.request('POST', `/api/pipelines/${pipeline.id}/poll`);
+      expect(result.body).toMatchObject({ status: 'error', items: 0, error: expect.stringContaining('500') });
+    } finally {
+      source.status = 200;
+    }
+    const wrongPath = await api.createPipeline({ source: { type: 'poll', url: source.url, intervalSeconds: 3600, itemsPath: 'data.missing' } });
+    expect((await api.request('POST', `/api/pipelines/${wrongPath.id}/poll`)).body).toMatchObject({ status: 'error', error: expect.stringContaining('itemsPath') });
+    expect((await api.stats(pipeline.id)).count).toBe(0);
+    expect((await api.stats(wrongPath.id)).count).toBe(0);
+  });
+
+  it('polls on its schedule', async () => {
+    source.items = [{ id: 'scheduled-1' }];
+    const pipeline = await api.createPipeline({ source: { type: 'poll', url: source.url, intervalSeconds: 5, itemsPath: 'data.items' } });
+    await waitFor(() => api.stats(pipeline.id), (s) => s.count === 1, 15_000, 'a scheduled poll');
+    source.items = [{ id: 'scheduled-1' }, { id: 'scheduled-2' }];
+    await waitFor(() => api.stats(pipeline.id), (s) => s.count === 2, 15_000, 'the next scheduled poll');
+    // Switching the source to webhooks stops the schedule.
+    expect((await api.request('PATCH', `/api/pipelines/${pipeline.id}`, { source: { type: 'webhook' } })).status).toBe(200);
+    const rows = await queryDb(env, 'SELECT 1');
+    expect(rows).toHaveLength(1);
+  });
+
+  it('refuses a webhook pipeline and validates poll sources', async () => {
+    const hook = await api.createPipeline();
+    expect((await api.request('POST', `/api/pipelines/${hook.id}/poll`)).body.error).toBe('invalid_request');
+    const tooFast = await api.request('POST', '/api/pipelines', { name: 'x', source: { type: 'poll', url: source.url, intervalSeconds: 4 } });
+    expect(tooFast.status).toBe(400);
+  });
+});
+
+describe('poll sources without POLL_ALLOW_PRIVATE', () => {
+  const env = testEnv('pollssrf');
+  let ingestor: INestMicroservice;
+  let web: RunningWeb;
+  let api: Api;
+
+  beforeAll(async () => {
+    ingestor = await startIngestor(env.config('ingestor'));
+    web = await startWeb(env.config('web'));
+    api = new Api(web.url);
+  });
+
+  afterAll(async () => {
+    await web?.close();
+    await ingestor?.close();
+    await env.cleanup();
+  });
+
+  it.each([['http://127.0.0.1:9/x'], ['http://localhost:9/x'], ['http://[::1]:9/x'], ['http://10.1.2.3/x'], ['http://169.254.169.254/latest/meta-data']])('refuses %s (SSRF)', async (url) => {
+    const pipeline = await api.createPipeline({ source: { type: 'poll', url, intervalSeconds: 3600 } });
+    const result = await api.request('POST', `/api/pipelines/${pipeline.id}/poll`);
+    expect(result.body).toMatchObject({ status: 'error', error: expect.stringContaining('refused') });
+  });
+});
