@@ -4,6 +4,7 @@ import { ClusterModule, ConfigModule, DatabaseModule, RedisModule, type DashConf
 import { AuthModule } from './auth/auth.module';
 import { WebClusterModule } from './cluster/cluster.module';
 import { HealthController } from './health/health.controller';
+import { FailuresModule } from './failures/failures.module';
 import { ErrorFilter } from './http/errors';
 import { LiveModule } from './live/live.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -18,7 +19,7 @@ export class WebModule {
   static forRoot(config: DashConfig): DynamicModule {
     return {
       module: WebModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, ClusterModule, WebClusterModule, MetricsModule, AuthModule, PipelinesModule, WebhooksModule, ReadingModule, SeriesModule, LiveModule, PagesModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, ClusterModule, WebClusterModule, MetricsModule, AuthModule, PipelinesModule, WebhooksModule, FailuresModule, ReadingModule, SeriesModule, LiveModule, PagesModule],
       controllers: [HealthController],
       providers: [{ provide: APP_FILTER, useClass: ErrorFilter }],
     };

@@ -36,11 +36,6 @@ describe('process faults: acknowledged events survive killed processes', () => {
     await env.cleanup();
   });
 
-  afterEach(() => {
-    // On failure, the processes' last words explain it.
-    for (const proc of procs) if (!proc.alive && proc.exitStatus?.signal !== 'SIGKILL' && proc.exitStatus?.code !== 0) process.stdout.write(`${proc.name} exited ${JSON.stringify(proc.exitStatus)}\n${proc.tail(20)}\n`);
-  });
-
   const live = (list: Proc[]) => list.filter((proc) => proc.alive);
 
   it('kill -9 of the ingestor mid-stream, then a restart: nothing lost, nothing stored twice', async () => {

@@ -275,6 +275,11 @@ export class TcpProxy {
 
 /** Every process a suite started, killed (kill -9) in one call, for afterAll and failures. */
 export async function killAll(procs: Array<Proc | null | undefined>): Promise<void> {
+  // A process that died by itself is a finding: its last words go to the report.
+  for (const proc of procs) {
+    const exit = proc?.exitStatus;
+    if (proc && exit && exit.signal !== 'SIGKILL' && exit.code !== 0) process.stdout.write(`\n${proc.name} exited by itself ${JSON.stringify(exit)}:\n${proc.tail(40)}\n`);
+  }
   await Promise.all(procs.map((proc) => proc?.kill9()));
 }
 
@@ -303,6 +308,8 @@ export interface LoadOptions {
   /** Stops sending early when true. */
   stop?: () => boolean;
   idPrefix?: string;
+  /** No request starts or is retried after this long (a hung dependency cannot hang the suite). */
+  deadlineMs?: number;
 }
 
 /**
@@ -318,13 +325,15 @@ export async function runLoad(options: LoadOptions, stats: LoadStats = newLoadSt
   const requests = Math.ceil(options.events / batch);
   let next = 0;
   let turn = 0;
+  const deadline = Date.now() + (options.deadlineMs ?? 100_000);
+  const over = () => Date.now() > deadline || (options.stop?.() ?? false);
 
   const one = async (r: number) => {
     const ids = Array.from({ length: Math.min(batch, options.events - r * batch) }, (_, i) => `${prefix}-${r * batch + i}`);
     const body = ids.length === 1 ? { id: ids[0], n: r } : ids.map((id, i) => ({ id, n: r * batch + i }));
     const webhookId = ids.length === 1 ? ids[0] : `${prefix}-req-${r}`;
     for (const id of ids) stats.sent.add(id);
-    for (let attempt = 0; attempt <= retries; attempt++) {
+    for (let attempt = 0; attempt <= retries && !over(); attempt++) {
       const targets = options.targets();
       const target = targets[turn++ % targets.length];
       let status: number | string;
@@ -346,7 +355,7 @@ export async function runLoad(options: LoadOptions, stats: LoadStats = newLoadSt
 
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < requests && !options.stop?.()) await one(next++);
+      while (next < requests && !over()) await one(next++);
     }),
   );
   return stats;

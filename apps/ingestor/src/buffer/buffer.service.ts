@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IngestEvent } from '@dash/domain';
 import { DASH_CONFIG, type DashConfig } from '@dash/infra';
 import { LivePublisher } from '../live/live-publisher';
-import { EventWriter, isTransientDbError } from '../writer/event-writer';
+import { EventWriter, isDataError } from '../writer/event-writer';
 import { EventBuffer } from './event-buffer';
 
 /** FNV-1a: a cheap, stable hash so one pipeline always lands in the same partition. */
@@ -94,7 +94,9 @@ export class BufferService {
           this.publisher.publish(outcome.stats);
           return;
         } catch (error) {
-          if (!isTransientDbError(error) || this.stopping) throw error;
+          // The database is away or refuses for a reason no single event causes: wait and retry
+          // (the events stay acknowledged and queued; nothing is dropped or recorded as poison).
+          if (isDataError(error) || this.stopping) throw error;
           if (!waiting) {
             waiting = true;
             this.retrying += 1;

@@ -27,7 +27,8 @@ const rollup = (table: string, unit: 'minute' | 'hour') => `
 /**
  * Moves the staged batch into storage in one statement: claims each (pipeline, event id) in the
  * deduplication window, stores only the events it claimed, updates rollups and per-pipeline stats,
- * and returns the new stats of each pipeline touched. Events of deleted pipelines are dropped.
+ * removes failures recorded earlier for these events, and returns the new stats of each pipeline
+ * touched. Events of deleted pipelines are dropped.
  */
 export function moveStagedSql(mode: ResolvedStorageMode): string {
   return `
@@ -42,6 +43,9 @@ export function moveStagedSql(mode: ResolvedStorageMode): string {
     SELECT s.pipeline_id, s.event_id, s.type, s.occurred_at, s.received_at, s.payload
     FROM dash_staging s JOIN fresh f ON f.pipeline_id = s.pipeline_id AND f.event_id = s.event_id
     RETURNING seq, pipeline_id, event_id, type, occurred_at, received_at, payload
+  ), resolved AS (
+    -- A recorded failure whose event is now stored (a replay, or a fixed redelivery) leaves the list.
+    DELETE FROM ingest_failures f USING dash_staging s WHERE f.pipeline_id = s.pipeline_id AND f.event_id = s.event_id
   )${mode === 'native' ? rollup('event_counts_1m', 'minute') + rollup('event_counts_1h', 'hour') : ''}
   , latest AS (
     SELECT DISTINCT ON (pipeline_id) pipeline_id, received_at,

@@ -24,6 +24,16 @@ export function isTransientDbError(error: unknown): boolean {
   return TRANSIENT_SQLSTATE.test(code);
 }
 
+// Errors that one event's data can cause (data exception, integrity constraint, program limit):
+// only these are isolated and recorded per event. Anything else (a missing table, a permission)
+// is the database's or the deployment's fault and must not turn a whole stream into failures.
+const DATA_SQLSTATE = /^(22|23|54)/;
+
+export function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && DATA_SQLSTATE.test(code);
+}
+
 /** Removes repeats of (pipeline, event id) within a batch, keeping the first. */
 export function uniqueEvents(events: readonly IngestEvent[]): IngestEvent[] {
   const seen = new Set<string>();
@@ -55,7 +65,7 @@ export class EventWriter {
     this.moveSql = moveStagedSql(mode);
   }
 
-  /** Throws only on transient database errors; the caller retries the whole batch. */
+  /** Throws on any error but a data error (those are isolated and recorded); the caller retries the whole batch. */
   async write(events: readonly IngestEvent[]): Promise<WriteOutcome> {
     const outcome: WriteOutcome = { stats: [], failed: 0 };
     await this.writeIsolating(uniqueEvents(events), outcome);
@@ -72,7 +82,7 @@ export class EventWriter {
         else if (s.version > outcome.stats[index].version) outcome.stats[index] = s;
       }
     } catch (error) {
-      if (isTransientDbError(error)) throw error;
+      if (!isDataError(error)) throw error;
       if (events.length === 1) {
         await this.recordFailure(events[0], error as Error);
         outcome.failed += 1;
@@ -87,21 +97,27 @@ export class EventWriter {
   private async writeBatch(events: IngestEvent[]): Promise<PipelineStats[]> {
     const client = await this.pool.connect();
     let broken = false;
+    // A connection lost between two statements emits 'error' on the checked-out client (the pool
+    // only listens to idle ones): without a listener it would crash the process.
+    const onError = () => (broken = true);
+    client.on('error', onError);
     try {
-      await client.query('BEGIN');
+      // Created outside the batch's transaction: a rolled-back batch must not take the table with it.
       if (!this.staged.has(client)) {
         await client.query(CREATE_STAGING);
         this.staged.add(client);
       }
+      await client.query('BEGIN');
       await pipeline(Readable.from([toCopyRows(events)]), client.query(copyFrom(COPY_STAGING)));
       const { rows } = await client.query<StatsRow>(this.moveSql);
       await client.query('COMMIT');
       return rows.map(toPipelineStats);
     } catch (error) {
-      broken = isTransientDbError(error);
+      broken = broken || !isDataError(error);
       await client.query('ROLLBACK').catch(() => (broken = true));
       throw error;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }
