@@ -1,7 +1,9 @@
-import type { INestMicroservice } from '@nestjs/common';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Api, queryDb, startIngestor, startWeb, testEnv, waitFor, type RunningWeb } from './support/harness';
+import { QueueName } from '@dash/domain';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { queryDb, REDIS_URL, startStack, testEnv, waitFor, type Api, type Stack } from './support/harness';
 
 /** A small HTTP API to poll: serves `items` under data.items, with a cursor. */
 class Source {
@@ -29,23 +31,19 @@ class Source {
 
 describe('poll sources', () => {
   const env = testEnv('poll', { POLL_ALLOW_PRIVATE: 'true' });
-  let ingestor: INestMicroservice;
-  let web: RunningWeb;
+  let stack: Stack;
   let api: Api;
   const source = new Source();
 
   beforeAll(async () => {
     await source.start();
-    ingestor = await startIngestor(env.config('ingestor'));
-    web = await startWeb(env.config('web'));
-    api = new Api(web.url);
+    stack = await startStack(env);
+    api = stack.api;
   });
 
   afterAll(async () => {
-    await web?.close();
-    await ingestor?.close();
+    await stack?.close();
     await source.stop();
-    await env.cleanup();
   });
 
   it('ingests the items at itemsPath like webhook events, and deduplicates repeats across polls', async () => {
@@ -98,9 +96,15 @@ describe('poll sources', () => {
     source.items = [{ id: 'scheduled-1' }, { id: 'scheduled-2' }];
     await waitFor(() => api.stats(pipeline.id), (s) => s.count === 2, 15_000, 'the next scheduled poll');
     // Switching the source to webhooks stops the schedule.
-    expect((await api.request('PATCH', `/api/pipelines/${pipeline.id}`, { source: { type: 'webhook' } })).status).toBe(200);
-    const rows = await queryDb(env, 'SELECT 1');
-    expect(rows).toHaveLength(1);
+    const queue = new Queue(QueueName.Default, { connection: new Redis(REDIS_URL, { maxRetriesPerRequest: null }), prefix: `${env.name}:bull` });
+    try {
+      expect(await queue.getJobScheduler(`poll:${pipeline.id}`)).toMatchObject({ key: `poll:${pipeline.id}`, name: 'poll' });
+      expect((await api.request('PATCH', `/api/pipelines/${pipeline.id}`, { source: { type: 'webhook' } })).status).toBe(200);
+      expect(await queue.getJobScheduler(`poll:${pipeline.id}`)).toBeUndefined();
+    } finally {
+      await queue.close();
+      (await queue.client).disconnect();
+    }
   });
 
   it('refuses a webhook pipeline and validates poll sources', async () => {
@@ -112,22 +116,15 @@ describe('poll sources', () => {
 });
 
 describe('poll sources without POLL_ALLOW_PRIVATE', () => {
-  const env = testEnv('pollssrf');
-  let ingestor: INestMicroservice;
-  let web: RunningWeb;
+  let stack: Stack;
   let api: Api;
 
   beforeAll(async () => {
-    ingestor = await startIngestor(env.config('ingestor'));
-    web = await startWeb(env.config('web'));
-    api = new Api(web.url);
+    stack = await startStack(testEnv('pollssrf'));
+    api = stack.api;
   });
 
-  afterAll(async () => {
-    await web?.close();
-    await ingestor?.close();
-    await env.cleanup();
-  });
+  afterAll(() => stack?.close());
 
   it.each([['http://127.0.0.1:9/x'], ['http://localhost:9/x'], ['http://[::1]:9/x'], ['http://10.1.2.3/x'], ['http://169.254.169.254/latest/meta-data']])('refuses %s (SSRF)', async (url) => {
     const pipeline = await api.createPipeline({ source: { type: 'poll', url, intervalSeconds: 3600 } });

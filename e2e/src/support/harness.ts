@@ -198,3 +198,28 @@ export async function startWebAt(config: DashConfig, port: number): Promise<Runn
   await app.listen({ port, host: '127.0.0.1' });
   return { app, url: `http://127.0.0.1:${port}`, close: () => app.close() };
 }
+
+/** One ingestor and one web node on a suite's own database and key prefix. */
+export interface Stack {
+  env: TestEnv;
+  ingestor: INestMicroservice;
+  web: RunningWeb;
+  api: Api;
+  close(): Promise<void>;
+}
+
+export async function startStack(env: TestEnv): Promise<Stack> {
+  const ingestor = await startIngestor(env.config('ingestor'));
+  const web = await startWeb(env.config('web'));
+  return {
+    env,
+    ingestor,
+    web,
+    api: new Api(web.url),
+    close: async () => {
+      await web.close();
+      await ingestor.close();
+      await env.cleanup();
+    },
+  };
+}
