@@ -25,21 +25,27 @@ const MAX_ENTRIES = 50_000;
 export class PipelineCache {
   private readonly entries = new Map<string, { value: CachedPipeline | null; until: number }>();
   private readonly loading = new Map<string, Promise<CachedPipeline | null>>();
+  /** Bumped by every eviction, so a load that started before a change cannot cache stale data. */
+  private generation = 0;
   private readonly pipelines: Repository<PipelineEntity>;
 
   constructor(dataSource: DataSource) {
     this.pipelines = dataSource.getRepository(PipelineEntity);
   }
 
-  async get(id: string): Promise<CachedPipeline | null> {
-    if (!isUuid(id)) return null;
+  async get(rawId: string): Promise<CachedPipeline | null> {
+    if (!isUuid(rawId)) return null;
+    const id = rawId.toLowerCase();
     const entry = this.entries.get(id);
     if (entry && entry.until > Date.now()) return entry.value;
     // One database read per id at a time, however many requests wait for it.
     let load = this.loading.get(id);
     if (!load) {
-      load = this.load(id).finally(() => this.loading.delete(id));
-      this.loading.set(id, load);
+      const started = this.load(id).finally(() => {
+        if (this.loading.get(id) === started) this.loading.delete(id);
+      });
+      load = started;
+      this.loading.set(id, started);
     }
     return load;
   }
@@ -50,10 +56,13 @@ export class PipelineCache {
   }
 
   evict(id: string): void {
+    this.generation += 1;
     this.entries.delete(id);
+    this.loading.delete(id);
   }
 
   private async load(id: string): Promise<CachedPipeline | null> {
+    const generation = this.generation;
     const entity = await this.pipelines.findOneBy({ id });
     const value: CachedPipeline | null = entity
       ? {
@@ -63,6 +72,7 @@ export class PipelineCache {
           previousKeyUntil: entity.previousSecretExpiresAt?.getTime() ?? 0,
         }
       : null;
+    if (generation !== this.generation) return value;
     if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
     this.entries.set(id, { value, until: Date.now() + (value ? TTL_MS : MISS_TTL_MS) });
     return value;
