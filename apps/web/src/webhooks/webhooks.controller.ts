@@ -10,6 +10,6 @@ export class WebhooksController {
   @Post(':pipelineId')
   @HttpCode(202)
   receive(@Param('pipelineId') pipelineId: string, @Req() request: FastifyRequest) {
-    return this.webhooks.receive(pipelineId, request.headers, request.body);
+    return this.webhooks.receive(pipelineId, request.headers, request.body, request.raw.rawHeaders);
   }
 }
