@@ -387,21 +387,21 @@ async function intakeScenarios() {
   // 1a. The limit: bare node:http reading the body and answering 202.
   const bare = await startServer('bare-http', 'bench/servers/bare-http.mjs', {});
   results.memory.bareHttpIdle = rssMb(bare.child.pid);
+  // Warm-ups (JIT, pools) run outside the phases, so CPU per request counts measured load only.
+  if (warmPool) await cannon({ port: bare.port, path, pool: warmPool, seconds: settings.warmupSeconds });
   await phase('intake.bare', async () => {
-    if (warmPool) await cannon({ port: bare.port, path, pool: warmPool, seconds: settings.warmupSeconds });
     results.intake.bare = await cannon({ port: bare.port, path, pool: pool('single', pipeline.signingSecret, count), seconds: settings.intakeSeconds });
   });
   results.memory.bareHttpPeak = rssPeak['bare-http'];
   await stopChild('bare-http');
 
   // 1b. Dash: verification, durable enqueue, the ingestor storing meanwhile.
+  if (warmPool) {
+    await cannon({ port: webPort, path: `/webhooks/${warm.id}`, pool: warmPool, seconds: settings.warmupSeconds });
+    await catchUp(warm.id, 1, now(), 30_000);
+    await sleep(1000);
+  }
   await phase('intake.dash', async () => {
-    if (warmPool) {
-      await cannon({ port: webPort, path: `/webhooks/${warm.id}`, pool: warmPool, seconds: settings.warmupSeconds });
-      await catchUp(warm.id, 1, now(), 30_000);
-      await sleep(1000);
-    }
-    phasePeak = {};
     const run = await cannon({ port: webPort, path, pool: pool('single', pipeline.signingSecret, count), seconds: settings.intakeSeconds });
     const stoppedAt = now();
     const caught = await catchUp(pipeline.id, run.eventsAccepted, stoppedAt);
@@ -413,9 +413,9 @@ async function intakeScenarios() {
   // 7. Reference: one INSERT per request, same load, same events.
   const naivePipelineId = randomUUID();
   const naive = await startServer('naive-insert', 'bench/servers/naive-insert.mjs', { DATABASE_URL: databaseUrl, SIGNING_SECRET: pipeline.signingSecret });
+  const naivePath = `/webhooks/${naivePipelineId}`;
+  if (warmPool) await cannon({ port: naive.port, path: naivePath, pool: pool('single-naive-warm', pipeline.signingSecret, warmPool.length), seconds: settings.warmupSeconds });
   await phase('intake.naive', async () => {
-    const naivePath = `/webhooks/${naivePipelineId}`;
-    if (warmPool) await cannon({ port: naive.port, path: naivePath, pool: pool('single-naive-warm', pipeline.signingSecret, warmPool.length), seconds: settings.warmupSeconds });
     results.naive = await cannon({ port: naive.port, path: naivePath, pool: pool('single-naive', pipeline.signingSecret, count), seconds: settings.intakeSeconds });
   });
   results.memory.naivePeak = rssPeak['naive-insert'];
@@ -653,6 +653,15 @@ function figure(id, label, unit, value, baseline, baselineLabel, target, check) 
   return { id, label, unit, value: round(value, 2), baseline: round(baseline, 2), baselineLabel, ratio: round(ratio, 3), target, pass: pass === null ? null : Boolean(pass) };
 }
 
+/** CPU microseconds per accepted request in a phase, summed over the given parties. */
+function cpuPerRequest(key, parties) {
+  const p = phases[key];
+  const side = key.endsWith('.dash') ? results.intake.dash : results.intake.bare;
+  if (!p || !side?.accepted) return null;
+  const percent = parties.reduce((sum, party) => sum + (p.cpuPercentOfOneCore[party] ?? 0), 0);
+  return ((percent / 100) * p.seconds * 1e6) / side.accepted;
+}
+
 function figures() {
   const list = [];
   const { intake, batched, write, freshness, fanout, memory, naive } = results;
@@ -663,6 +672,9 @@ function figures() {
       figure('intake.p50', 'Intake latency p50 (2xx)', 'ms', intake.dash.latencyMs.p50, intake.bare.latencyMs.p50, 'bare node:http', null),
       figure('intake.p99', 'Intake latency p99 (2xx)', 'ms', intake.dash.latencyMs.p99, intake.bare.latencyMs.p99, 'bare node:http', null),
       figure('intake.non2xx', 'Intake non-2xx answers', 'count', intake.dash.non2xx, intake.bare.non2xx, 'bare node:http', null),
+      // CPU per request holds up better than req/s on a shared machine: it does not depend on what else runs.
+      figure('intake.cpuPerRequest.http', 'CPU per 2xx, HTTP process', 'µs', cpuPerRequest('intake.dash', ['web']), cpuPerRequest('intake.bare', ['bare-http']), 'bare node:http', null),
+      figure('intake.cpuPerRequest.all', 'CPU per 2xx, web+ingestor+PG+Redis', 'µs', cpuPerRequest('intake.dash', ['web', 'ingestor', 'postgres', 'redis']), cpuPerRequest('intake.bare', ['bare-http']), 'bare node:http', null),
       figure('intake.catchUp', 'DB catch-up after load stops', 's', intake.dash.catchUpSeconds, null, null, '< 2 s', (v) => v !== null && v < 2),
       figure('naive.requestsPerSecond', 'Naive INSERT per request (ref.)', 'req/s', naive.requestsPerSecond, intake.bare.requestsPerSecond, 'bare node:http', null),
       figure('naive.vsDash', 'Dash intake ÷ naive INSERT', 'req/s', intake.dash.requestsPerSecond, naive.requestsPerSecond, 'naive INSERT', null),

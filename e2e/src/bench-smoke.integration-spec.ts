@@ -9,6 +9,8 @@ const FIGURES = [
   'intake.p50',
   'intake.p99',
   'intake.non2xx',
+  'intake.cpuPerRequest.http',
+  'intake.cpuPerRequest.all',
   'intake.catchUp',
   'naive.requestsPerSecond',
   'naive.vsDash',
