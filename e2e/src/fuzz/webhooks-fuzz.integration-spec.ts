@@ -149,6 +149,17 @@ describe('bad input at /webhooks: table-driven and generated', () => {
     expect(web.alive).toBe(true);
   });
 
+  it('holds 30 stalled senders (a body that lies about its length, never finished) without disturbing good traffic', async () => {
+    const stalled = Array.from({ length: 30 }, (_, i) =>
+      rawHttp(web.url, [`POST /webhooks/${target.id} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nwebhook-id: stall-${i}\r\nwebhook-timestamp: ${now()}\r\nwebhook-signature: v1,AAAA\r\nContent-Length: 100000\r\n\r\n{"partial":`], { waitMs: 4000 }),
+    );
+    const [answers, load] = await Promise.all([Promise.all(stalled), goodTraffic(300)]);
+    // No answer while the declared body has not arrived; nothing from them reaches the queue.
+    expect(answers.map((answer) => answer.status)).toEqual(answers.map(() => null));
+    expect(load.acknowledged.size).toBe(300);
+    expect(web.alive).toBe(true);
+  });
+
   it(`survives ${GENERATED_CASES} generated bad requests (seed ${SEED}) with 4xx only, storing nothing`, async () => {
     const random = prng(SEED);
     const bodies: Array<() => Buffer> = [
