@@ -684,6 +684,7 @@ function figures() {
   if (batched.dash) {
     list.push(
       figure('batched.eventsPerSecond', 'Batched intake, 100 events/request', 'events/s', batched.dash.eventsPerSecond, batched.bare.eventsPerSecond, 'bare node:http', null),
+      figure('batched.non2xx', 'Batched: non-2xx answers (429 = shed)', 'count', batched.dash.non2xx, batched.bare.non2xx, 'bare node:http', null),
       figure('batched.catchUp', 'Batched: DB catch-up after load', 's', batched.dash.catchUpSeconds, null, null, null),
     );
   }

@@ -16,6 +16,7 @@ const FIGURES = [
   'naive.vsDash',
   'naive.p99',
   'batched.eventsPerSecond',
+  'batched.non2xx',
   'batched.catchUp',
   'write.eventsPerSecond',
   'freshness.light.p50',
