@@ -136,4 +136,53 @@ describe('process faults: acknowledged events survive killed processes', () => {
     expect(result).toMatchObject({ lost: 0, duplicates: 0, unknown: 0 });
     expect(web.alive).toBe(true);
   });
+
+  it('kills random processes (web or ingestor, seeded) at random points of a load; a replacement starts each time; the counts reconcile', async () => {
+    let seed = 4242;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const webs: WebProc[] = [web, await webNode('web-2')];
+    const ingestors: Proc[] = live(procs).filter((proc) => proc.name.startsWith('ingestor'));
+    if (ingestors.length === 0) ingestors.push(await ingestor('ingestor-4'));
+    const pipeline = await api.createPipeline({ name: 'chaos' });
+    const kills: string[] = [];
+    const replacements: Array<Promise<unknown>> = [];
+    let serial = 5;
+    // Four kills at seeded points of the stream (events acknowledged so far), the moments a user might pick.
+    const points = Array.from({ length: 4 }, () => 500 + Math.floor(random() * 8500)).sort((a, b) => a - b);
+
+    const killOne = async () => {
+      const pool = random() < 0.5 ? webs.filter((p) => p.alive) : ingestors.filter((p) => p.alive);
+      const victim = pool[Math.floor(random() * pool.length)];
+      if (!victim) return;
+      await victim.kill9();
+      kills.push(victim.name);
+      await sleep(500);
+      if (victim.name.startsWith('web')) webs.push(await webNode(`web-${serial++}`));
+      else ingestors.push(await ingestor(`ingestor-${serial++}`));
+    };
+    const stats = await runLoad({
+      targets: () => {
+        const alive = webs.filter((p) => p.alive).map((p) => p.url);
+        return alive.length > 0 ? alive : [webs[webs.length - 1].url];
+      },
+      pipeline,
+      events: 10_000,
+      batch: 10,
+      concurrency: 4,
+      retries: 60,
+      onAck: (acked) => {
+        while (points.length > 0 && acked >= points[0]) {
+          points.shift();
+          replacements.push(killOne());
+        }
+      },
+    });
+    await Promise.all(replacements);
+    process.stdout.write(`\nchaos kills (kill -9): ${kills.join(', ')}\n`);
+    expect(kills.length).toBeGreaterThan(0);
+    const result = await reconcile(env, pipeline.id, stats, `random kill -9 of ${kills.length} processes (${kills.join(', ')}) during a load`, 90_000);
+    expect(result.acknowledged).toBe(result.sent);
+    expect(result).toMatchObject({ lost: 0, duplicates: 0, unknown: 0 });
+    web = webs.filter((p) => p.alive)[0];
+  });
 });
