@@ -739,7 +739,8 @@ function cpuTable() {
   const rows = [['phase (% of one core)', ...roles, 'machine busy %']];
   for (const [key, p] of Object.entries(phases)) rows.push([key, ...roles.map((r) => (p.cpuPercentOfOneCore[r] === undefined ? '' : String(p.cpuPercentOfOneCore[r]))), String(p.cpuPercentOfOneCore.machineBusyOfAllCores)]);
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => `| ${r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`).join('\n');
+  const line = (r) => `| ${r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  return [line(rows[0]), `|${widths.map((w, i) => (i === 0 ? ':' + '-'.repeat(w + 1) : '-'.repeat(w + 1) + ':')).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
 }
 
 function machine() {
@@ -839,6 +840,14 @@ async function main() {
   process.stdout.write(`\nDash bench (${settings.mode}) — ${meta.nproc} cores, ${meta.cpuModel}, node ${meta.node}, PostgreSQL ${meta.postgres} (${meta.storageMode}), Redis ${meta.redis}\n\n`);
   process.stdout.write(`${table(list)}\n\nCPU by phase:\n${cpuTable()}\n\nwritten to ${outPath}\n`);
   if (settings.cpuProfileDir) process.stdout.write(`cpu profiles in ${settings.cpuProfileDir} (summarize: node bench/profile-summary.mjs ${settings.cpuProfileDir}/*.cpuprofile)\n`);
+}
+
+// `node bench/run.mjs --print results.json`: the tables of an earlier run, as markdown.
+if (argValue('--print')) {
+  const saved = JSON.parse(readFileSync(resolve(argValue('--print')), 'utf8'));
+  Object.assign(phases, saved.phases);
+  process.stdout.write(`${table(saved.figures)}\n\nCPU by phase (% of one core; PostgreSQL and Redis are shared servers):\n\n${cpuTable()}\n`);
+  process.exit(0);
 }
 
 main().then(
