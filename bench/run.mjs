@@ -448,6 +448,7 @@ function ingestEvent(pipelineId, i, at) {
 async function writeScenarios() {
   const n = settings.writeEvents;
   const client = new pg.Client({ connectionString: databaseUrl });
+  client.on('error', () => undefined); // the database is dropped under it on Ctrl-C
   await client.connect();
   try {
     // 3a. The limit: one COPY of N rows straight into the events table.
@@ -712,6 +713,7 @@ function figures() {
   if (memory.webIntakePeak !== undefined) list.push(figure('rss.web.intakePeak', 'RSS web, peak intake', 'MB', memory.webIntakePeak, memory.bareHttpPeak, 'bare node:http', null));
   if (memory.webSocketsPeak !== undefined) list.push(figure('rss.web.sockets', `RSS web, ${settings.fanoutSockets} sockets`, 'MB', Math.max(memory.webSocketsPeak ?? 0, memory.webSocketsIdle ?? 0), Math.max(memory.bareSocketsPeak ?? 0, memory.bareSocketsIdle ?? 0), 'bare socket.io', '≤ 300 MB', (v) => v <= 300));
   list.push(figure('rss.ingestor.idle', 'RSS ingestor, idle', 'MB', memory.ingestorIdle, null, null, null));
+  if (memory.ingestorIntakePeak !== undefined) list.push(figure('rss.ingestor.intakePeak', 'RSS ingestor, peak intake', 'MB', memory.ingestorIntakePeak, null, null, '≤ 250 MB', (v) => v <= 250));
   list.push(figure('rss.ingestor.peak', 'RSS ingestor, peak (whole run)', 'MB', rssPeak.ingestor, null, null, '≤ 250 MB', (v) => v <= 250));
   return list;
 }
@@ -764,6 +766,7 @@ async function cleanup() {
     for (const role of [...children.keys()]) await stopChild(role).catch(() => children.get(role)?.kill());
     rmSync(join(root, 'tmp', name), { recursive: true, force: true });
     const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+    admin.on('error', () => undefined);
     try {
       await admin.connect();
       await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
@@ -795,6 +798,11 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
     void cleanup().finally(() => process.exit(130));
   });
 }
+// Whatever the scenario in flight does while its servers go away, cleanup finishes first.
+process.on('uncaughtException', (error) => {
+  log(`uncaught: ${error.message}`);
+  void cleanup().finally(() => process.exit(1));
+});
 
 async function main() {
   const started = new Date();
@@ -811,6 +819,7 @@ async function main() {
   const meta = { ...machine(), startedAt: started.toISOString(), commit: git('rev-parse', '--short', 'HEAD'), appsDirty: Boolean(git('status', '--porcelain', '--', 'apps', 'libs')), database: name, logs: logDir };
   {
     const client = new pg.Client({ connectionString: databaseUrl });
+    client.on('error', () => undefined);
     await client.connect();
     meta.postgres = (await client.query('SHOW server_version')).rows[0].server_version;
     meta.storageMode = (await client.query(`SELECT value FROM dash_meta WHERE key = 'storage_mode'`)).rows[0]?.value;

@@ -31,6 +31,7 @@ const FIGURES = [
   'rss.web.intakePeak',
   'rss.web.sockets',
   'rss.ingestor.idle',
+  'rss.ingestor.intakePeak',
   'rss.ingestor.peak',
 ];
 
