@@ -1,8 +1,9 @@
 import type { INestMicroservice } from '@nestjs/common';
 import type { DataUpdated } from '@dash/domain';
 import { signWebhook } from '@dash/domain';
+import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
-import { Api, connectViewer, queryDb, sendWebhook, startIngestor, startWeb, testEnv, waitFor, type CreatedPipeline, type RunningWeb, type Viewer } from './support/harness';
+import { Api, connectViewer, queryDb, REDIS_URL, sendWebhook, startIngestor, startWeb, testEnv, waitFor, type CreatedPipeline, type RunningWeb, type Viewer } from './support/harness';
 
 /** Two web nodes and one ingestor sharing one database and one Redis key prefix. */
 describe('core path: signed webhooks to live updates', () => {
@@ -84,6 +85,14 @@ describe('core path: signed webhooks to live updates', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await storedIds(pipeline.id)).toEqual(unique);
     expect((await apiA.stats(pipeline.id)).count).toBe(unique.length);
+    // Every queued event is released from the backlog once committed: nothing leaks into later 429s.
+    const redis = new Redis(REDIS_URL);
+    try {
+      const totals = await waitFor(() => redis.hgetall(`${env.name}:backlog:totals`), (t) => Number(t['*'] ?? 0) === 0, 5000, 'an empty backlog');
+      expect(Number(totals[pipeline.id] ?? 0)).toBe(0);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('takes a JSON array batch with ids, times and types from the configured paths', async () => {

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { DashError, JobName, QueueName, type IngestEvent, type IngestJobData } from '@dash/domain';
-import { Backlog, createRedis, DASH_CONFIG, quit, REDIS, RedisKeys, type DashConfig } from '@dash/infra';
+import { Backlog, createRedis, DASH_CONFIG, quit, RedisKeys, type DashConfig } from '@dash/infra';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
@@ -40,11 +40,12 @@ export class IngestQueue implements OnApplicationShutdown {
   private waitingEvents = 0;
   private scheduled = false;
 
-  constructor(@Inject(DASH_CONFIG) config: DashConfig, @Inject(REDIS) redis: Redis, keys: RedisKeys) {
+  constructor(@Inject(DASH_CONFIG) config: DashConfig, keys: RedisKeys) {
     this.connection = createRedis(config.redisUrl, 'producer', 'ingest-producer');
     this.queue = new Queue<IngestJobData>(QueueName.Pipelines, { connection: this.connection, prefix: keys.bull });
     this.queue.on('error', (error) => this.logger.warn(`queue: ${error.message}`));
-    this.backlog = new Backlog(redis, keys);
+    // The same connection as the queue, so the count and the job reach Redis in that order.
+    this.backlog = new Backlog(this.connection, keys);
   }
 
   /** Resolves once the events are durably queued; rejects with 503 if Redis cannot take them. */
@@ -71,20 +72,24 @@ export class IngestQueue implements OnApplicationShutdown {
   private async add(batch: Waiter[]): Promise<void> {
     const events = batch.length === 1 ? batch[0].events : batch.flatMap((waiter) => waiter.events);
     const jobId = randomUUID();
+    const shares: Record<string, number> = {};
+    for (const event of events) shares[event.pipelineId] = (shares[event.pipelineId] ?? 0) + 1;
+    let counted = false;
     try {
       if (this.connection.status !== 'ready') throw new Error(`Redis is ${this.connection.status}`);
+      // Count the job before queueing it: an ingestor may commit and release it before
+      // queue.add even returns, and a release that comes first would leave the count behind.
+      await this.backlog.add(jobId, shares);
+      counted = true;
       await withTimeout(this.queue.add(JobName.Ingest, { events }, { ...INGEST_JOB_OPTIONS, jobId }), ENQUEUE_TIMEOUT_MS);
     } catch (error) {
       this.logger.warn(`enqueue of ${events.length} events failed: ${(error as Error).message}`);
+      if (counted) await this.backlog.release(jobId).catch(() => undefined);
       const unavailable = new DashError(503, 'unavailable', 'the queue cannot take events right now; retry later', RETRY_AFTER_SECONDS);
       for (const waiter of batch) waiter.reject(unavailable);
       return;
     }
     for (const waiter of batch) waiter.resolve();
-    const shares: Record<string, number> = {};
-    for (const event of events) shares[event.pipelineId] = (shares[event.pipelineId] ?? 0) + 1;
-    // Counting is best effort: the events are already safe in the queue.
-    await this.backlog.add(jobId, shares).catch((error: Error) => this.logger.warn(`backlog add: ${error.message}`));
   }
 
   async onApplicationShutdown(): Promise<void> {
