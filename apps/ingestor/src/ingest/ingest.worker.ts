@@ -4,6 +4,7 @@ import { Backlog, createRedis, DASH_CONFIG, quit, REDIS, RedisKeys, type DashCon
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { BufferService } from '../buffer/buffer.service';
+import { BacklogSweeper } from './backlog-sweeper';
 
 /**
  * Lock and stall settings: a killed ingestor's jobs are taken over within seconds
@@ -14,6 +15,8 @@ export const INGEST_WORKER_OPTIONS = { lockDuration: 10_000, stalledInterval: 5_
 
 /** How often the worker compares what it holds with its high-water mark. */
 const BACKPRESSURE_CHECK_MS = 200;
+/** How often orphaned backlog counts are looked for (released on the second sighting). */
+const SWEEP_MS = 30_000;
 
 /**
  * Consumes the `pipelines` queue: each ingest job's events go to the buffers, and the job
@@ -26,6 +29,8 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
   private readonly backlog: Backlog;
   private worker: Worker<IngestJobData> | null = null;
   private backpressure: NodeJS.Timeout | null = null;
+  private sweeping: NodeJS.Timeout | null = null;
+  private readonly sweeper: BacklogSweeper;
   private held = false;
   private closing = false;
   /** Stop fetching jobs at this many events held in memory; fetch again at half of it. */
@@ -39,6 +44,7 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
   ) {
     this.connection = createRedis(config.redisUrl, 'worker', 'ingest-worker');
     this.backlog = new Backlog(redis, keys);
+    this.sweeper = new BacklogSweeper(redis, keys);
     this.highWater = Math.max(config.buffer.maxItems * config.buffer.partitions, 2 * config.buffer.maxItems);
   }
 
@@ -53,6 +59,8 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
     this.worker.on('failed', (job, error) => this.logger.warn(`job ${job?.id} failed (attempt ${job?.attemptsMade}): ${error.message}`));
     this.backpressure = setInterval(() => this.applyBackpressure(), BACKPRESSURE_CHECK_MS);
     this.backpressure.unref();
+    this.sweeping = setInterval(() => void this.sweeper.sweep().catch((error: Error) => this.logger.warn(`backlog sweep: ${error.message}`)), SWEEP_MS);
+    this.sweeping.unref();
   }
 
   /**
@@ -90,6 +98,7 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
   async beforeApplicationShutdown(): Promise<void> {
     this.closing = true;
     if (this.backpressure) clearInterval(this.backpressure);
+    if (this.sweeping) clearInterval(this.sweeping);
     if (!this.worker) return;
     const active = this.buffers.held;
     const closing = this.worker.close();
