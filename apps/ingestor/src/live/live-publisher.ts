@@ -4,8 +4,11 @@ import { pipelineRoom, SocketEvent, type DataUpdated, type PipelineStats, type S
 import { createRedis, DASH_CONFIG, quit, RedisKeys, type DashConfig } from '@dash/infra';
 import type { Redis } from 'ioredis';
 
-/** At most one update per pipeline in this window; the newest state always goes out at its end. */
-const MIN_INTERVAL_MS = 100;
+/**
+ * At most one update per pipeline in this window (20 a second); the newest state always goes
+ * out at its end. Short enough that a light stream (20 events/s) is announced as it lands.
+ */
+const MIN_INTERVAL_MS = 50;
 const RETRY_MS = 1000;
 
 interface Slot {
@@ -17,7 +20,7 @@ interface Slot {
 
 /**
  * Announces stored events to every web node through the socket.io Redis adapter's channel.
- * Bursts are coalesced per pipeline (≤ 10 updates a second), never dropping the latest state.
+ * Bursts are coalesced per pipeline (≤ 20 updates a second), never dropping the latest state.
  */
 @Injectable()
 export class LivePublisher implements OnApplicationShutdown {
