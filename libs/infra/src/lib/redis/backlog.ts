@@ -23,6 +23,11 @@ for pipeline, n in pairs(cjson.decode(raw)) do
 end
 return 1`;
 
+interface BacklogCommands {
+  dashBacklogAdd(jobsKey: string, totalsKey: string, jobId: string, shares: string): Promise<number>;
+  dashBacklogRelease(jobsKey: string, totalsKey: string, jobId: string): Promise<number>;
+}
+
 export interface BacklogTotals {
   total: number;
   /** Events released since the counter began: its rate of change is the drain rate. */
@@ -44,11 +49,21 @@ export class Backlog {
   }
 
   async add(jobId: string, shares: Record<string, number>): Promise<void> {
-    await this.redis.eval(ADD, 2, this.jobsKey, this.totalsKey, jobId, JSON.stringify(shares));
+    await this.scripts.dashBacklogAdd(this.jobsKey, this.totalsKey, jobId, JSON.stringify(shares));
   }
 
   async release(jobId: string): Promise<void> {
-    await this.redis.eval(RELEASE, 2, this.jobsKey, this.totalsKey, jobId);
+    await this.scripts.dashBacklogRelease(this.jobsKey, this.totalsKey, jobId);
+  }
+
+  /** The scripts as commands of the client: sent by EVALSHA, the text only once per connection. */
+  private get scripts(): BacklogCommands {
+    const client = this.redis as Redis & Partial<BacklogCommands>;
+    if (!client.dashBacklogAdd) {
+      client.defineCommand('dashBacklogAdd', { numberOfKeys: 2, lua: ADD });
+      client.defineCommand('dashBacklogRelease', { numberOfKeys: 2, lua: RELEASE });
+    }
+    return client as Redis & BacklogCommands;
   }
 
   async totals(): Promise<BacklogTotals> {
