@@ -1,8 +1,5 @@
 import type { INestMicroservice } from '@nestjs/common';
-import { Backlog, RedisKeys } from '@dash/infra';
-import { Redis } from 'ioredis';
-import { BacklogJanitor } from '../../apps/ingestor/src/ingest/backlog-janitor';
-import { Api, REDIS_URL, sendWebhook, startIngestor, startWeb, testEnv, waitFor, type RunningWeb } from './support/harness';
+import { Api, sendWebhook, startIngestor, startWeb, testEnv, waitFor, type RunningWeb } from './support/harness';
 
 describe('operations: cluster view and metrics', () => {
   const env = testEnv('ops');
@@ -57,25 +54,5 @@ describe('operations: cluster view and metrics', () => {
     expect(text).toMatch(/dash_http_requests_total\{method="POST",route="\/webhooks\/:pipelineId",status="401"\} 1\n/);
     expect(text).toMatch(/process_resident_memory_bytes \d+/);
     expect(text).toMatch(/dash_ingest_backlog_events \d+/);
-  });
-
-  it('releases backlog shares of jobs that never reached the queue, and only those', async () => {
-    const redis = new Redis(REDIS_URL);
-    try {
-      const backlog = new Backlog(redis, new RedisKeys(env.name));
-      await waitFor(() => backlog.totals(), (t) => t.total === 0, 5000, 'the earlier webhooks to be released');
-      // A web node that died between counting a job and queueing it, and a job still queued.
-      await backlog.add('lost-job', { p1: 5 });
-      await backlog.add('queued-job', { p1: 3 });
-      await redis.hset(`${env.name}:bull:pipelines:queued-job`, 'name', 'ingest');
-      expect((await backlog.totals()).total).toBe(8);
-      expect(await ingestor.get(BacklogJanitor).sweep(0)).toBe(1);
-      const totals = await backlog.totals();
-      expect(totals.total).toBe(3);
-      expect(totals.byPipeline.get('p1')).toBe(3);
-      await backlog.release('queued-job');
-    } finally {
-      redis.disconnect();
-    }
   });
 });

@@ -2,7 +2,6 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { ClusterModule, ConfigModule, DatabaseModule, RedisModule, type DashConfig } from '@dash/infra';
 import { BufferService } from './buffer/buffer.service';
 import { IngestorNodeDetails } from './cluster/node-details';
-import { BacklogJanitor } from './ingest/backlog-janitor';
 import { IngestWorker } from './ingest/ingest.worker';
 import { LivePublisher } from './live/live-publisher';
 import { MaintenanceService } from './maintenance/maintenance.service';
@@ -16,7 +15,7 @@ export class IngestorModule {
     return {
       module: IngestorModule,
       imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, ClusterModule],
-      providers: [EventWriter, LivePublisher, BufferService, IngestWorker, MaintenanceService, IngestorNodeDetails, PollService, PollWorker, BacklogJanitor],
+      providers: [EventWriter, LivePublisher, BufferService, IngestWorker, MaintenanceService, IngestorNodeDetails, PollService, PollWorker],
     };
   }
 }

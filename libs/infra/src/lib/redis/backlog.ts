@@ -2,10 +2,10 @@ import type { Redis } from 'ioredis';
 import type { RedisKeys } from './keys';
 
 // A job's events count once: HSETNX makes the add idempotent, HDEL makes the release idempotent,
-// so a retried or twice-processed job never skews the totals. An entry is {at, shares}.
+// so a retried or twice-processed job never skews the totals.
 const ADD = `
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
-local shares = cjson.decode(ARGV[2])['shares']
+local shares = cjson.decode(ARGV[2])
 for pipeline, n in pairs(shares) do
   redis.call('HINCRBY', KEYS[2], pipeline, n)
   redis.call('HINCRBY', KEYS[2], '*', n)
@@ -16,7 +16,7 @@ const RELEASE = `
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
 if not raw then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
-for pipeline, n in pairs(cjson.decode(raw)['shares']) do
+for pipeline, n in pairs(cjson.decode(raw)) do
   if redis.call('HINCRBY', KEYS[2], pipeline, -n) <= 0 then redis.call('HDEL', KEYS[2], pipeline) end
   redis.call('HINCRBY', KEYS[2], '*', -n)
   redis.call('HINCRBY', KEYS[2], '#', n)
@@ -49,24 +49,7 @@ export class Backlog {
   }
 
   async add(jobId: string, shares: Record<string, number>): Promise<void> {
-    await this.scripts.dashBacklogAdd(this.jobsKey, this.totalsKey, jobId, JSON.stringify({ at: Date.now(), shares }));
-  }
-
-  /**
-   * Releases the shares of jobs older than `minAgeMs` that `isQueued` says are gone from the
-   * queue: a web node that died between counting and queueing, or a release lost to a Redis
-   * blip after the commit. Returns how many were released.
-   */
-  async reconcile(isQueued: (jobId: string) => Promise<boolean>, minAgeMs: number): Promise<number> {
-    const entries = await this.redis.hgetall(this.jobsKey);
-    const cutoff = Date.now() - minAgeMs;
-    let released = 0;
-    for (const [jobId, raw] of Object.entries(entries)) {
-      const at = (JSON.parse(raw) as { at?: number }).at ?? 0;
-      if (at > cutoff || (await isQueued(jobId))) continue;
-      released += await this.scripts.dashBacklogRelease(this.jobsKey, this.totalsKey, jobId);
-    }
-    return released;
+    await this.scripts.dashBacklogAdd(this.jobsKey, this.totalsKey, jobId, JSON.stringify(shares));
   }
 
   async release(jobId: string): Promise<void> {
