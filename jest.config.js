@@ -1,5 +1,8 @@
-// `npm test` runs every project's suites in one jest run.
+// `npm test` runs every project's suites in one jest run. Timeouts are global options (a
+// project's own testTimeout only applies when that project runs alone), sized for the
+// end-to-end and fault suites; each suite bounds its own waits well below this.
 module.exports = {
   projects: ['<rootDir>/libs/domain', '<rootDir>/libs/infra', '<rootDir>/apps/web', '<rootDir>/apps/ingestor', '<rootDir>/e2e'],
   reporters: ['default', '<rootDir>/scripts/summary-reporter.js'],
+  testTimeout: 120000,
 };
