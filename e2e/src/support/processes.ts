@@ -281,6 +281,8 @@ export async function killAll(procs: Array<Proc | null | undefined>): Promise<vo
     if (proc && exit && exit.signal !== 'SIGKILL' && exit.code !== 0) process.stdout.write(`\n${proc.name} exited by itself ${JSON.stringify(exit)}:\n${proc.tail(40)}\n`);
   }
   await Promise.all(procs.map((proc) => proc?.kill9()));
+  // And any child of this suite the list missed (still starting when a hook timed out).
+  for (const child of spawned) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 }
 
 // ---- load and reconciliation ----
