@@ -1,7 +1,6 @@
-import type { INestMicroservice } from '@nestjs/common';
 import { ConfigError, loadConfig } from '@dash/infra';
 import { MaintenanceService } from '../../apps/ingestor/src/maintenance/maintenance.service';
-import { Api, queryDb, sendWebhook, startIngestor, startWeb, testEnv, waitFor, type CreatedPipeline, type RunningWeb } from './support/harness';
+import { queryDb, sendWebhook, startStack, testEnv, waitFor, type Api, type CreatedPipeline, type RunningWeb, type Stack } from './support/harness';
 
 type Bucket = '1m' | '5m' | '1h' | '1d';
 const BUCKET_MS: Record<Bucket, number> = { '1m': 60_000, '5m': 300_000, '1h': 3_600_000, '1d': 86_400_000 };
@@ -43,7 +42,7 @@ const HISTORY: Sent[] = [
 
 describe('series: event counts per bucket from the rollups', () => {
   const env = testEnv('series');
-  let ingestor: INestMicroservice;
+  let stack: Stack;
   let web: RunningWeb;
   let api: Api;
   let pipeline: CreatedPipeline;
@@ -55,9 +54,8 @@ describe('series: event counts per bucket from the rollups', () => {
   }
 
   beforeAll(async () => {
-    ingestor = await startIngestor(env.config('ingestor', { BUFFER_MAX_WAIT_MS: '50' }));
-    web = await startWeb(env.config('web'));
-    api = new Api(web.url);
+    stack = await startStack(env, { ingestor: { BUFFER_MAX_WAIT_MS: '50' } });
+    ({ web, api } = stack);
     pipeline = await api.createPipeline({ name: 'orders' });
     other = await api.createPipeline({ name: 'noise' });
 
@@ -94,11 +92,7 @@ describe('series: event counts per bucket from the rollups', () => {
     expect((await api.stats(pipeline.id)).count).toBe(stored.length);
   });
 
-  afterAll(async () => {
-    await web?.close();
-    await ingestor?.close();
-    await env.cleanup();
-  });
+  afterAll(() => stack?.close());
 
   const RANGES: Array<{ bucket: Bucket; from: string; to: string; points: number }> = [
     { bucket: '1m', from: '2025-03-10T09:59:00Z', to: '2025-03-10T12:00:00Z', points: 121 },
@@ -190,21 +184,16 @@ describe('series: event counts per bucket from the rollups', () => {
 
 describe('retention: old raw events dropped by whole days, counts kept', () => {
   const env = testEnv('retention', { EVENT_RETENTION_DAYS: '5' });
-  let ingestor: INestMicroservice;
+  let stack: Stack;
   let web: RunningWeb;
   let api: Api;
 
   beforeAll(async () => {
-    ingestor = await startIngestor(env.config('ingestor', { BUFFER_MAX_WAIT_MS: '50' }));
-    web = await startWeb(env.config('web'));
-    api = new Api(web.url);
+    stack = await startStack(env, { ingestor: { BUFFER_MAX_WAIT_MS: '50' } });
+    ({ web, api } = stack);
   });
 
-  afterAll(async () => {
-    await web?.close();
-    await ingestor?.close();
-    await env.cleanup();
-  });
+  afterAll(() => stack?.close());
 
   const day = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000);
   const partitionOf = (date: Date) => `events_${date.toISOString().slice(0, 10).replace(/-/g, '')}`;
@@ -219,7 +208,7 @@ describe('retention: old raw events dropped by whole days, counts kept', () => {
     await queryDb(env, 'SELECT dash_ensure_event_partitions(10, 1)');
     expect(await queryDb(env, 'SELECT to_regclass($1) AS part', [partitionOf(times.old)])).toEqual([{ part: partitionOf(times.old) }]);
 
-    await ingestor.get(MaintenanceService).run();
+    await stack.ingestor.get(MaintenanceService).run();
 
     const left = await queryDb<{ event_id: string }>(env, 'SELECT event_id FROM events WHERE pipeline_id = $1 ORDER BY event_id', [pipeline.id]);
     expect(left.map((row) => row.event_id)).toEqual(['kept', 'now']);

@@ -1,5 +1,4 @@
-import type { INestMicroservice } from '@nestjs/common';
-import { Api, queryDb, sendWebhook, startIngestor, startWeb, testEnv, waitFor, type CreatedPipeline, type RunningWeb } from '../support/harness';
+import { queryDb, sendWebhook, startStack, testEnv, waitFor, type Api, type CreatedPipeline, type RunningWeb, type Stack } from '../support/harness';
 
 /**
  * Poison events: the database refuses one event of a batch (here a JSON string holding
@@ -9,7 +8,7 @@ import { Api, queryDb, sendWebhook, startIngestor, startWeb, testEnv, waitFor, t
  */
 describe('poison events: isolated, listed, replayed', () => {
   const env = testEnv('poison');
-  let ingestor: INestMicroservice;
+  let stack: Stack;
   let web: RunningWeb;
   let api: Api;
   let pipeline: CreatedPipeline;
@@ -17,17 +16,14 @@ describe('poison events: isolated, listed, replayed', () => {
   const acknowledged = new Set<string>();
 
   beforeAll(async () => {
-    ingestor = await startIngestor(env.config('ingestor'));
-    web = await startWeb(env.config('web'));
-    api = new Api(web.url);
+    stack = await startStack(env);
+    ({ web, api } = stack);
     pipeline = await api.createPipeline({ name: 'poison' });
   });
 
   afterAll(async () => {
     await queryDb(env, 'ALTER TABLE events DROP CONSTRAINT IF EXISTS dash_test_blocked').catch(() => undefined);
-    await web?.close();
-    await ingestor?.close();
-    await env.cleanup();
+    await stack?.close();
   });
 
   async function send(events: Array<Record<string, unknown>>, raw?: string) {

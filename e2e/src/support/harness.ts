@@ -208,8 +208,8 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(env: TestEnv): Promise<Stack> {
-  const ingestor = await startIngestor(env.config('ingestor'));
+export async function startStack(env: TestEnv, overrides: { ingestor?: Record<string, string> } = {}): Promise<Stack> {
+  const ingestor = await startIngestor(env.config('ingestor', overrides.ingestor));
   const web = await startWeb(env.config('web'));
   return {
     env,
