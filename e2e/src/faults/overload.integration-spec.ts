@@ -92,7 +92,8 @@ describe('overload: the backlog limit sheds with 429, per pipeline first', () =>
   it('resumes by itself once an ingestor drains the backlog; every acknowledged event is stored, no refused one is', async () => {
     ingestor = await startIngestor(env.config('ingestor'));
     await waitFor(() => send(flood).then((r) => r.status), (status) => status === 202, 30_000, 'intake resumed for the flooding pipeline');
-    expect((await send(quiet)).status).toBe(202);
+    // Each pipeline resumes once its own share has drained (the quiet one also filled up in the global test).
+    await waitFor(() => send(quiet).then((r) => r.status), (status) => status === 202, 30_000, 'intake resumed for the quiet pipeline');
     for (const pipeline of [flood, quiet]) {
       const stats = loads.get(pipeline.id) as LoadStats;
       const result = await reconcile(env, pipeline.id, stats, `overload (${pipeline.id === flood.id ? 'flooding' : 'quiet'} pipeline), backlog limit ${MAX_BACKLOG}`);
