@@ -7,10 +7,6 @@ import { registerBodyParsers } from './http/body-parsers';
 import { RedisIoAdapter } from './live/redis-io.adapter';
 import { WebModule } from './web.module';
 
-/** A sender gets this long to deliver a whole request (Fastify sets no limit), and 15 s for its headers. */
-const REQUEST_TIMEOUT_MS = 60_000;
-const HEADERS_TIMEOUT_MS = 15_000;
-
 export interface WebAppOptions {
   logger?: LogLevel[] | false;
 }
@@ -18,12 +14,8 @@ export interface WebAppOptions {
 /** Builds the web app (HTTP API, intake, socket.io, pages) without listening yet. */
 export async function createWebApp(config: DashConfig, options: WebAppOptions = {}): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({ trustProxy: true, bodyLimit: config.webhooks.maxBytes, routerOptions: { maxParamLength: 200 } });
-  const fastify = adapter.getInstance();
-  // Slow or stalled senders cannot hold connections (and their buffers) forever.
-  fastify.server.requestTimeout = REQUEST_TIMEOUT_MS;
-  fastify.server.headersTimeout = HEADERS_TIMEOUT_MS;
   // Parsers go in before Nest registers routes; Nest routes every error through ErrorFilter.
-  registerBodyParsers(fastify, config.webhooks.maxBytes);
+  registerBodyParsers(adapter.getInstance(), config.webhooks.maxBytes);
   const app = await NestFactory.create<NestFastifyApplication>(WebModule.forRoot(config), adapter, {
     bodyParser: false,
     logger: options.logger ?? ['log', 'warn', 'error'],
