@@ -4,6 +4,7 @@ import { loadConfig, type DashConfig } from '@dash/infra';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
 import { io, type Socket } from 'socket.io-client';
 import { Webhook } from 'standardwebhooks';
 import type { ClientToServerEvents, ServerToClientEvents } from '@dash/domain';
@@ -78,11 +79,26 @@ export interface RunningWeb {
 }
 
 export async function startWeb(config: DashConfig): Promise<RunningWeb> {
-  const app = await createWebApp(config, { logger: ['error'] });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const address = app.getHttpServer().address() as { port: number };
+  return startWebAt(config, 0);
+}
+
+/**
+ * Closes a web app as a stopping process would end its connections: the app's own shutdown
+ * runs, and connections a browser keeps open (keep-alive, a request in flight) are cut after
+ * a short grace instead of holding the close until the client gives up.
+ */
+function closer(app: NestFastifyApplication): () => Promise<void> {
   let closing: Promise<void> | null = null;
-  return { app, url: `http://127.0.0.1:${address.port}`, close: () => (closing ??= app.close()) };
+  return () =>
+    (closing ??= (async () => {
+      const server = app.getHttpServer() as Server;
+      const cut = setTimeout(() => server.closeAllConnections(), 500);
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(cut);
+      }
+    })());
 }
 
 export async function startIngestor(config: DashConfig): Promise<INestMicroservice> {
@@ -196,7 +212,8 @@ export async function queryDb<T = Record<string, unknown>>(env: TestEnv, sql: st
 export async function startWebAt(config: DashConfig, port: number): Promise<RunningWeb> {
   const app = await createWebApp(config, { logger: ['error'] });
   await app.listen({ port, host: '127.0.0.1' });
-  return { app, url: `http://127.0.0.1:${port}`, close: () => app.close() };
+  const address = app.getHttpServer().address() as { port: number };
+  return { app, url: `http://127.0.0.1:${address.port}`, close: closer(app) };
 }
 
 /** One ingestor and one web node on a suite's own database and key prefix. */
