@@ -19,7 +19,7 @@ export class EventsChart {
   private readonly empty: HTMLDivElement;
   private plot: uPlot | null = null;
   private window: BucketWindow | null = null;
-  private readonly resize = new ResizeObserver(() => this.fit());
+  private readonly resize = new ResizeObserver(() => this.fitToContainer());
 
   constructor() {
     this.readout = h('span', { class: 'chart-readout muted' });
@@ -107,7 +107,7 @@ export class EventsChart {
     return window.innerWidth < 600 ? 200 : 260;
   }
 
-  private fit(): void {
+  private fitToContainer(): void {
     if (this.plot && this.element.clientWidth > 0 && Math.abs(this.plot.width - this.element.clientWidth) > 1) {
       this.plot.setSize({ width: this.element.clientWidth, height: this.height() });
     }
