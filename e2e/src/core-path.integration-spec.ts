@@ -220,6 +220,24 @@ describe('core path: signed webhooks to live updates', () => {
       expect((await apiB.request('GET', `/api/pipelines/${pipeline.id}`)).status).toBe(404);
     });
 
+    it('heeds pipeline changes announced for its own deployment only', async () => {
+      const pipeline = await apiA.createPipeline();
+      expect((await sendWebhook(nodeB.url, pipeline, {})).status).toBe(202); // node B caches it
+      // Deleted behind the API's back: only an announcement tells the nodes.
+      await queryDb(env, 'DELETE FROM pipelines WHERE id = $1', [pipeline.id]);
+      const redis = new Redis(REDIS_URL);
+      try {
+        const announce = (scope: string) => redis.publish('pipeline.changed', JSON.stringify({ pattern: 'pipeline.changed', data: { scope, pipelineId: pipeline.id, change: 'deleted' } }));
+        await announce('another-deployment');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect((await sendWebhook(nodeB.url, pipeline, {})).status).toBe(202);
+        await announce(env.name);
+        await waitFor(() => sendWebhook(nodeB.url, pipeline, {}).then((r) => r.status), (s) => s === 404, 5000, 'the cache entry evicted');
+      } finally {
+        redis.disconnect();
+      }
+    });
+
     it('lists, reads and updates pipelines with counts', async () => {
       const pipeline = await apiA.createPipeline({ name: 'before' });
       const patched = await apiA.request('PATCH', `/api/pipelines/${pipeline.id}`, { name: 'after' });

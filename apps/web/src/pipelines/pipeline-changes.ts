@@ -1,6 +1,7 @@
 import { Controller, Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { ClientProxy, EventPattern, Payload } from '@nestjs/microservices';
 import { PIPELINE_CHANGED, type PipelineChanged } from '@dash/domain';
+import { DASH_CONFIG, type DashConfig } from '@dash/infra';
 import { firstValueFrom } from 'rxjs';
 import { PipelineCache } from './pipeline-cache';
 
@@ -13,13 +14,15 @@ export class PipelineChangesPublisher implements OnApplicationShutdown {
 
   constructor(
     @Inject(TRANSPORT_CLIENT) private readonly client: ClientProxy,
+    @Inject(DASH_CONFIG) private readonly config: DashConfig,
     private readonly cache: PipelineCache,
   ) {}
 
-  async announce(change: PipelineChanged): Promise<void> {
+  async announce(change: Omit<PipelineChanged, 'scope'>): Promise<void> {
     this.cache.evict(change.pipelineId);
     try {
-      await firstValueFrom(this.client.emit<void, PipelineChanged>(PIPELINE_CHANGED, change), { defaultValue: undefined });
+      const message: PipelineChanged = { ...change, scope: this.config.keyPrefix };
+      await firstValueFrom(this.client.emit<void, PipelineChanged>(PIPELINE_CHANGED, message), { defaultValue: undefined });
     } catch (error) {
       // Other nodes still drop the entry within the cache TTL.
       this.logger.warn(`could not announce ${change.change} of ${change.pipelineId}: ${(error as Error).message}`);
@@ -33,10 +36,13 @@ export class PipelineChangesPublisher implements OnApplicationShutdown {
 
 @Controller()
 export class PipelineChangesController {
-  constructor(private readonly cache: PipelineCache) {}
+  constructor(
+    @Inject(DASH_CONFIG) private readonly config: DashConfig,
+    private readonly cache: PipelineCache,
+  ) {}
 
   @EventPattern(PIPELINE_CHANGED)
   onChanged(@Payload() change: PipelineChanged): void {
-    if (typeof change?.pipelineId === 'string') this.cache.evict(change.pipelineId);
+    if (change?.scope === this.config.keyPrefix && typeof change.pipelineId === 'string') this.cache.evict(change.pipelineId);
   }
 }

@@ -33,6 +33,8 @@ export interface PipelineRuntime extends EventPaths {
 /** Broadcast to every node over the NestJS Redis transport when a pipeline changes. */
 export const PIPELINE_CHANGED = 'pipeline.changed';
 export interface PipelineChanged {
+  /** The deployment's key prefix: deployments sharing one Redis ignore each other's changes. */
+  scope: string;
   pipelineId: string;
   change: 'created' | 'updated' | 'deleted' | 'secret_rotated';
 }
