@@ -21,15 +21,6 @@ export const DEFAULT_EVENT_PATHS: EventPaths = {
   eventTypePath: 'type',
 };
 
-/** What every node caches for the intake hot path. */
-export interface PipelineRuntime extends EventPaths {
-  id: string;
-  name: string;
-  source: PipelineSource;
-  /** Secrets that verify signatures now: the current one, then the previous one while it lasts. */
-  secrets: string[];
-}
-
 /** Broadcast to every node over the NestJS Redis transport when a pipeline changes. */
 export const PIPELINE_CHANGED = 'pipeline.changed';
 export interface PipelineChanged {

@@ -14,7 +14,6 @@ export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 export const JobName = {
   Ingest: 'ingest',
   Poll: 'poll',
-  Maintain: 'maintain',
 } as const;
 export type JobName = (typeof JobName)[keyof typeof JobName];
 

@@ -130,6 +130,3 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaultRole: AppRole): DashCo
     nodeId: `${v.APP_ROLE}-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
   };
 }
-
-/** Variables and their meaning, for the README and `--help`. */
-export const CONFIG_DESCRIPTIONS: ReadonlyArray<[string, string]> = Object.entries(schema).map(([name, type]) => [name, type.description ?? '']);

@@ -14,16 +14,8 @@ export class RedisKeys {
   get backlog(): string {
     return `${this.prefix}:backlog`;
   }
-  /** Per-pipeline share of the backlog. */
-  pipelineBacklog(pipelineId: string): string {
-    return `${this.prefix}:backlog:${pipelineId}`;
-  }
   /** Heartbeats of live nodes (hash: node id → JSON). */
   get nodes(): string {
     return `${this.prefix}:nodes`;
-  }
-  /** Channel prefix for the NestJS Redis transport. */
-  get transport(): string {
-    return `${this.prefix}:transport`;
   }
 }
