@@ -1,6 +1,6 @@
 import { io } from 'socket.io-client';
 import { Api, connectViewer, sendWebhook, testEnv, waitFor, type CreatedPipeline, type Viewer } from '../support/harness';
-import { killAll, spawnIngestor, spawnWeb, type Proc, type WebProc } from '../support/processes';
+import { killAll, spawnStack, type Proc, type WebProc } from '../support/processes';
 import { rawHttp } from '../support/raw-http';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261128);
@@ -37,9 +37,9 @@ describe('bad input at the REST API and socket.io', () => {
   const sockets: Viewer[] = [];
 
   beforeAll(async () => {
-    procs.push(await spawnIngestor(env.env, 'ingestor'));
-    web = await spawnWeb(env.env, 'web');
-    procs.push(web);
+    const stack = await spawnStack(env.env);
+    procs.push(...stack.procs);
+    web = stack.web;
     api = new Api(web.url);
     pipeline = await api.createPipeline({ name: 'fuzz-api' });
   });

@@ -1,6 +1,6 @@
 import { signWebhook } from '@dash/domain';
 import { Api, queryDb, sendWebhook, testEnv, type CreatedPipeline } from '../support/harness';
-import { killAll, runLoad, reconcile, spawnIngestor, spawnWeb, type LoadStats, type Proc, type WebProc } from '../support/processes';
+import { killAll, runLoad, reconcile, spawnStack, type LoadStats, type Proc, type WebProc } from '../support/processes';
 import { rawHttp } from '../support/raw-http';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261128);
@@ -42,9 +42,9 @@ describe('bad input at /webhooks: table-driven and generated', () => {
   const goodLoads: LoadStats[] = [];
 
   beforeAll(async () => {
-    procs.push(await spawnIngestor(env.env, 'ingestor'));
-    web = await spawnWeb(env.env, 'web');
-    procs.push(web);
+    const stack = await spawnStack(env.env);
+    procs.push(...stack.procs);
+    web = stack.web;
     api = new Api(web.url);
     target = await api.createPipeline({ name: 'fuzz-target' });
     good = await api.createPipeline({ name: 'good-traffic' });

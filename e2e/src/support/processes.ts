@@ -162,6 +162,13 @@ export async function spawnIngestor(env: Record<string, string>, name = 'ingesto
 }
 
 /** A process that is expected to stop by itself (for refusals at start). */
+/** One ingestor and one web node as real processes on a suite's own database and key prefix. */
+export async function spawnStack(env: Record<string, string>): Promise<{ ingestor: Proc; web: WebProc; procs: Proc[] }> {
+  const ingestor = await spawnIngestor(env, 'ingestor');
+  const web = await spawnWeb(env, 'web');
+  return { ingestor, web, procs: [ingestor, web] };
+}
+
 export function spawnApp(role: 'web' | 'ingestor', env: Record<string, string>, name: string = role): Proc {
   return spawnNode(name, role === 'web' ? WEB_MAIN : INGESTOR_MAIN, env);
 }
