@@ -1,17 +1,17 @@
 import type { ResolvedStorageMode } from '@dash/infra';
 
-/** Rows of a batch land here by COPY, then move on in one statement. Emptied at commit. */
-export const CREATE_STAGING = `
-  CREATE TEMP TABLE IF NOT EXISTS dash_staging (
-    pipeline_id uuid NOT NULL,
-    event_id text NOT NULL,
-    type text,
-    occurred_at timestamptz NOT NULL,
-    received_at timestamptz NOT NULL,
-    payload jsonb NOT NULL
-  ) ON COMMIT DELETE ROWS`;
-
-export const COPY_STAGING = `COPY dash_staging (pipeline_id, event_id, type, occurred_at, received_at, payload) FROM STDIN`;
+/**
+ * A batch travels as one parameter: the JSON array of its events, exactly as they came off the
+ * queue (`IngestEvent`: epoch-millisecond times). It is read once into rows here.
+ */
+const STAGED = `
+  staged AS MATERIALIZED (
+    SELECT r."pipelineId" AS pipeline_id, r.id AS event_id, r.type,
+      timestamptz 'epoch' + r."occurredAt" * interval '1 millisecond' AS occurred_at,
+      timestamptz 'epoch' + r."receivedAt" * interval '1 millisecond' AS received_at,
+      r.payload
+    FROM jsonb_to_recordset($1::jsonb) AS r("pipelineId" uuid, id text, type text, "occurredAt" bigint, "receivedAt" bigint, payload jsonb)
+  )`;
 
 const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
@@ -25,37 +25,35 @@ const rollup = (table: string, unit: 'minute' | 'hour') => `
   )`;
 
 /**
- * Moves the staged batch into storage in one statement: claims each (pipeline, event id) in the
+ * Writes a batch in one statement (one round trip, its own transaction): claims each (pipeline, event id) in the
  * deduplication window, stores only the events it claimed, updates rollups and per-pipeline stats,
  * removes failures recorded earlier for these events, and returns the new stats of each pipeline
  * touched. Events of deleted pipelines are dropped.
  */
-export function moveStagedSql(mode: ResolvedStorageMode): string {
+export function writeBatchSql(mode: ResolvedStorageMode): string {
   return `
-  WITH fresh AS (
+  WITH${STAGED}, fresh AS (
     INSERT INTO event_ids (pipeline_id, event_id, received_at)
-    SELECT s.pipeline_id, s.event_id, s.received_at FROM dash_staging s
+    SELECT s.pipeline_id, s.event_id, s.received_at FROM staged s
     WHERE EXISTS (SELECT 1 FROM pipelines p WHERE p.id = s.pipeline_id)
     ON CONFLICT DO NOTHING
     RETURNING pipeline_id, event_id
   ), stored AS (
     INSERT INTO events (pipeline_id, event_id, type, occurred_at, received_at, payload)
     SELECT s.pipeline_id, s.event_id, s.type, s.occurred_at, s.received_at, s.payload
-    FROM dash_staging s JOIN fresh f ON f.pipeline_id = s.pipeline_id AND f.event_id = s.event_id
-    RETURNING seq, pipeline_id, event_id, type, occurred_at, received_at
+    FROM staged s JOIN fresh f ON f.pipeline_id = s.pipeline_id AND f.event_id = s.event_id
+    RETURNING seq, pipeline_id, event_id, type, occurred_at, received_at, payload
   ), resolved AS (
     -- A recorded failure whose event is now stored (a replay, or a fixed redelivery) leaves the list.
-    DELETE FROM ingest_failures f USING dash_staging s WHERE f.pipeline_id = s.pipeline_id AND f.event_id = s.event_id
+    DELETE FROM ingest_failures f USING staged s WHERE f.pipeline_id = s.pipeline_id AND f.event_id = s.event_id
   )${mode === 'native' ? rollup('event_counts_1m', 'minute') + rollup('event_counts_1h', 'hour') : ''}
-  , newest AS (
-    SELECT DISTINCT ON (pipeline_id) pipeline_id, event_id, type, occurred_at, received_at
+  , latest AS (
+    -- The last event of each pipeline, its JSON built once per pipeline (not per row, and without
+    -- joining back to the batch: that join has no good plan for a batch of unknown size).
+    SELECT DISTINCT ON (pipeline_id) pipeline_id, received_at,
+      jsonb_build_object('id', event_id, 'type', type, 'occurredAt', ${iso('occurred_at')},
+                         'receivedAt', ${iso('received_at')}, 'payload', payload) AS event
     FROM stored ORDER BY pipeline_id, seq DESC
-  ), latest AS (
-    -- The last event's JSON is built once per pipeline, its payload taken from the staged row.
-    SELECT n.pipeline_id, n.received_at,
-      jsonb_build_object('id', n.event_id, 'type', n.type, 'occurredAt', ${iso('n.occurred_at')},
-                         'receivedAt', ${iso('n.received_at')}, 'payload', s.payload) AS event
-    FROM newest n JOIN dash_staging s ON s.pipeline_id = n.pipeline_id AND s.event_id = n.event_id
   ), totals AS (
     SELECT pipeline_id, count(*) AS n FROM stored GROUP BY pipeline_id
   )

@@ -1,12 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IngestEvent, PipelineStats } from '@dash/domain';
 import { PG_POOL, STORAGE_MODE, toPipelineStats, type ResolvedStorageMode, type StatsRow } from '@dash/infra';
-import type { Pool, PoolClient } from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
-import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
-import { toCopyRows } from './copy-text';
-import { COPY_STAGING, CREATE_STAGING, moveStagedSql, RECORD_FAILURE } from './event-writer.sql';
+import type { Pool } from 'pg';
+import { RECORD_FAILURE, writeBatchSql } from './event-writer.sql';
 
 export interface WriteOutcome {
   /** New stats of every pipeline that stored at least one event. */
@@ -48,21 +44,21 @@ export function uniqueEvents(events: readonly IngestEvent[]): IngestEvent[] {
 }
 
 /**
- * Writes batches of events with `pg` directly: COPY into a staging table, then one statement
- * that deduplicates, stores, updates rollups and stats. A batch the database rejects is split
+ * Writes batches of events with `pg` directly: one prepared statement per batch, the events as one
+ * JSON parameter, that deduplicates, stores, updates rollups and stats in its own transaction (one
+ * round trip and one socket write per flush, whatever its size). A batch the database rejects is split
  * in halves until the bad events are isolated and recorded; the rest is stored.
  */
 @Injectable()
 export class EventWriter {
   private readonly logger = new Logger(EventWriter.name);
-  private readonly moveSql: string;
-  private readonly staged = new WeakSet<PoolClient>();
+  private readonly statement: { name: string; text: string };
 
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(STORAGE_MODE) mode: ResolvedStorageMode,
   ) {
-    this.moveSql = moveStagedSql(mode);
+    this.statement = { name: `dash_write_batch_${mode}`, text: writeBatchSql(mode) };
   }
 
   /** Throws on any error but a data error (those are isolated and recorded); the caller retries the whole batch. */
@@ -97,24 +93,16 @@ export class EventWriter {
   private async writeBatch(events: IngestEvent[]): Promise<PipelineStats[]> {
     const client = await this.pool.connect();
     let broken = false;
-    // A connection lost between two statements emits 'error' on the checked-out client (the pool
-    // only listens to idle ones): without a listener it would crash the process.
+    // A connection lost mid-query emits 'error' on the checked-out client (the pool only
+    // listens to idle ones): without a listener it would crash the process.
     const onError = () => (broken = true);
     client.on('error', onError);
     try {
-      // Created outside the batch's transaction: a rolled-back batch must not take the table with it.
-      if (!this.staged.has(client)) {
-        await client.query(CREATE_STAGING);
-        this.staged.add(client);
-      }
-      await client.query('BEGIN');
-      await pipeline(Readable.from([toCopyRows(events)]), client.query(copyFrom(COPY_STAGING)));
-      const { rows } = await client.query<StatsRow>(this.moveSql);
-      await client.query('COMMIT');
+      const { rows } = await client.query<StatsRow>({ ...this.statement, values: [JSON.stringify(events)] });
       return rows.map(toPipelineStats);
     } catch (error) {
+      // A data error leaves the connection (and its prepared statement) fit for the next try.
       broken = broken || !isDataError(error);
-      await client.query('ROLLBACK').catch(() => (broken = true));
       throw error;
     } finally {
       client.off('error', onError);
