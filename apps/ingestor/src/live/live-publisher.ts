@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Emitter } from '@socket.io/redis-emitter';
 import { pipelineRoom, SocketEvent, type DataUpdated, type PipelineStats, type ServerToClientEvents } from '@dash/domain';
-import { createRedis, DASH_CONFIG, quit, RedisKeys, type DashConfig } from '@dash/infra';
+import { coalesceWrites, createRedis, DASH_CONFIG, quit, RedisKeys, type DashConfig } from '@dash/infra';
 import type { Redis } from 'ioredis';
 
 /**
@@ -30,7 +30,7 @@ export class LivePublisher implements OnApplicationShutdown {
   private readonly slots = new Map<string, Slot>();
 
   constructor(@Inject(DASH_CONFIG) config: DashConfig, keys: RedisKeys) {
-    this.redis = createRedis(config.redisUrl, 'worker', 'live-publisher');
+    this.redis = coalesceWrites(createRedis(config.redisUrl, 'worker', 'live-publisher'));
     this.emitter = new Emitter<ServerToClientEvents>(this.redis, { key: keys.socketio });
   }
 

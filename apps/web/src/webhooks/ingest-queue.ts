@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { DashError, JobName, QueueName, type IngestEvent, type IngestJobData } from '@dash/domain';
-import { Backlog, createRedis, DASH_CONFIG, quit, RedisKeys, type DashConfig } from '@dash/infra';
+import { Backlog, coalesceWrites, createRedis, DASH_CONFIG, quit, RedisKeys, type DashConfig } from '@dash/infra';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
@@ -44,7 +44,7 @@ export class IngestQueue implements OnApplicationShutdown {
   private lastFlushAt = 0;
 
   constructor(@Inject(DASH_CONFIG) config: DashConfig, keys: RedisKeys) {
-    this.connection = createRedis(config.redisUrl, 'producer', 'ingest-producer');
+    this.connection = coalesceWrites(createRedis(config.redisUrl, 'producer', 'ingest-producer'));
     this.queue = new Queue<IngestJobData>(QueueName.Pipelines, { connection: this.connection, prefix: keys.bull });
     this.queue.on('error', (error) => this.logger.warn(`queue: ${error.message}`));
     // The same connection as the queue, so the count and the job reach Redis in that order.
@@ -82,17 +82,20 @@ export class IngestQueue implements OnApplicationShutdown {
     const jobId = randomUUID();
     const shares: Record<string, number> = {};
     for (const event of events) shares[event.pipelineId] = (shares[event.pipelineId] ?? 0) + 1;
-    let counted = false;
+    // The share is counted before the job is queued, on the same connection and in the same write:
+    // an ingestor may commit and release the job before queue.add even returns, and a release
+    // that came first would leave the count behind. The job decides the answer; a count that
+    // failed alone only leaves the backlog low (its release finds nothing).
+    const counting = this.backlog.add(jobId, shares).then(
+      () => true,
+      () => false,
+    );
     try {
       if (this.connection.status !== 'ready') throw new Error(`Redis is ${this.connection.status}`);
-      // Count the job before queueing it: an ingestor may commit and release it before
-      // queue.add even returns, and a release that comes first would leave the count behind.
-      await this.backlog.add(jobId, shares);
-      counted = true;
       await withTimeout(this.queue.add(JobName.Ingest, { events }, { ...INGEST_JOB_OPTIONS, jobId }), ENQUEUE_TIMEOUT_MS);
     } catch (error) {
       this.logger.warn(`enqueue of ${events.length} events failed: ${(error as Error).message}`);
-      if (counted) await this.backlog.release(jobId).catch(() => undefined);
+      if (await counting) await this.backlog.release(jobId).catch(() => undefined);
       const unavailable = new DashError(503, 'unavailable', 'the queue cannot take events right now; retry later', RETRY_AFTER_SECONDS);
       for (const waiter of batch) waiter.reject(unavailable);
       return;

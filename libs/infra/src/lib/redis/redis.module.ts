@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { DashConfig } from '../config/config';
 import { DASH_CONFIG } from '../config/config.module';
 import { RedisKeys } from './keys';
-import { assertNoEviction, createRedis, quit, whenReady } from './redis';
+import { assertNoEviction, coalesceWrites, createRedis, quit, whenReady } from './redis';
 
 /** A fail-fast connection for commands (enqueue, counters, heartbeats). */
 export const REDIS = Symbol('REDIS');
@@ -15,7 +15,7 @@ export const REDIS = Symbol('REDIS');
       provide: REDIS,
       inject: [DASH_CONFIG],
       useFactory: async (config: DashConfig) => {
-        const client = createRedis(config.redisUrl, 'producer', `${config.role}-commands`);
+        const client = coalesceWrites(createRedis(config.redisUrl, 'producer', `${config.role}-commands`));
         await whenReady(client);
         await assertNoEviction(client);
         return client;
