@@ -446,8 +446,10 @@ async function batchedScenarios() {
 }
 
 function ingestEvent(pipelineId, i, at) {
-  const payload = JSON.parse(eventBody(i, at));
-  return { pipelineId, id: `w_${i}`, type: payload.type, occurredAt: Date.parse(payload.timestamp), receivedAt: at.getTime(), payload };
+  // The shape of the web app's IngestEvent: the payload travels as the sender's JSON text.
+  const payloadJson = eventBody(i, at);
+  const payload = JSON.parse(payloadJson);
+  return { pipelineId, id: `w_${i}`, type: payload.type, occurredAt: Date.parse(payload.timestamp), receivedAt: at.getTime(), payloadJson };
 }
 
 async function writeScenarios() {

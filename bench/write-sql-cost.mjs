@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 const require = createRequire(import.meta.url);
 const sql = require(resolve(process.argv[2], 'apps/ingestor/src/writer/event-writer.sql.js'));
+const domain = require(resolve(process.argv[2], 'libs/domain/src/index.js'));
 const url = process.argv[3];
 const N = Number(process.argv[4] ?? 1000);
 const client = new pg.Client({ connectionString: url });
@@ -25,7 +26,7 @@ const at = new Date(now).toISOString();
 const payload = { type: 'order.created', timestamp: at, data: { object: { order: 'ord_1', amount: 1234, currency: 'usd', customer: { id: 'cus_1', country: 'NL', email: 'b@example.com' }, items: [{ sku: 'sku_1', quantity: 1, price: 1299 }], note: 'sized like a commerce webhook' } } };
 const body = JSON.stringify(payload);
 const copyRows = (prefix) => Array.from({ length: N }, (_, i) => `${p.id}\t${prefix}_${i}\torder.created\t${at}\t${at}\t${body}\n`).join('');
-const events = (prefix) => Array.from({ length: N }, (_, i) => ({ pipelineId: p.id, id: `${prefix}_${i}`, type: 'order.created', occurredAt: now, receivedAt: now, payload }));
+const events = (prefix) => Array.from({ length: N }, (_, i) => ({ pipelineId: p.id, id: `${prefix}_${i}`, type: 'order.created', occurredAt: now, receivedAt: now, payloadJson: body }));
 async function copy(text) {
   await new Promise((resolve, reject) => {
     const stream = client.query(copyStreams.from(`COPY events (pipeline_id, event_id, type, occurred_at, received_at, payload) FROM STDIN`));
@@ -49,7 +50,7 @@ for (let round = 0; round < ROUNDS; round++) {
     await copy(copyRows('raw' + tag));
     await client.query('COMMIT');
   });
-  const values = [JSON.stringify(events('dash' + tag))];
+  const values = [`[${events('dash' + tag).map(domain.eventRecordJson).join(',')}]`];
   if (round === ROUNDS - 1 && !process.env.QUIET) {
     const { rows: plan } = await client.query({ text: 'EXPLAIN (ANALYZE, BUFFERS, TIMING) ' + statement.text, values });
     console.log(plan.map((r) => r['QUERY PLAN']).join('\n'));

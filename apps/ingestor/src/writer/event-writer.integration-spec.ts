@@ -44,7 +44,7 @@ describe(EventWriter.name, () => {
     type: 'order.created',
     occurredAt: Date.UTC(2026, 0, 1, 10, 30, 15),
     receivedAt: Date.now(),
-    payload: { id, note: 'tab\there, newline\nthere, backslash \\ and "quotes"' },
+    payloadJson: JSON.stringify({ id, note: 'tab\there, newline\nthere, backslash \\ and "quotes"' }),
     ...overrides,
   });
 
@@ -57,7 +57,7 @@ describe(EventWriter.name, () => {
     expect(outcome.failed).toBe(0);
     expect(outcome.stats).toEqual([expect.objectContaining({ pipelineId: id, count: 2, version: 1, lastEvent: expect.objectContaining({ id: 'b', occurredAt: '2026-01-01T10:30:15.000Z' }) })]);
     const { rows } = await pool.query<{ payload: unknown }>(`SELECT payload FROM events WHERE pipeline_id = $1 AND event_id = 'a'`, [id]);
-    expect(rows[0].payload).toEqual(event(id, 'a').payload);
+    expect(rows[0].payload).toEqual(JSON.parse(event(id, 'a').payloadJson));
   });
 
   it('deduplicates across batches on (pipeline, id) whatever the timestamps', async () => {
@@ -77,7 +77,7 @@ describe(EventWriter.name, () => {
   it('isolates an event the database rejects, records it, and stores the rest', async () => {
     const id = await pipeline();
     const events = Array.from({ length: 9 }, (_, i) => event(id, `e${i}`));
-    events[5] = event(id, 'poison', { payload: { bad: 'nul \u0000 inside' } });
+    events[5] = event(id, 'poison', { payloadJson: JSON.stringify({ bad: 'nul \u0000 inside' }) });
     const outcome = await writer.write(events);
     expect(outcome.failed).toBe(1);
     expect(await storedIds(id)).toEqual(['e0', 'e1', 'e2', 'e3', 'e4', 'e6', 'e7', 'e8']);

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { IngestEvent, PipelineStats } from '@dash/domain';
+import { eventRecordJson, type IngestEvent, type PipelineStats } from '@dash/domain';
 import { PG_POOL, STORAGE_MODE, toPipelineStats, type ResolvedStorageMode, type StatsRow } from '@dash/infra';
 import type { Pool } from 'pg';
 import { RECORD_FAILURE, writeBatchSql } from './event-writer.sql';
@@ -98,7 +98,7 @@ export class EventWriter {
     const onError = () => (broken = true);
     client.on('error', onError);
     try {
-      const { rows } = await client.query<StatsRow>({ ...this.statement, values: [JSON.stringify(events)] });
+      const { rows } = await client.query<StatsRow>({ ...this.statement, values: [`[${events.map(eventRecordJson).join(',')}]`] });
       return rows.map(toPipelineStats);
     } catch (error) {
       // A data error leaves the connection (and its prepared statement) fit for the next try.
@@ -115,6 +115,6 @@ export class EventWriter {
     this.logger.warn(`event ${event.id} of pipeline ${event.pipelineId} rejected by the database: ${reason}`);
     // The event is kept as JSON text: the database may refuse it as jsonb (that can be the reason).
     const safeId = event.id.replaceAll('\u0000', '\uFFFD');
-    await this.pool.query(RECORD_FAILURE, [event.pipelineId, safeId, JSON.stringify(event), reason]);
+    await this.pool.query(RECORD_FAILURE, [event.pipelineId, safeId, eventRecordJson(event), reason]);
   }
 }

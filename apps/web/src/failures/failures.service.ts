@@ -38,13 +38,20 @@ export const MAX_REPLAY = 1000;
 const SETTLE_TIMEOUT_MS = 20_000;
 const POLL_MS = 200;
 
-function parseEvent(text: string): IngestEvent | null {
+/** A failed event as recorded by the writer (`eventRecordJson`): its payload inline. */
+type EventRecord = Omit<IngestEvent, 'payloadJson'> & { payload: unknown };
+
+function parseEvent(text: string): EventRecord | null {
   try {
-    const event = JSON.parse(text) as IngestEvent;
+    const event = JSON.parse(text) as EventRecord;
     return event && typeof event.id === 'string' && typeof event.pipelineId === 'string' ? event : null;
   } catch {
     return null;
   }
+}
+
+function toIngestEvent({ payload, ...event }: EventRecord): IngestEvent {
+  return { ...event, payloadJson: JSON.stringify(payload) };
 }
 
 const iso = (ms: unknown) => (typeof ms === 'number' && Number.isFinite(ms) ? new Date(ms).toISOString() : '');
@@ -79,7 +86,10 @@ export class FailuresService {
       [pipelineId, MAX_REPLAY],
     );
     const before = new Map(rows.map((row) => [row.event_id, row.attempts]));
-    const events = rows.map((row) => parseEvent(row.event)).filter((event): event is IngestEvent => event !== null && event.pipelineId === pipelineId);
+    const events = rows
+      .map((row) => parseEvent(row.event))
+      .filter((event): event is EventRecord => event !== null && event.pipelineId === pipelineId)
+      .map(toIngestEvent);
     if (events.length === 0) return { replayed: 0, stored: 0, failed: 0, pending: 0 };
     // The same path as a webhook: durably queued (or 503), counted in the backlog.
     await this.queue.enqueue(events);

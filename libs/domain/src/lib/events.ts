@@ -8,7 +8,23 @@ export interface IngestEvent {
   occurredAt: number;
   /** Epoch milliseconds. */
   receivedAt: number;
-  payload: unknown;
+  /**
+   * The event's JSON text (one object), as sent where it can be: carried as text through the
+   * queue and written as is, so it is parsed by the web (to validate and read its paths) and by
+   * the database, and never re-serialised in between.
+   */
+  payloadJson: string;
+}
+
+/**
+ * The event as one JSON object, its payload inline: a row of the writer's batch parameter and the
+ * record of a failed event. Built by concatenation: the payload text is not parsed again.
+ */
+export function eventRecordJson(event: IngestEvent): string {
+  return (
+    `{"pipelineId":${JSON.stringify(event.pipelineId)},"id":${JSON.stringify(event.id)},"type":${JSON.stringify(event.type)},` +
+    `"occurredAt":${event.occurredAt},"receivedAt":${event.receivedAt},"payload":${event.payloadJson}}`
+  );
 }
 
 /** An event as stored and served by the API. Times are ISO 8601. */

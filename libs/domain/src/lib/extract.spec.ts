@@ -1,3 +1,4 @@
+import { eventRecordJson } from './events';
 import { DEFAULT_EVENT_PATHS } from './pipeline';
 import { extractEvents, parseEventTime, type ExtractInput } from './extract';
 import { valueAtPath } from './paths';
@@ -24,8 +25,22 @@ function errorCode(run: () => unknown): string | undefined {
 
 describe(extractEvents.name, () => {
   it('takes the webhook-id as the id of a single event, ignoring an id in the payload', () => {
-    const [event] = extractEvents(input('{"id":"inner","type":"order.paid","timestamp":"2026-01-01T00:00:00Z"}'));
-    expect(event).toEqual({ pipelineId: 'p1', id: 'msg_1', type: 'order.paid', occurredAt: Date.UTC(2026, 0, 1), receivedAt, payload: { id: 'inner', type: 'order.paid', timestamp: '2026-01-01T00:00:00Z' } });
+    const body = '{"id":"inner","type":"order.paid","timestamp":"2026-01-01T00:00:00Z"}';
+    const [event] = extractEvents(input(body));
+    expect(event).toEqual({ pipelineId: 'p1', id: 'msg_1', type: 'order.paid', occurredAt: Date.UTC(2026, 0, 1), receivedAt, payloadJson: body });
+  });
+
+  it('keeps the text of a body or an NDJSON line as the payload, and serialises array items', () => {
+    const body = '{ "type": "a",  "n": 1.50, "big": 1e400 }';
+    expect(extractEvents(input(body))[0].payloadJson).toBe(body);
+    const lines = ['{"id":"l1", "n": 1.0}', '{"id":"l2"}'];
+    expect(extractEvents(input(lines.join('\n'), { format: 'ndjson' })).map((e) => e.payloadJson)).toEqual(lines);
+    expect(extractEvents(input('[{"id":"i1", "n": 2}]')).map((e) => JSON.parse(e.payloadJson))).toEqual([{ id: 'i1', n: 2 }]);
+  });
+
+  it('builds the record of an event with its payload inline (what the writer sends and failures keep)', () => {
+    const [event] = extractEvents(input('{"type":"t\\"q","text":"tab\\t and \\u00e9"}', { webhookId: 'id "quoted"' }));
+    expect(JSON.parse(eventRecordJson(event))).toEqual({ pipelineId: 'p1', id: 'id "quoted"', type: 't"q', occurredAt: receivedAt, receivedAt, payload: { type: 't"q', text: 'tab\t and é' } });
   });
 
   it('takes batch ids from eventIdPath, else {webhook-id}:{index}', () => {

@@ -76,7 +76,7 @@ interface EventContext {
   fallbackId: (item: Record<string, unknown>, index: number) => string;
 }
 
-function toEvent(input: EventContext, item: Record<string, unknown>, index: number | null, singleId?: string): IngestEvent {
+function toEvent(input: EventContext, item: Record<string, unknown>, index: number | null, text: string | null, singleId?: string): IngestEvent {
   const where = index === null ? 'event' : `event ${index}`;
   const { eventIdPath, eventTimePath, eventTypePath } = input.paths;
 
@@ -103,7 +103,8 @@ function toEvent(input: EventContext, item: Record<string, unknown>, index: numb
   const type = rawType === undefined || rawType === null ? null : scalarText(rawType, MAX_TYPE_LENGTH);
   if (type === undefined) throw new DashError(400, 'invalid_event', `${where}: ${eventTypePath} must be a string of 1 to ${MAX_TYPE_LENGTH} characters`);
 
-  return { pipelineId: input.pipelineId, id, type, occurredAt, receivedAt: input.receivedAt, payload: item };
+  // The sender's own text where the item was a whole text (a body, a line); else serialised once.
+  return { pipelineId: input.pipelineId, id, type, occurredAt, receivedAt: input.receivedAt, payloadJson: text ?? JSON.stringify(item) };
 }
 
 function checkBatchSize(size: number): void {
@@ -125,7 +126,7 @@ export function extractEvents(input: ExtractInput): IngestEvent[] {
     return lines.map((line, index) => {
       const item = parseJson(line, `line ${index + 1}`);
       if (!isObject(item)) throw new DashError(400, 'invalid_event', `line ${index + 1} is not a JSON object`);
-      return toEvent(context, item, index);
+      return toEvent(context, item, index, line);
     });
   }
   const parsed = parseJson(text, 'body');
@@ -133,11 +134,11 @@ export function extractEvents(input: ExtractInput): IngestEvent[] {
     checkBatchSize(parsed.length);
     return parsed.map((item: unknown, index) => {
       if (!isObject(item)) throw new DashError(400, 'invalid_event', `event ${index} is not a JSON object`);
-      return toEvent(context, item, index);
+      return toEvent(context, item, index, null);
     });
   }
   if (!isObject(parsed)) throw new DashError(400, 'invalid_event', 'the body must be a JSON object or an array of objects');
-  return [toEvent(context, parsed, null, input.webhookId)];
+  return [toEvent(context, parsed, null, text, input.webhookId)];
 }
 
 /** Most items one poll ingests. */
@@ -154,6 +155,6 @@ export function pollEvents(pipelineId: string, items: unknown, paths: EventPaths
   const context: EventContext = { pipelineId, receivedAt, paths, fallbackId: (item) => `poll:${contentId(item)}` };
   return items.map((item: unknown, index) => {
     if (!isObject(item)) throw new DashError(400, 'invalid_event', `item ${index} is not a JSON object`);
-    return toEvent(context, item, index);
+    return toEvent(context, item, index, null);
   });
 }
