@@ -2,13 +2,12 @@ import { Module } from '@nestjs/common';
 import { PipelinesModule } from '../pipelines/pipelines.module';
 import { BacklogGate } from './backlog-gate';
 import { IngestQueue } from './ingest-queue';
-import { WebhooksController } from './webhooks.controller';
+import { WebhooksRoute } from './webhooks.route';
 import { WebhooksService } from './webhooks.service';
 
 @Module({
   imports: [PipelinesModule],
-  controllers: [WebhooksController],
-  providers: [WebhooksService, IngestQueue, BacklogGate],
+  providers: [WebhooksService, WebhooksRoute, IngestQueue, BacklogGate],
   exports: [BacklogGate, IngestQueue],
 })
 export class WebhooksModule {}

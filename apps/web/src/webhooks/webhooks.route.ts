@@ -1,0 +1,32 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance } from 'fastify';
+import { sendError } from '../http/errors';
+import { WebhooksService } from './webhooks.service';
+
+/**
+ * `POST /webhooks/:pipelineId`, the hot path, registered on Fastify directly: no Nest router,
+ * pipes or interceptors per request, and the answer written as ready JSON text. Errors take the
+ * same `{"error", "message"}` form as every other route (body-parser errors reach Nest's handler).
+ */
+@Injectable()
+export class WebhooksRoute implements OnModuleInit {
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly webhooks: WebhooksService,
+  ) {}
+
+  onModuleInit(): void {
+    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    fastify.post<{ Params: { pipelineId: string } }>('/webhooks/:pipelineId', async (request, reply) => {
+      try {
+        const { accepted } = await this.webhooks.receive(request.params.pipelineId, request.headers, request.body, request.raw.rawHeaders);
+        // `202 {"accepted": n}` once every event of the request is durably queued.
+        return await reply.code(202).type('application/json; charset=utf-8').send(`{"accepted":${accepted}}`);
+      } catch (error) {
+        sendError(reply, error);
+        return reply;
+      }
+    });
+  }
+}
