@@ -29,6 +29,46 @@ describe(EventBuffer.name, () => {
     await expect(added).resolves.toBeUndefined();
   });
 
+  it('under load, starts flushes at most every lingerMs: events arriving meanwhile go together', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+    const manual = new ManualFlush();
+    const buffer = new EventBuffer(manual.flush, { maxItems: 1000, maxWaitMs: 1000, lingerMs: 25 });
+    void buffer.add([1]);
+    await tick();
+    manual.calls[0].done();
+    await tick();
+    jest.advanceTimersByTime(5);
+    void buffer.add([2]);
+    void buffer.add([3]);
+    await tick();
+    expect(manual.calls).toHaveLength(1); // 5 ms after the last flush started: lingering
+    jest.advanceTimersByTime(20);
+    await tick();
+    expect(manual.calls.map((c) => c.items)).toEqual([[1], [2, 3]]);
+    manual.calls[1].done();
+    await tick();
+    jest.advanceTimersByTime(100);
+    void buffer.add([4]);
+    await tick();
+    expect(manual.calls.map((c) => c.items)).toEqual([[1], [2, 3], [4]]); // after a quiet spell: at once
+  });
+
+  it('does not linger once maxItems are waiting', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+    const manual = new ManualFlush();
+    const buffer = new EventBuffer(manual.flush, { maxItems: 10, maxWaitMs: 1000, lingerMs: 1000 });
+    void buffer.add([0]);
+    await tick();
+    manual.calls[0].done();
+    await tick();
+    void buffer.add(range(1, 5));
+    await tick();
+    expect(manual.calls).toHaveLength(1);
+    void buffer.add(range(6, 5));
+    await tick();
+    expect(manual.calls.map((c) => c.items)).toEqual([[0], range(1, 10)]);
+  });
+
   it('gathers events that arrive during a flush and sends them together when it completes', async () => {
     const manual = new ManualFlush();
     const buffer = new EventBuffer(manual.flush, { maxItems: 1000, maxWaitMs: 1000 });

@@ -3,6 +3,12 @@ export interface BufferLimits {
   maxItems: number;
   /** Flush events that have waited this long, even while another flush is under way. */
   maxWaitMs: number;
+  /**
+   * Under load, start flushes at most this often: events that arrive within this long of the last
+   * flush's start gather for the next one. A lone event after a quiet spell still goes at once.
+   * Fewer, larger flushes cost the database and the ingestor much less per event. 0: no lingering.
+   */
+  lingerMs?: number;
 }
 
 interface Pending<T> {
@@ -17,9 +23,10 @@ const MAX_IN_FLIGHT = 2;
 
 /**
  * Group commit. When nothing is being written, items are flushed at once (a lone event is
- * stored in milliseconds); while a flush is under way, items gather and go together when it
- * completes, when `maxItems` are waiting, or after `maxWaitMs`, whichever comes first. Each
- * `add` resolves once its items are committed, or rejects with the flush's error.
+ * stored in milliseconds), or, under load, `lingerMs` after the previous flush started; while a
+ * flush is under way, items gather and go together when it completes, when `maxItems` are
+ * waiting, or after `maxWaitMs`, whichever comes first. Each `add` resolves once its items are
+ * committed, or rejects with the flush's error.
  */
 export class EventBuffer<T> {
   private pending: Pending<T>[] = [];
@@ -27,6 +34,8 @@ export class EventBuffer<T> {
   private inFlight = 0;
   private timer: NodeJS.Timeout | null = null;
   private scheduled = false;
+  private lastFlushAt = -Infinity;
+  private lingerTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly flush: (items: T[]) => Promise<void>,
@@ -57,7 +66,21 @@ export class EventBuffer<T> {
   }
 
   private schedule(): void {
-    if (this.inFlight === 0 || (this.pendingCount >= this.limits.maxItems && this.inFlight < MAX_IN_FLIGHT)) {
+    const full = this.pendingCount >= this.limits.maxItems;
+    if (this.inFlight === 0 || (full && this.inFlight < MAX_IN_FLIGHT)) {
+      const linger = full ? 0 : this.lastFlushAt + (this.limits.lingerMs ?? 0) - Date.now();
+      if (linger > 0) {
+        // Under load: the adds of the next few ms join this flush.
+        this.lingerTimer ??= setTimeout(() => {
+          this.lingerTimer = null;
+          this.startFlush();
+        }, linger);
+        return;
+      }
+      if (this.lingerTimer) {
+        clearTimeout(this.lingerTimer);
+        this.lingerTimer = null;
+      }
       // Let adds of the same tick join this flush.
       if (!this.scheduled) {
         this.scheduled = true;
@@ -80,6 +103,11 @@ export class EventBuffer<T> {
 
   private startFlush(): void {
     if (this.pendingCount === 0) return;
+    this.lastFlushAt = Date.now();
+    if (this.lingerTimer) {
+      clearTimeout(this.lingerTimer);
+      this.lingerTimer = null;
+    }
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;

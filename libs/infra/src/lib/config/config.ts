@@ -18,7 +18,7 @@ export interface DashConfig {
   /** True when no DASH_ADMIN_TOKEN was given and one was generated for this development run. */
   adminTokenGenerated: boolean;
   storageMode: StorageMode;
-  buffer: { maxItems: number; maxWaitMs: number; partitions: number };
+  buffer: { maxItems: number; maxWaitMs: number; lingerMs: number; partitions: number };
   ingest: { maxBacklog: number };
   webhooks: { toleranceSeconds: number; maxBytes: number };
   queues: { default: number; pipelines: number; mailers: number };
@@ -62,6 +62,7 @@ const schema = {
   STORAGE_MODE: z.enum(['auto', 'timescale', 'native']).default('auto').describe('event storage'),
   BUFFER_MAX_ITEMS: int(1, 100_000).default(1000).describe('flush a buffer at this many events'),
   BUFFER_MAX_WAIT_MS: int(1, 60_000).default(1000).describe('flush a buffer after this long'),
+  BUFFER_LINGER_MS: int(0, 10_000).default(25).describe('under load, start a buffer\'s flushes at most this often (0: at once)'),
   BUFFER_PARTITIONS: int(1, 256).default(10).describe('buffers per ingestor, by pipeline'),
   INGEST_MAX_BACKLOG: int(1).default(5000).describe('events waiting for the database before webhooks get 429'),
   WEBHOOK_TOLERANCE_SECONDS: int(1, 86_400).default(300).describe('allowed clock skew of webhook-timestamp'),
@@ -119,7 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaultRole: AppRole): DashCo
     adminToken: v.DASH_ADMIN_TOKEN ?? `dash_admin_${randomBytes(24).toString('base64url')}`,
     adminTokenGenerated: !v.DASH_ADMIN_TOKEN,
     storageMode: v.STORAGE_MODE,
-    buffer: { maxItems: v.BUFFER_MAX_ITEMS, maxWaitMs: v.BUFFER_MAX_WAIT_MS, partitions: v.BUFFER_PARTITIONS },
+    buffer: { maxItems: v.BUFFER_MAX_ITEMS, maxWaitMs: v.BUFFER_MAX_WAIT_MS, lingerMs: v.BUFFER_LINGER_MS, partitions: v.BUFFER_PARTITIONS },
     ingest: { maxBacklog: v.INGEST_MAX_BACKLOG },
     webhooks: { toleranceSeconds: v.WEBHOOK_TOLERANCE_SECONDS, maxBytes: v.WEBHOOK_MAX_BYTES },
     queues: parseQueues(v.QUEUE_CONCURRENCY),
