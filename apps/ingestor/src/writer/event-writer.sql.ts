@@ -42,18 +42,23 @@ export function writeBatchSql(mode: ResolvedStorageMode): string {
     INSERT INTO events (pipeline_id, event_id, type, occurred_at, received_at, payload)
     SELECT s.pipeline_id, s.event_id, s.type, s.occurred_at, s.received_at, s.payload
     FROM staged s JOIN fresh f ON f.pipeline_id = s.pipeline_id AND f.event_id = s.event_id
-    RETURNING seq, pipeline_id, event_id, type, occurred_at, received_at, payload
+    RETURNING seq, pipeline_id, event_id, type, occurred_at, received_at
   ), resolved AS (
     -- A recorded failure whose event is now stored (a replay, or a fixed redelivery) leaves the list.
     DELETE FROM ingest_failures f USING staged s WHERE f.pipeline_id = s.pipeline_id AND f.event_id = s.event_id
   )${mode === 'native' ? rollup('event_counts_1m', 'minute') + rollup('event_counts_1h', 'hour') : ''}
-  , latest AS (
-    -- The last event of each pipeline, its JSON built once per pipeline (not per row, and without
-    -- joining back to the batch: that join has no good plan for a batch of unknown size).
-    SELECT DISTINCT ON (pipeline_id) pipeline_id, received_at,
-      jsonb_build_object('id', event_id, 'type', type, 'occurredAt', ${iso('occurred_at')},
-                         'receivedAt', ${iso('received_at')}, 'payload', payload) AS event
+  , newest AS (
+    SELECT DISTINCT ON (pipeline_id) pipeline_id, event_id, type, occurred_at, received_at
     FROM stored ORDER BY pipeline_id, seq DESC
+  ), latest AS (
+    -- The last event's JSON, built once per pipeline; its payload looked up in the batch once per
+    -- pipeline (a join here gets no good plan for a batch of unknown size; carrying every
+    -- payload through \`stored\` to pick one costs more).
+    SELECT n.pipeline_id, n.received_at,
+      jsonb_build_object('id', n.event_id, 'type', n.type, 'occurredAt', ${iso('n.occurred_at')},
+                         'receivedAt', ${iso('n.received_at')},
+                         'payload', (SELECT s.payload FROM staged s WHERE s.pipeline_id = n.pipeline_id AND s.event_id = n.event_id LIMIT 1)) AS event
+    FROM newest n
   ), totals AS (
     SELECT pipeline_id, count(*) AS n FROM stored GROUP BY pipeline_id
   )
