@@ -15,5 +15,6 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 USER node
 EXPOSE 3000
-# The web app by default; the ingestor image command is `node dist/apps/ingestor/src/main.js`.
+# The web app by default; the ingestor image command is
+# `node --enable-source-maps --max-semi-space-size=4 dist/apps/ingestor/src/main.js`.
 CMD ["node", "--enable-source-maps", "dist/apps/web/src/main.js"]

@@ -94,7 +94,9 @@ function appEnv(role, port) {
 
 function spawnChild(role, script, env, ipc = false) {
   const preload = settings.cpuProfileDir && (role === 'web' || role === 'ingestor') ? ['--require', join(root, 'bench/lib/cpu-profile.cjs')] : [];
-  const child = new Child(role, [...preload, script], { env, cwd: root, logPath: join(logDir, `${role}.log`), ipc });
+  // Dash's apps run with the flags they are deployed with (fly.*.toml, docker-compose.yml, scripts/start.mjs).
+  const deployed = role === 'ingestor' ? ['--max-semi-space-size=4'] : [];
+  const child = new Child(role, [...deployed, ...preload, script], { env, cwd: root, logPath: join(logDir, `${role}.log`), ipc });
   children.set(role, child);
   return child;
 }

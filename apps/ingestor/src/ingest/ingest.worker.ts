@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { JobName, QueueName, type IngestJobData } from '@dash/domain';
+import { JobName, MAX_JOB_EVENTS, QueueName, type IngestJobData } from '@dash/domain';
 import { Backlog, coalesceWrites, createRedis, DASH_CONFIG, quit, REDIS, RedisKeys, type DashConfig } from '@dash/infra';
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -17,6 +17,8 @@ export const INGEST_WORKER_OPTIONS = { lockDuration: 10_000, stalledInterval: 5_
 const BACKPRESSURE_CHECK_MS = 200;
 /** How often orphaned backlog counts are looked for (released on the second sighting). */
 const SWEEP_MS = 30_000;
+/** Jobs taken at once never drop below this, however large they are (one flushes while the next arrives). */
+const MIN_CONCURRENCY = 2;
 
 /**
  * Consumes the `pipelines` queue: each ingest job's events go to the buffers, and the job
@@ -35,6 +37,12 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
   private closing = false;
   /** Stop fetching jobs at this many events held in memory; fetch again at half of it. */
   private readonly highWater: number;
+  /**
+   * Events per job, following large jobs at once and small ones slowly: how many jobs fit under
+   * the high-water mark. BullMQ fetches jobs before they run, so it starts from the largest
+   * job a web node makes and grows the concurrency as jobs prove smaller.
+   */
+  private jobEvents = MAX_JOB_EVENTS;
 
   constructor(
     @Inject(DASH_CONFIG) private readonly config: DashConfig,
@@ -52,7 +60,7 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
     this.worker = new Worker<IngestJobData>(QueueName.Pipelines, (job) => this.process(job), {
       connection: this.connection,
       prefix: this.keys.bull,
-      concurrency: this.config.queues.pipelines,
+      concurrency: this.fittingConcurrency(),
       ...INGEST_WORKER_OPTIONS,
     });
     this.worker.on('error', (error) => this.logger.warn(`worker: ${error.message}`));
@@ -84,8 +92,25 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
     }
   }
 
+  /**
+   * Memory is bounded by events, not only by jobs: `QUEUE_CONCURRENCY` small jobs, but only as many
+   * large ones (web nodes coalesce up to 2,000 events a job) as fit under the high-water mark.
+   * Otherwise the jobs taken before the next backpressure check could hold several times the mark.
+   */
+  private fitConcurrency(jobEvents: number): void {
+    this.jobEvents = jobEvents >= this.jobEvents ? jobEvents : this.jobEvents + (jobEvents - this.jobEvents) * 0.1;
+    const concurrency = this.fittingConcurrency();
+    if (this.worker && this.worker.concurrency !== concurrency) this.worker.concurrency = concurrency;
+  }
+
+  private fittingConcurrency(): number {
+    const fit = Math.floor(this.highWater / Math.max(1, this.jobEvents));
+    return Math.max(MIN_CONCURRENCY, Math.min(this.config.queues.pipelines, fit));
+  }
+
   private async process(job: Job<IngestJobData>): Promise<void> {
     if (job.name !== JobName.Ingest) throw new Error(`unknown job ${job.name}`);
+    this.fitConcurrency(job.data.events.length);
     await this.buffers.add(job.data.events);
     // Not awaited: the job completes in the same turn, so a flush's releases and completions
     // leave in one write each. A release that fails is found by the sweeper.

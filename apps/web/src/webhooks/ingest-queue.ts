@@ -1,12 +1,10 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { DashError, JobName, QueueName, type IngestEvent, type IngestJobData } from '@dash/domain';
+import { DashError, JobName, MAX_JOB_EVENTS, QueueName, type IngestEvent, type IngestJobData } from '@dash/domain';
 import { Backlog, coalesceWrites, createRedis, DASH_CONFIG, quit, RedisKeys, type DashConfig } from '@dash/infra';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 
-/** Largest job: events from many requests travel together, up to this many. */
-const MAX_JOB_EVENTS = 2000;
 /** While requests keep coming, each job gathers them for this long (a lone request does not wait). */
 const BUSY_GATHER_MS = 2;
 /** An enqueue that Redis has not confirmed by then is answered 503 (the sender retries; ids deduplicate). */

@@ -17,6 +17,12 @@ export const JobName = {
 } as const;
 export type JobName = (typeof JobName)[keyof typeof JobName];
 
+/**
+ * Web nodes close a job once it holds this many events (a job may pass it by the last request's
+ * events, at most one batch). Ingestors size their concurrency by it before they know better.
+ */
+export const MAX_JOB_EVENTS = 2000;
+
 /** One ingest job carries the events of one or more webhook requests, coalesced by the web node. */
 export interface IngestJobData {
   events: IngestEvent[];

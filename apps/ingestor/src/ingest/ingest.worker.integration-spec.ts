@@ -1,0 +1,103 @@
+import { JobName, QueueName, type IngestEvent, type IngestJobData } from '@dash/domain';
+import { loadConfig, RedisKeys } from '@dash/infra';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { BufferService } from '../buffer/buffer.service';
+import { IngestWorker } from './ingest.worker';
+
+/** Buffers that hold every add until released: what a slow database looks like to the worker. */
+class HeldBuffers {
+  held = 0;
+  readonly degraded = false;
+  jobsTaken = 0;
+  private releases: Array<() => void> = [];
+
+  add(events: readonly IngestEvent[]): Promise<void> {
+    this.jobsTaken += 1;
+    this.held += events.length;
+    return new Promise((resolve) =>
+      this.releases.push(() => {
+        this.held -= events.length;
+        resolve();
+      }),
+    );
+  }
+
+  releaseAll(): void {
+    const releases = this.releases;
+    this.releases = [];
+    for (const release of releases) release();
+  }
+
+  flushNow(): void {
+    this.releaseAll();
+  }
+
+  stop(): void {
+    // nothing in flight to give up on
+  }
+}
+
+const waitFor = async (check: () => boolean | Promise<boolean>, ms = 10_000) => {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+};
+
+describe(IngestWorker.name, () => {
+  const prefix = `dash_t_worker_${randomBytes(4).toString('hex')}`;
+  const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const config = loadConfig({ REDIS_URL: redisUrl, DASH_KEY_PREFIX: prefix, BUFFER_MAX_ITEMS: '1000', BUFFER_PARTITIONS: '10' }, 'ingestor');
+  const keys = new RedisKeys(prefix);
+  const redis = new Redis(redisUrl);
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue<IngestJobData>(QueueName.Pipelines, { connection, prefix: keys.bull });
+
+  afterAll(async () => {
+    await queue.close();
+    const found = await redis.keys(`${prefix}:*`);
+    if (found.length) await redis.del(...found);
+    redis.disconnect();
+    connection.disconnect();
+  });
+
+  const job = (events: number): { name: string; data: IngestJobData; opts: { jobId: string } } => ({
+    name: JobName.Ingest,
+    data: {
+      events: Array.from({ length: events }, (_, i) => ({ pipelineId: randomUUID(), id: `e${i}`, type: null, occurredAt: 0, receivedAt: 0, payloadJson: '{}' })),
+    },
+    opts: { jobId: randomUUID() },
+  });
+
+  it('takes only as many large jobs at once as fit under its high-water mark, all of them in the end, and more small ones', async () => {
+    // 12 jobs of 2,000 events: the high-water mark (BUFFER_MAX_ITEMS × BUFFER_PARTITIONS = 10,000)
+    // fits 5 of them, though QUEUE_CONCURRENCY allows 20.
+    await queue.addBulk(Array.from({ length: 12 }, () => job(2000)));
+    const buffers = new HeldBuffers();
+    const worker = new IngestWorker(config, redis, keys, buffers as unknown as BufferService);
+    worker.onApplicationBootstrap();
+    try {
+      await waitFor(() => buffers.jobsTaken >= 5);
+      await new Promise((resolve) => setTimeout(resolve, 300)); // room to take more, were it allowed to
+      expect(buffers.jobsTaken).toBe(5);
+      expect(buffers.held).toBe(10_000);
+      const drain = setInterval(() => buffers.releaseAll(), 20);
+      await waitFor(async () => (await queue.getJobCountByTypes('wait', 'active', 'prioritized')) === 0);
+      clearInterval(drain);
+      expect(buffers.jobsTaken).toBe(12);
+
+      // Small jobs again: the concurrency grows back to QUEUE_CONCURRENCY's 20 as they prove small.
+      await queue.addBulk(Array.from({ length: 40 }, () => job(10)));
+      await waitFor(() => buffers.jobsTaken - 12 >= 20);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(buffers.jobsTaken - 12).toBe(20);
+      expect(buffers.held).toBe(200);
+    } finally {
+      buffers.releaseAll();
+      await worker.beforeApplicationShutdown();
+    }
+  });
+});
