@@ -53,6 +53,24 @@ describe(EventBuffer.name, () => {
     expect(manual.calls.map((c) => c.items)).toEqual([[1], [2, 3], [4]]); // after a quiet spell: at once
   });
 
+  it('never lingers past maxWaitMs', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+    const manual = new ManualFlush();
+    const buffer = new EventBuffer(manual.flush, { maxItems: 1000, maxWaitMs: 20, lingerMs: 1000 });
+    void buffer.add([1]);
+    await tick();
+    manual.calls[0].done();
+    await tick();
+    void buffer.add([2]);
+    await tick();
+    jest.advanceTimersByTime(19);
+    await tick();
+    expect(manual.calls).toHaveLength(1);
+    jest.advanceTimersByTime(1);
+    await tick();
+    expect(manual.calls.map((c) => c.items)).toEqual([[1], [2]]);
+  });
+
   it('does not linger once maxItems are waiting', async () => {
     jest.useFakeTimers({ doNotFake: ['setImmediate'] });
     const manual = new ManualFlush();

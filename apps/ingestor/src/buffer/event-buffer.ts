@@ -68,20 +68,17 @@ export class EventBuffer<T> {
   private schedule(): void {
     const full = this.pendingCount >= this.limits.maxItems;
     if (this.inFlight === 0 || (full && this.inFlight < MAX_IN_FLIGHT)) {
-      const linger = full ? 0 : this.lastFlushAt + (this.limits.lingerMs ?? 0) - Date.now();
+      // Under load, the adds of the next few ms join this flush; never past the oldest's maxWaitMs.
+      const until = Math.min(this.lastFlushAt + (this.limits.lingerMs ?? 0), this.pending[0].at + this.limits.maxWaitMs);
+      const linger = full ? 0 : until - Date.now();
       if (linger > 0) {
-        // Under load: the adds of the next few ms join this flush.
         this.lingerTimer ??= setTimeout(() => {
           this.lingerTimer = null;
           this.startFlush();
         }, linger);
         return;
       }
-      if (this.lingerTimer) {
-        clearTimeout(this.lingerTimer);
-        this.lingerTimer = null;
-      }
-      // Let adds of the same tick join this flush.
+      // Let adds of the same tick join this flush (startFlush clears a linger timer).
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => {

@@ -25,10 +25,10 @@ const rollup = (table: string, unit: 'minute' | 'hour') => `
   )`;
 
 /**
- * Writes a batch in one statement (one round trip, its own transaction): claims each (pipeline, event id) in the
- * deduplication window, stores only the events it claimed, updates rollups and per-pipeline stats,
- * removes failures recorded earlier for these events, and returns the new stats of each pipeline
- * touched. Events of deleted pipelines are dropped.
+ * Writes a batch in one statement (one round trip, its own transaction): claims each
+ * (pipeline, event id) in the deduplication window, stores only the events it claimed, updates
+ * rollups and per-pipeline stats, removes failures recorded earlier for these events, and returns
+ * the new stats of each pipeline touched. Events of deleted pipelines are dropped.
  */
 export function writeBatchSql(mode: ResolvedStorageMode): string {
   return `
