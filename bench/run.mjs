@@ -96,6 +96,8 @@ function spawnChild(role, script, env, ipc = false) {
   const preload = settings.cpuProfileDir && (role === 'web' || role === 'ingestor') ? ['--require', join(root, 'bench/lib/cpu-profile.cjs')] : [];
   // Dash's apps run with the flags they are deployed with (fly.*.toml, docker-compose.yml, scripts/start.mjs).
   const deployed = role === 'ingestor' ? ['--max-semi-space-size=4'] : [];
+  // Extra node flags for one app in an experiment (e.g. BENCH_WEB_FLAGS=--trace-deopt).
+  deployed.push(...(process.env[`BENCH_${role.toUpperCase()}_FLAGS`] ?? '').split(' ').filter(Boolean));
   const child = new Child(role, [...deployed, ...preload, script], { env, cwd: root, logPath: join(logDir, `${role}.log`), ipc });
   children.set(role, child);
   return child;
@@ -392,15 +394,19 @@ async function intakeScenarios() {
   const warmPool = settings.warmupSeconds > 0 ? singlePool(warm.signingSecret, Math.ceil(settings.warmupSeconds * settings.poolRate), `warm_${randomBytes(3).toString('hex')}`) : null;
 
   // 1a. The limit: bare node:http reading the body and answering 202.
-  const bare = await startServer('bare-http', 'bench/servers/bare-http.mjs', {});
-  results.memory.bareHttpIdle = rssMb(bare.child.pid);
+  // (BENCH_INTAKE_DASH_ONLY=1 skips the baselines: for A/B runs of two builds, compare CPU per webhook.)
+  const dashOnly = process.env.BENCH_INTAKE_DASH_ONLY === '1';
+  const bare = dashOnly ? null : await startServer('bare-http', 'bench/servers/bare-http.mjs', {});
   // Warm-ups (JIT, pools) run outside the phases, so CPU per request counts measured load only.
-  if (warmPool) await cannon({ port: bare.port, path, pool: warmPool, seconds: settings.warmupSeconds });
-  await phase('intake.bare', async () => {
-    results.intake.bare = await cannon({ port: bare.port, path, pool: pool('single', pipeline.signingSecret, count), seconds: settings.intakeSeconds });
-  });
-  results.memory.bareHttpPeak = rssPeak['bare-http'];
-  await stopChild('bare-http');
+  if (bare) {
+    results.memory.bareHttpIdle = rssMb(bare.child.pid);
+    if (warmPool) await cannon({ port: bare.port, path, pool: warmPool, seconds: settings.warmupSeconds });
+    await phase('intake.bare', async () => {
+      results.intake.bare = await cannon({ port: bare.port, path, pool: pool('single', pipeline.signingSecret, count), seconds: settings.intakeSeconds });
+    });
+    results.memory.bareHttpPeak = rssPeak['bare-http'];
+    await stopChild('bare-http');
+  }
 
   // 1b. Dash: verification, durable enqueue, the ingestor storing meanwhile.
   if (warmPool) {
@@ -417,6 +423,7 @@ async function intakeScenarios() {
     results.memory.ingestorIntakePeak = phasePeak.ingestor;
   });
 
+  if (dashOnly) return;
   // 7. Reference: one INSERT per request, same load, same events.
   const naivePipelineId = randomUUID();
   const naive = await startServer('naive-insert', 'bench/servers/naive-insert.mjs', { DATABASE_URL: databaseUrl, SIGNING_SECRET: pipeline.signingSecret });
@@ -678,17 +685,17 @@ function figures() {
   if (intake.dash) {
     const catchUpOk = intake.dash.catchUpSeconds !== null && intake.dash.catchUpSeconds < 2;
     list.push(
-      figure('intake.requestsPerSecond', 'Intake, 1 event/request', 'req/s', intake.dash.requestsPerSecond, intake.bare.requestsPerSecond, 'bare node:http', '≥ 0.5 and catch-up < 2 s', (_, r) => r >= 0.5 && catchUpOk),
-      figure('intake.p50', 'Intake latency p50 (2xx)', 'ms', intake.dash.latencyMs.p50, intake.bare.latencyMs.p50, 'bare node:http', null),
-      figure('intake.p99', 'Intake latency p99 (2xx)', 'ms', intake.dash.latencyMs.p99, intake.bare.latencyMs.p99, 'bare node:http', null),
-      figure('intake.non2xx', 'Intake non-2xx answers', 'count', intake.dash.non2xx, intake.bare.non2xx, 'bare node:http', null),
+      figure('intake.requestsPerSecond', 'Intake, 1 event/request', 'req/s', intake.dash.requestsPerSecond, intake.bare?.requestsPerSecond, 'bare node:http', '≥ 0.5 and catch-up < 2 s', (_, r) => r >= 0.5 && catchUpOk),
+      figure('intake.p50', 'Intake latency p50 (2xx)', 'ms', intake.dash.latencyMs.p50, intake.bare?.latencyMs.p50, 'bare node:http', null),
+      figure('intake.p99', 'Intake latency p99 (2xx)', 'ms', intake.dash.latencyMs.p99, intake.bare?.latencyMs.p99, 'bare node:http', null),
+      figure('intake.non2xx', 'Intake non-2xx answers', 'count', intake.dash.non2xx, intake.bare?.non2xx, 'bare node:http', null),
       // CPU per request holds up better than req/s on a shared machine: it does not depend on what else runs.
       figure('intake.cpuPerRequest.http', 'CPU per 2xx, HTTP process', 'µs', cpuPerRequest('intake.dash', ['web']), cpuPerRequest('intake.bare', ['bare-http']), 'bare node:http', null),
       figure('intake.cpuPerRequest.all', 'CPU per 2xx, web+ingestor+PG+Redis', 'µs', cpuPerRequest('intake.dash', ['web', 'ingestor', 'postgres', 'redis']), cpuPerRequest('intake.bare', ['bare-http']), 'bare node:http', null),
       figure('intake.catchUp', 'DB catch-up after load stops', 's', intake.dash.catchUpSeconds, null, null, '< 2 s', (v) => v !== null && v < 2),
-      figure('naive.requestsPerSecond', 'Naive INSERT per request (ref.)', 'req/s', naive.requestsPerSecond, intake.bare.requestsPerSecond, 'bare node:http', null),
+      figure('naive.requestsPerSecond', 'Naive INSERT per request (ref.)', 'req/s', naive.requestsPerSecond, intake.bare?.requestsPerSecond, 'bare node:http', null),
       figure('naive.vsDash', 'Dash intake ÷ naive INSERT', 'req/s', intake.dash.requestsPerSecond, naive.requestsPerSecond, 'naive INSERT', null),
-      figure('naive.p99', 'Naive latency p99 (2xx)', 'ms', naive.latencyMs.p99, intake.bare.latencyMs.p99, 'bare node:http', null),
+      figure('naive.p99', 'Naive latency p99 (2xx)', 'ms', naive.latencyMs?.p99, intake.bare?.latencyMs.p99, 'bare node:http', null),
     );
   }
   if (batched.dash) {
