@@ -43,7 +43,9 @@ export function createRedis(url: string, role: RedisRole, name: string, extra: R
  * completions of its many jobs go out together. Each write over loopback costs a system call and a
  * wake-up of Redis, which under load cost more than the commands themselves. Order, replies and
  * errors are unchanged (this is ioredis' own sending, corked): unlike `enableAutoPipelining`, no
- * command is regrouped. Not for connections that block (BullMQ creates its own for that).
+ * command is regrouped. Not for connections that block (BullMQ creates its own for that), nor
+ * where many wait for one command's answer (the web's intake producer: its job would wait for the
+ * end of the turn, behind every request parsed meanwhile).
  */
 export function coalesceWrites(client: Redis): Redis {
   const patched = new WeakSet<object>();
