@@ -13,6 +13,7 @@ module.exports = {
   moduleNameMapper: {
     '^@dash/domain$': path.join(__dirname, 'libs/domain/src/index.ts'),
     '^@dash/infra$': path.join(__dirname, 'libs/infra/src/index.ts'),
+    '^@dash/infra/testing$': path.join(__dirname, 'libs/infra/src/testing/index.ts'),
   },
   testMatch: ['**/?(*.)+(spec|integration-spec).ts'],
 };

@@ -1,8 +1,7 @@
-import { JobName, QueueName, type IngestEvent, type IngestJobData } from '@dash/domain';
-import { loadConfig, RedisKeys } from '@dash/infra';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { JobName, type IngestEvent, type IngestJobData } from '@dash/domain';
+import { loadConfig } from '@dash/infra';
+import { pipelinesQueueFixture } from '@dash/infra/testing';
+import { randomUUID } from 'node:crypto';
 import type { BufferService } from '../buffer/buffer.service';
 import { IngestWorker } from './ingest.worker';
 
@@ -48,21 +47,11 @@ const waitFor = async (check: () => boolean | Promise<boolean>, ms = 10_000) => 
 };
 
 describe(IngestWorker.name, () => {
-  const prefix = `dash_t_worker_${randomBytes(4).toString('hex')}`;
-  const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const fixture = pipelinesQueueFixture('worker');
+  const { prefix, redisUrl, keys, redis, queue } = fixture;
   const config = loadConfig({ REDIS_URL: redisUrl, DASH_KEY_PREFIX: prefix, BUFFER_MAX_ITEMS: '1000', BUFFER_PARTITIONS: '10' }, 'ingestor');
-  const keys = new RedisKeys(prefix);
-  const redis = new Redis(redisUrl);
-  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  const queue = new Queue<IngestJobData>(QueueName.Pipelines, { connection, prefix: keys.bull });
 
-  afterAll(async () => {
-    await queue.close();
-    const found = await redis.keys(`${prefix}:*`);
-    if (found.length) await redis.del(...found);
-    redis.disconnect();
-    connection.disconnect();
-  });
+  afterAll(() => fixture.close());
 
   const job = (events: number): { name: string; data: IngestJobData; opts: { jobId: string } } => ({
     name: JobName.Ingest,

@@ -1,8 +1,8 @@
-import { QueueName, type IngestEvent, type IngestJobData } from '@dash/domain';
-import { loadConfig, RedisKeys } from '@dash/infra';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import { randomBytes, randomUUID } from 'node:crypto';
+import type { IngestEvent } from '@dash/domain';
+import { loadConfig } from '@dash/infra';
+import { pipelinesQueueFixture } from '@dash/infra/testing';
+import type { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
 import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { IngestQueue } from './ingest-queue';
 
@@ -42,20 +42,10 @@ async function slowProxy(target: URL): Promise<{ url: string; close: () => Promi
 const event = (pipelineId: string, i: number): IngestEvent => ({ pipelineId, id: `e${i}`, type: null, occurredAt: 0, receivedAt: 0, payloadJson: '{}' });
 
 describe(IngestQueue.name, () => {
-  const prefix = `dash_t_producer_${randomBytes(4).toString('hex')}`;
-  const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-  const keys = new RedisKeys(prefix);
-  const redis = new Redis(redisUrl);
-  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  const queue = new Queue<IngestJobData>(QueueName.Pipelines, { connection, prefix: keys.bull });
+  const fixture = pipelinesQueueFixture('producer');
+  const { prefix, redisUrl, keys, redis, queue } = fixture;
 
-  afterAll(async () => {
-    await queue.close();
-    const found = await redis.keys(`${prefix}:*`);
-    if (found.length) await redis.del(...found);
-    redis.disconnect();
-    connection.disconnect();
-  });
+  afterAll(() => fixture.close());
 
   it('sends one job at a time: requests arriving during a round trip go together in the next job, and each is answered once its job is queued', async () => {
     const proxy = await slowProxy(new URL(redisUrl));
