@@ -1,0 +1,77 @@
+import type { PipelineStats } from '@dash/domain';
+import { loadConfig, RedisKeys } from '@dash/infra';
+import { Redis } from 'ioredis';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { LivePublisher } from './live-publisher';
+
+/** The update of version `v`, told apart in the emitter's msgpack frames by its last event's id. */
+const state = (pipelineId: string, version: number): PipelineStats => ({
+  pipelineId,
+  count: version,
+  version,
+  lastEventAt: new Date(0).toISOString(),
+  lastEvent: { id: `marker-v${String(version).padStart(4, '0')}`, type: null, occurredAt: new Date(0).toISOString(), receivedAt: new Date(0).toISOString(), payload: {} },
+});
+
+describe(LivePublisher.name, () => {
+  const prefix = `dash_t_live_${randomBytes(4).toString('hex')}`;
+  const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const keys = new RedisKeys(prefix);
+  const subscriber = new Redis(redisUrl);
+  /** Versions announced on the socket.io channels, in order. */
+  const seen: number[] = [];
+  let publisher: LivePublisher;
+
+  beforeAll(async () => {
+    await subscriber.psubscribe(`${keys.socketio}*`);
+    subscriber.on('pmessageBuffer', (_pattern: Buffer, _channel: Buffer, message: Buffer) => {
+      const match = /marker-v(\d{4})/.exec(message.toString('latin1'));
+      if (match) seen.push(Number(match[1]));
+    });
+    publisher = new LivePublisher(loadConfig({ REDIS_URL: redisUrl, DASH_KEY_PREFIX: prefix }, 'ingestor'), keys);
+    const deadline = Date.now() + 10_000;
+    while ((publisher as unknown as { redis: Redis }).redis.status !== 'ready' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  });
+
+  afterAll(async () => {
+    await publisher.onApplicationShutdown();
+    subscriber.disconnect();
+  });
+
+  const waitForVersion = async (version: number) => {
+    const deadline = Date.now() + 10_000;
+    while (!seen.includes(version)) {
+      if (Date.now() > deadline) throw new Error(`version ${version} never announced (seen ${seen.join(',')})`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+
+  it('announces two updates that come together at once, then holds the rest to the newest, which always goes out', async () => {
+    seen.length = 0;
+    const pipelineId = randomUUID();
+    // Ten updates in one turn: the burst of two goes, the third to tenth coalesce into the tenth.
+    for (let version = 1; version <= 10; version++) publisher.publish([state(pipelineId, version)]);
+    await waitForVersion(10);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // nothing more is to come
+    expect(seen).toEqual([1, 2, 10]);
+  });
+
+  it('keeps to 20 updates a second under a steady stream, and ends on the last state', async () => {
+    seen.length = 0;
+    const pipelineId = randomUUID();
+    const started = Date.now();
+    let version = 0;
+    // A new state every 5 ms for 500 ms: 100 states.
+    while (Date.now() - started < 500) {
+      publisher.publish([state(pipelineId, ++version)]);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await waitForVersion(version);
+    const elapsed = Date.now() - started;
+    // One token every 50 ms plus the burst of two: never more than that, whatever the stream.
+    expect(seen.length).toBeLessThanOrEqual(Math.floor(elapsed / 50) + 2);
+    expect(seen.length).toBeGreaterThanOrEqual(3);
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    expect(seen[seen.length - 1]).toBe(version);
+  });
+});
