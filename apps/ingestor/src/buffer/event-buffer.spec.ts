@@ -1,4 +1,4 @@
-import { EventBuffer } from './event-buffer';
+import { EventBuffer, type BufferLimits } from './event-buffer';
 
 /** A flush we complete by hand, to see exactly when the buffer starts each one. */
 class ManualFlush {
@@ -16,6 +16,18 @@ const tick = async () => {
 };
 const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
 
+/** A buffer on fake timers whose first flush (of `first`) has just completed: lingering starts from it. */
+async function afterOneFlush(limits: BufferLimits, first: number) {
+  jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+  const manual = new ManualFlush();
+  const buffer = new EventBuffer(manual.flush, limits);
+  void buffer.add([first]);
+  await tick();
+  manual.calls[0].done();
+  await tick();
+  return { manual, buffer };
+}
+
 describe(EventBuffer.name, () => {
   afterEach(() => jest.useRealTimers());
 
@@ -30,13 +42,7 @@ describe(EventBuffer.name, () => {
   });
 
   it('under load, starts flushes at most every lingerMs: events arriving meanwhile go together', async () => {
-    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
-    const manual = new ManualFlush();
-    const buffer = new EventBuffer(manual.flush, { maxItems: 1000, maxWaitMs: 1000, lingerMs: 25 });
-    void buffer.add([1]);
-    await tick();
-    manual.calls[0].done();
-    await tick();
+    const { manual, buffer } = await afterOneFlush({ maxItems: 1000, maxWaitMs: 1000, lingerMs: 25 }, 1);
     jest.advanceTimersByTime(5);
     void buffer.add([2]);
     void buffer.add([3]);
@@ -54,13 +60,7 @@ describe(EventBuffer.name, () => {
   });
 
   it('never lingers past maxWaitMs', async () => {
-    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
-    const manual = new ManualFlush();
-    const buffer = new EventBuffer(manual.flush, { maxItems: 1000, maxWaitMs: 20, lingerMs: 1000 });
-    void buffer.add([1]);
-    await tick();
-    manual.calls[0].done();
-    await tick();
+    const { manual, buffer } = await afterOneFlush({ maxItems: 1000, maxWaitMs: 20, lingerMs: 1000 }, 1);
     void buffer.add([2]);
     await tick();
     jest.advanceTimersByTime(19);
@@ -72,13 +72,7 @@ describe(EventBuffer.name, () => {
   });
 
   it('does not linger once maxItems are waiting', async () => {
-    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
-    const manual = new ManualFlush();
-    const buffer = new EventBuffer(manual.flush, { maxItems: 10, maxWaitMs: 1000, lingerMs: 1000 });
-    void buffer.add([0]);
-    await tick();
-    manual.calls[0].done();
-    await tick();
+    const { manual, buffer } = await afterOneFlush({ maxItems: 10, maxWaitMs: 1000, lingerMs: 1000 }, 0);
     void buffer.add(range(1, 5));
     await tick();
     expect(manual.calls).toHaveLength(1);

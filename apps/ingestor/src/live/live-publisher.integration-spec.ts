@@ -1,5 +1,5 @@
 import type { PipelineStats } from '@dash/domain';
-import { loadConfig, RedisKeys } from '@dash/infra';
+import { loadConfig, RedisKeys, whenReady } from '@dash/infra';
 import { Redis } from 'ioredis';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { LivePublisher } from './live-publisher';
@@ -29,8 +29,7 @@ describe(LivePublisher.name, () => {
       if (match) seen.push(Number(match[1]));
     });
     publisher = new LivePublisher(loadConfig({ REDIS_URL: redisUrl, DASH_KEY_PREFIX: prefix }, 'ingestor'), keys);
-    const deadline = Date.now() + 10_000;
-    while ((publisher as unknown as { redis: Redis }).redis.status !== 'ready' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    await whenReady((publisher as unknown as { redis: Redis }).redis);
   });
 
   afterAll(async () => {

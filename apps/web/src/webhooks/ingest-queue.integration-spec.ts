@@ -1,5 +1,5 @@
 import type { IngestEvent } from '@dash/domain';
-import { loadConfig } from '@dash/infra';
+import { loadConfig, whenReady } from '@dash/infra';
 import { pipelinesQueueFixture } from '@dash/infra/testing';
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
@@ -38,6 +38,8 @@ async function slowProxy(target: URL): Promise<{ url: string; close: () => Promi
     },
   };
 }
+
+const waitUntilReady = (producer: IngestQueue) => whenReady((producer as unknown as { connection: Redis }).connection);
 
 const event = (pipelineId: string, i: number): IngestEvent => ({ pipelineId, id: `e${i}`, type: null, occurredAt: 0, receivedAt: 0, payloadJson: '{}' });
 
@@ -93,12 +95,3 @@ describe(IngestQueue.name, () => {
     }
   });
 });
-
-async function waitUntilReady(producer: IngestQueue): Promise<void> {
-  const connection = (producer as unknown as { connection: Redis }).connection;
-  const deadline = Date.now() + 10_000;
-  while (connection.status !== 'ready') {
-    if (Date.now() > deadline) throw new Error(`producer connection is ${connection.status}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
