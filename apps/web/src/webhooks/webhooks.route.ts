@@ -2,6 +2,7 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { sendError } from '../http/errors';
+import { TurnBatch } from './turn-batch';
 import { WebhooksService } from './webhooks.service';
 
 /**
@@ -11,6 +12,9 @@ import { WebhooksService } from './webhooks.service';
  */
 @Injectable()
 export class WebhooksRoute implements OnModuleInit {
+  /** A turn's requests are verified and queued back to back (see TurnBatch). */
+  private readonly turn = new TurnBatch();
+
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly webhooks: WebhooksService,
@@ -20,7 +24,7 @@ export class WebhooksRoute implements OnModuleInit {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
     fastify.post<{ Params: { pipelineId: string } }>('/webhooks/:pipelineId', async (request, reply) => {
       try {
-        const { accepted } = await this.webhooks.receive(request.params.pipelineId, request.headers, request.body, request.raw.rawHeaders);
+        const { accepted } = await this.turn.run(() => this.webhooks.receive(request.params.pipelineId, request.headers, request.body, request.raw.rawHeaders));
         // `202 {"accepted": n}` once every event of the request is durably queued.
         return await reply.code(202).type('application/json; charset=utf-8').send(`{"accepted":${accepted}}`);
       } catch (error) {
