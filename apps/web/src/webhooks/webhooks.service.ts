@@ -87,6 +87,9 @@ export class WebhooksService {
     const webhookHeaders = { id: header(headers, 'webhook-id', repeated), timestamp: header(headers, 'webhook-timestamp', repeated), signature: header(headers, 'webhook-signature', repeated) };
     verifyWebhook(this.pipelines.keysOf(pipeline, receivedAt), webhookHeaders, body, this.config.webhooks.toleranceSeconds, receivedAt);
     if (webhookHeaders.id && webhookHeaders.id.length > 255) throw new DashError(400, 'invalid_event', 'webhook-id is longer than 255 characters');
+    // A stage boundary: the requests of one turn (see TurnBatch) verify their signatures back to back,
+    // then parse their bodies back to back, each step with warm caches (docs/performance.md).
+    await undefined;
 
     if (nestsDeeperThan(body, MAX_JSON_DEPTH)) throw new DashError(400, 'invalid_event', `the body nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels`);
 
