@@ -6,7 +6,8 @@
  * Under load a web node reads several requests per turn. Handling each one as its body completes
  * interleaves Dash's intake code (signature, JSON, extraction) with Node's HTTP parsing of the
  * next request, so every step runs with cold caches; handling the turn's requests back to back
- * measured 14–18 % less web CPU per webhook (docs/performance.md).
+ * measured 13 % less web CPU per webhook, 18 % with the stage boundary after the signature check
+ * (WebhooksService; docs/performance.md).
  */
 export class TurnBatch {
   private tasks: Array<() => void> = [];
