@@ -94,4 +94,24 @@ describe(IngestQueue.name, () => {
       await producer.onApplicationShutdown();
     }
   });
+
+  it('answers 503 and leaves no backlog count when Redis refuses the job', async () => {
+    const producer = new IngestQueue(loadConfig({ REDIS_URL: redisUrl, DASH_KEY_PREFIX: prefix }, 'web'), keys);
+    const meta = `${keys.bull}:${queue.name}:meta`;
+    try {
+      await waitUntilReady(producer);
+      const pipelineId = randomUUID();
+      const before = await queue.count();
+      // The queue's metadata of the wrong type: BullMQ's script fails on it; the share was counted first.
+      await redis.del(meta);
+      await redis.set(meta, 'not a hash');
+      await expect(producer.enqueue([event(pipelineId, 0)])).rejects.toMatchObject({ status: 503, code: 'unavailable' });
+      expect(await redis.hget(`${keys.backlog}:totals`, pipelineId)).toBeNull();
+      await redis.del(meta);
+      expect(await queue.count()).toBe(before);
+    } finally {
+      await redis.del(meta);
+      await producer.onApplicationShutdown();
+    }
+  });
 });
