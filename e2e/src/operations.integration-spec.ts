@@ -44,7 +44,9 @@ describe('operations: cluster view and metrics', () => {
 
   it('exposes Prometheus metrics with request counts by route and status', async () => {
     const pipeline = await api.createPipeline();
-    expect((await sendWebhook(web.url, pipeline, { a: 1 })).status).toBe(202);
+    const counter = (text: string, name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
+    const before = await (await fetch(`${web.url}/metrics`)).text();
+    expect((await sendWebhook(web.url, pipeline, [{ a: 1 }, { a: 2 }, { a: 3 }])).status).toBe(202);
     expect((await sendWebhook(web.url, pipeline, { a: 1 }, { secret: 'whsec_' + Buffer.alloc(24).toString('base64') })).status).toBe(401);
     const response = await fetch(`${web.url}/metrics`);
     expect(response.headers.get('content-type')).toContain('text/plain');
@@ -54,5 +56,8 @@ describe('operations: cluster view and metrics', () => {
     expect(text).toMatch(/dash_http_requests_total\{method="POST",route="\/webhooks\/:pipelineId",status="401"\} 1\n/);
     expect(text).toMatch(/process_resident_memory_bytes \d+/);
     expect(text).toMatch(/dash_ingest_backlog_events \d+/);
+    // One accepted request of three events: one more job, three more events (the 401 queued nothing).
+    expect(counter(text, 'dash_ingest_jobs_total') - counter(before, 'dash_ingest_jobs_total')).toBe(1);
+    expect(counter(text, 'dash_ingest_queued_events_total') - counter(before, 'dash_ingest_queued_events_total')).toBe(3);
   });
 });

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { LiveGateway } from '../live/live.gateway';
 import { BacklogGate } from '../webhooks/backlog-gate';
+import { IngestQueue } from '../webhooks/ingest-queue';
 
 type Labels = Record<string, string>;
 
@@ -13,7 +14,7 @@ const labelText = (labels: Labels) => {
   return entries.length ? `{${entries.map(([k, v]) => `${k}="${escape(v)}"`).join(',')}}` : '';
 };
 
-/** Prometheus text exposition of this web node: requests by route and status, backlog, sockets, process. */
+/** Prometheus text exposition of this web node: requests by route and status, backlog, ingest jobs, sockets, process. */
 @Injectable()
 export class MetricsService implements OnModuleInit {
   private readonly requests = new Map<string, { labels: Labels; value: number }>();
@@ -23,6 +24,7 @@ export class MetricsService implements OnModuleInit {
     private readonly adapterHost: HttpAdapterHost,
     private readonly gate: BacklogGate,
     private readonly gateway: LiveGateway,
+    private readonly ingest: IngestQueue,
   ) {}
 
   onModuleInit(): void {
@@ -47,6 +49,9 @@ export class MetricsService implements OnModuleInit {
     };
     metric('dash_http_requests_total', 'counter', 'HTTP requests answered, by route and status.', [...this.requests.values()].map((e) => [e.labels, e.value]));
     metric('dash_ingest_backlog_events', 'gauge', 'Events queued cluster-wide and not yet committed.', [[{}, this.gate.current]]);
+    // Their ratio is the events a job carries: requests that arrive together share one (group commit).
+    metric('dash_ingest_jobs_total', 'counter', 'Ingest jobs this node queued.', [[{}, this.ingest.queued.jobs]]);
+    metric('dash_ingest_queued_events_total', 'counter', 'Events this node queued, in those jobs.', [[{}, this.ingest.queued.events]]);
     metric('dash_socket_connections', 'gauge', 'socket.io connections on this node.', [[{}, this.gateway.socketCount]]);
     const cpu = process.cpuUsage();
     metric('process_cpu_seconds_total', 'counter', 'User and system CPU time.', [[{}, (cpu.user + cpu.system) / 1e6]]);

@@ -42,6 +42,8 @@ export class IngestQueue implements OnApplicationShutdown {
   private lastFlushAt = 0;
   /** Jobs on their way to Redis: requests arriving meanwhile gather for the next one. */
   private adding = 0;
+  /** Jobs this node has queued since it started, and the events they carried (`GET /metrics`). */
+  readonly queued = { jobs: 0, events: 0 };
 
   constructor(@Inject(DASH_CONFIG) config: DashConfig, keys: RedisKeys) {
     // Not corked (`coalesceWrites`): every request in a job waits for Redis's answer, so the job
@@ -116,6 +118,8 @@ export class IngestQueue implements OnApplicationShutdown {
       for (const waiter of batch) waiter.reject(unavailable);
       return;
     }
+    this.queued.jobs += 1;
+    this.queued.events += events.length;
     for (const waiter of batch) waiter.resolve();
   }
 
