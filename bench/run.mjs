@@ -261,6 +261,29 @@ async function catchUp(pipelineId, expected, since, timeoutMs = smoke ? 30_000 :
   return { seconds: (now() - since) / 1000, stored: count };
 }
 
+/** The web's ingest-job counters (`GET /metrics`); NaN from a build without them. */
+async function jobCounters() {
+  const text = await (await fetch(`http://127.0.0.1:${webPort}/metrics`)).text();
+  const read = (name) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
+  return { jobs: read('dash_ingest_jobs_total'), events: read('dash_ingest_queued_events_total') };
+}
+
+/**
+ * How the events of `work` (which ends once they are stored) travelled: events per job queued by
+ * the web, and per flush of the ingestor (each flush that stores events of a pipeline bumps its
+ * stats' version once). Jobs and flushes carry fixed costs, so their sizes explain cost per event.
+ */
+async function batchingDuring(pipelineId, work) {
+  const stats = () => api('GET', `/api/pipelines/${pipelineId}/stats`);
+  const [jobsBefore, statsBefore] = await Promise.all([jobCounters(), stats()]);
+  const value = await work();
+  const [jobsAfter, statsAfter] = await Promise.all([jobCounters(), stats()]);
+  const jobs = jobsAfter.jobs - jobsBefore.jobs;
+  const flushes = statsAfter.version - statsBefore.version;
+  const batching = { jobs, eventsPerJob: (jobsAfter.events - jobsBefore.events) / jobs, flushes, eventsPerFlush: (statsAfter.count - statsBefore.count) / flushes };
+  return { value, batching };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Load
 // ---------------------------------------------------------------------------------------------
@@ -420,10 +443,11 @@ async function intakeScenarios() {
     await sleep(1000);
   }
   await phase('intake.dash', async () => {
-    const run = await cannon({ port: webPort, path, pool: pool('single', pipeline.signingSecret, count), seconds: settings.intakeSeconds });
-    const stoppedAt = now();
-    const caught = await catchUp(pipeline.id, run.eventsAccepted, stoppedAt);
-    results.intake.dash = { ...run, catchUpSeconds: caught.seconds, stored: caught.stored };
+    const { value: [run, caught], batching } = await batchingDuring(pipeline.id, async () => {
+      const run = await cannon({ port: webPort, path, pool: pool('single', pipeline.signingSecret, count), seconds: settings.intakeSeconds });
+      return [run, await catchUp(pipeline.id, run.eventsAccepted, now())];
+    });
+    results.intake.dash = { ...run, catchUpSeconds: caught.seconds, stored: caught.stored, batching };
     results.memory.webIntakePeak = phasePeak.web;
     results.memory.ingestorIntakePeak = phasePeak.ingestor;
   });
@@ -452,9 +476,11 @@ async function batchedScenarios() {
   });
   await stopChild('bare-http');
   await phase('batched.dash', async () => {
-    const run = await cannon({ port: webPort, path, pool: items, seconds: settings.batchSeconds });
-    const caught = await catchUp(pipeline.id, run.eventsAccepted, now());
-    results.batched.dash = { ...run, catchUpSeconds: caught.seconds, stored: caught.stored };
+    const { value: [run, caught], batching } = await batchingDuring(pipeline.id, async () => {
+      const run = await cannon({ port: webPort, path, pool: items, seconds: settings.batchSeconds });
+      return [run, await catchUp(pipeline.id, run.eventsAccepted, now())];
+    });
+    results.batched.dash = { ...run, catchUpSeconds: caught.seconds, stored: caught.stored, batching };
   });
   for (const side of ['bare', 'dash']) results.batched[side].eventsPerSecond = results.batched[side].requestsPerSecond * settings.batchSize;
 }
@@ -565,7 +591,9 @@ async function writeDashRound(client, n) {
       bootSeconds: (readyAt - spawnedAt) / 1000,
     };
   });
-  return { ...drain, rssPeakMb: phases['write.dash'].rssPeakMb.ingestor };
+  // Each flush that stored events of the pipeline bumped its stats' version once (it started at 0).
+  const { version } = (await client.query('SELECT version FROM pipeline_stats WHERE pipeline_id = $1', [pipeline.id])).rows[0];
+  return { ...drain, flushes: Number(version), eventsPerFlush: n / Number(version), rssPeakMb: phases['write.dash'].rssPeakMb.ingestor };
 }
 
 /** Freshness of each accepted event: from its 202 to the first update whose count includes it. */
@@ -721,6 +749,8 @@ function figures() {
       figure('intake.cpuPerRequest.http', 'CPU per 2xx, HTTP process', 'µs', cpuPerRequest('intake.dash', ['web']), cpuPerRequest('intake.bare', ['bare-http']), 'bare node:http', null),
       figure('intake.cpuPerRequest.all', 'CPU per 2xx, web+ingestor+PG+Redis', 'µs', cpuPerRequest('intake.dash', ['web', 'ingestor', 'postgres', 'redis']), cpuPerRequest('intake.bare', ['bare-http']), 'bare node:http', null),
       figure('intake.catchUp', 'DB catch-up after load stops', 's', intake.dash.catchUpSeconds, null, null, '< 2 s', (v) => v !== null && v < 2),
+      figure('intake.eventsPerJob', 'Intake: events per queued job', 'events', intake.dash.batching?.eventsPerJob, null, null, null),
+      figure('intake.eventsPerFlush', 'Intake: events per flush', 'events', intake.dash.batching?.eventsPerFlush, null, null, null),
       figure('naive.requestsPerSecond', 'Naive INSERT per request (ref.)', 'req/s', naive.requestsPerSecond, intake.bare?.requestsPerSecond, 'bare node:http', null),
       figure('naive.vsDash', 'Dash intake ÷ naive INSERT', 'req/s', intake.dash.requestsPerSecond, naive.requestsPerSecond, 'naive INSERT', null),
       figure('naive.p99', 'Naive latency p99 (2xx)', 'ms', naive.latencyMs?.p99, intake.bare?.latencyMs.p99, 'bare node:http', null),
@@ -731,10 +761,15 @@ function figures() {
       figure('batched.eventsPerSecond', 'Batched intake, 100 events/request', 'events/s', batched.dash.eventsPerSecond, batched.bare.eventsPerSecond, 'bare node:http', null),
       figure('batched.non2xx', 'Batched: non-2xx answers (429 = shed)', 'count', batched.dash.non2xx, batched.bare.non2xx, 'bare node:http', null),
       figure('batched.catchUp', 'Batched: DB catch-up after load', 's', batched.dash.catchUpSeconds, null, null, null),
+      figure('batched.eventsPerJob', 'Batched: events per queued job', 'events', batched.dash.batching?.eventsPerJob, null, null, null),
+      figure('batched.eventsPerFlush', 'Batched: events per flush', 'events', batched.dash.batching?.eventsPerFlush, null, null, null),
     );
   }
   if (write.dash) {
-    list.push(figure('write.eventsPerSecond', `Write path, ${write.dash.events} queued events${write.dash.rounds?.length > 1 ? `, median of ${write.dash.rounds.length}` : ''}`, 'events/s', write.dash.eventsPerSecond, write.copy.eventsPerSecond, 'raw COPY', '≥ 0.5', (_, r) => r >= 0.5));
+    list.push(
+      figure('write.eventsPerSecond', `Write path, ${write.dash.events} queued events${write.dash.rounds?.length > 1 ? `, median of ${write.dash.rounds.length}` : ''}`, 'events/s', write.dash.eventsPerSecond, write.copy.eventsPerSecond, 'raw COPY', '≥ 0.5', (_, r) => r >= 0.5),
+      figure('write.eventsPerFlush', `Write path: events per flush (jobs of ${write.dash.jobEvents})`, 'events', write.dash.eventsPerFlush, null, null, null),
+    );
   }
   if (freshness.light) {
     list.push(
