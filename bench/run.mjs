@@ -284,6 +284,15 @@ async function batchingDuring(pipelineId, work) {
   return { value, batching };
 }
 
+/** Load against Dash's web until the accepted events are stored: the run, its catch-up, and how it was batched. */
+async function dashLoad(pipelineId, load) {
+  const { value: [run, caught], batching } = await batchingDuring(pipelineId, async () => {
+    const run = await cannon({ port: webPort, ...load });
+    return [run, await catchUp(pipelineId, run.eventsAccepted, now())];
+  });
+  return { ...run, catchUpSeconds: caught.seconds, stored: caught.stored, batching };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Load
 // ---------------------------------------------------------------------------------------------
@@ -443,11 +452,7 @@ async function intakeScenarios() {
     await sleep(1000);
   }
   await phase('intake.dash', async () => {
-    const { value: [run, caught], batching } = await batchingDuring(pipeline.id, async () => {
-      const run = await cannon({ port: webPort, path, pool: pool('single', pipeline.signingSecret, count), seconds: settings.intakeSeconds });
-      return [run, await catchUp(pipeline.id, run.eventsAccepted, now())];
-    });
-    results.intake.dash = { ...run, catchUpSeconds: caught.seconds, stored: caught.stored, batching };
+    results.intake.dash = await dashLoad(pipeline.id, { path, pool: pool('single', pipeline.signingSecret, count), seconds: settings.intakeSeconds });
     results.memory.webIntakePeak = phasePeak.web;
     results.memory.ingestorIntakePeak = phasePeak.ingestor;
   });
@@ -476,11 +481,7 @@ async function batchedScenarios() {
   });
   await stopChild('bare-http');
   await phase('batched.dash', async () => {
-    const { value: [run, caught], batching } = await batchingDuring(pipeline.id, async () => {
-      const run = await cannon({ port: webPort, path, pool: items, seconds: settings.batchSeconds });
-      return [run, await catchUp(pipeline.id, run.eventsAccepted, now())];
-    });
-    results.batched.dash = { ...run, catchUpSeconds: caught.seconds, stored: caught.stored, batching };
+    results.batched.dash = await dashLoad(pipeline.id, { path, pool: items, seconds: settings.batchSeconds });
   });
   for (const side of ['bare', 'dash']) results.batched[side].eventsPerSecond = results.batched[side].requestsPerSecond * settings.batchSize;
 }
