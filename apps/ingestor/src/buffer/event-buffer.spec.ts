@@ -126,22 +126,55 @@ describe(EventBuffer.name, () => {
     expect(manual.calls.map((c) => c.items)).toEqual([[1], [2]]);
   });
 
-  it('never splits one add across flushes and caps a flush at maxItems otherwise', async () => {
+  it('caps every flush at maxItems, splitting an add that does not fit, and settles an add once all of it is committed', async () => {
     const manual = new ManualFlush();
     const buffer = new EventBuffer(manual.flush, { maxItems: 10, maxWaitMs: 60_000 });
     void buffer.add([0]);
     await tick();
-    void buffer.add(range(1, 6));
-    void buffer.add(range(7, 6));
-    void buffer.add(range(13, 25));
+    const settled: string[] = [];
+    void buffer.add(range(1, 6)).then(() => settled.push('a'));
+    void buffer.add(range(7, 6)).then(() => settled.push('b'));
+    void buffer.add(range(13, 25)).then(() => settled.push('c'));
     await tick();
     manual.calls[0].done();
     await tick();
-    // Two flushes may be in flight: the next add alone (6 + 6 > 10), then the one after it.
-    expect(manual.calls.map((c) => c.items)).toEqual([[0], range(1, 6), range(7, 6)]);
+    // 37 waiting: two full flushes in flight at once, the first splitting the second add.
+    expect(manual.calls.map((c) => c.items)).toEqual([[0], range(1, 10), range(11, 10)]);
     manual.calls[1].done();
     await tick();
-    expect(manual.calls.map((c) => c.items.length)).toEqual([1, 6, 6, 25]);
+    expect(settled).toEqual(['a']);
+    expect(manual.calls.map((c) => c.items)).toEqual([[0], range(1, 10), range(11, 10), range(21, 10)]);
+    manual.calls[2].done();
+    await tick();
+    expect(settled).toEqual(['a', 'b']);
+    manual.calls[3].done();
+    await tick();
+    expect(manual.calls.map((c) => c.items.length)).toEqual([1, 10, 10, 10, 7]);
+    expect(settled).toEqual(['a', 'b']);
+    manual.calls[4].done();
+    await tick();
+    expect(settled).toEqual(['a', 'b', 'c']);
+    expect(buffer.size).toBe(0);
+    expect(buffer.flushing).toBe(0);
+  });
+
+  it('rejects a split add with the error of any of its flushes, only once all of them have settled', async () => {
+    const manual = new ManualFlush();
+    const buffer = new EventBuffer(manual.flush, { maxItems: 10, maxWaitMs: 60_000 });
+    let outcome: unknown = 'pending';
+    void buffer.add(range(0, 15)).then(
+      () => (outcome = 'resolved'),
+      (error: Error) => (outcome = error.message),
+    );
+    await tick();
+    expect(manual.calls.map((c) => c.items)).toEqual([range(0, 10)]);
+    manual.calls[0].fail(new Error('first part failed'));
+    await tick();
+    expect(outcome).toBe('pending');
+    expect(manual.calls.map((c) => c.items)).toEqual([range(0, 10), range(10, 5)]);
+    manual.calls[1].done();
+    await tick();
+    expect(outcome).toBe('first part failed');
   });
 
   it('rejects the adds of a failed flush and keeps serving later ones', async () => {

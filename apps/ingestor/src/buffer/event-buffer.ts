@@ -11,11 +11,19 @@ export interface BufferLimits {
   lingerMs?: number;
 }
 
+/** One `add`: it settles once every part of it has been flushed (a large add may span flushes). */
+interface Add {
+  parts: number;
+  error: unknown;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/** Items waiting for a flush: a whole add, or the part of one that the previous flush had no room for. */
 interface Pending<T> {
   items: readonly T[];
   at: number;
-  resolve: () => void;
-  reject: (error: unknown) => void;
+  add: Add;
 }
 
 /** Flushes in flight per buffer: one to keep the database busy, one more for a full batch. */
@@ -26,7 +34,8 @@ const MAX_IN_FLIGHT = 2;
  * stored in milliseconds), or, under load, `lingerMs` after the previous flush started; while a
  * flush is under way, items gather and go together when it completes, when `maxItems` are
  * waiting, or after `maxWaitMs`, whichever comes first. Each `add` resolves once its items are
- * committed, or rejects with the flush's error.
+ * committed, or rejects with the error of a flush that carried some of them. No flush carries more
+ * than `maxItems`: an add larger than the room left is split across flushes.
  */
 export class EventBuffer<T> {
   private pending: Pending<T>[] = [];
@@ -59,7 +68,7 @@ export class EventBuffer<T> {
   add(items: readonly T[]): Promise<void> {
     if (items.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ items, at: Date.now(), resolve, reject });
+      this.pending.push({ items, at: Date.now(), add: { parts: 1, error: null, resolve, reject } });
       this.pendingCount += items.length;
       this.schedule();
     });
@@ -109,16 +118,27 @@ export class EventBuffer<T> {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    // Take whole adds up to maxItems (at least one add, however large).
+    // Take up to maxItems, oldest first; an add that does not fit leaves its rest at the head.
     const batch: Pending<T>[] = [];
     let count = 0;
-    while (this.pending.length > 0 && (batch.length === 0 || count + this.pending[0].items.length <= this.limits.maxItems)) {
-      const next = this.pending.shift() as Pending<T>;
-      batch.push(next);
-      count += next.items.length;
+    while (this.pending.length > 0 && count < this.limits.maxItems) {
+      const head = this.pending[0];
+      const room = this.limits.maxItems - count;
+      if (head.items.length <= room) {
+        batch.push(head);
+        this.pending.shift();
+        count += head.items.length;
+      } else {
+        batch.push({ items: head.items.slice(0, room), at: head.at, add: head.add });
+        this.pending[0] = { items: head.items.slice(room), at: head.at, add: head.add };
+        head.add.parts += 1;
+        count += room;
+      }
     }
     this.pendingCount -= count;
     this.inFlight += 1;
+    // What is left (the rest of a split add) goes at once if it fills a flush, else by the usual rules.
+    if (this.pendingCount > 0) this.schedule();
     const items = batch.length === 1 ? [...batch[0].items] : batch.flatMap((entry) => entry.items);
     this.flush(items).then(
       () => this.settle(batch, null),
@@ -128,9 +148,11 @@ export class EventBuffer<T> {
 
   private settle(batch: Pending<T>[], error: unknown): void {
     this.inFlight -= 1;
-    for (const entry of batch) {
-      if (error) entry.reject(error);
-      else entry.resolve();
+    for (const { add } of batch) {
+      add.error ??= error;
+      if (--add.parts > 0) continue;
+      if (add.error) add.reject(add.error);
+      else add.resolve();
     }
     // The database just became free for this buffer: flush what gathered meanwhile.
     if (this.pendingCount > 0) this.schedule();
