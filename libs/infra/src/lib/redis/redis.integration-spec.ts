@@ -65,3 +65,27 @@ describe(coalesceWrites.name, () => {
     expect(await redis.get(`${prefix}:r`)).toBe('20');
   });
 });
+
+describe(quit.name, () => {
+  const url = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+  it('closes an open client gracefully', async () => {
+    const redis = createRedis(url, 'producer', 'quit-test');
+    await whenReady(redis);
+    const ended = new Promise((resolve) => redis.once('end', resolve));
+    await quit(redis);
+    await ended;
+    expect(redis.status).toBe('end');
+  });
+
+  it('leaves a client that is closed already alone: a second disconnect would hold the process for 2 s', async () => {
+    const redis = createRedis(url, 'producer', 'quit-test');
+    await whenReady(redis);
+    const ended = new Promise((resolve) => redis.once('end', resolve));
+    redis.disconnect();
+    await ended;
+    const disconnect = jest.spyOn(redis, 'disconnect');
+    await quit(redis);
+    expect(disconnect).not.toHaveBeenCalled();
+  });
+});

@@ -110,10 +110,16 @@ export async function assertNoEviction(client: Redis): Promise<void> {
   }
 }
 
+/**
+ * Closes a client gracefully, or at once if QUIT fails. A client that is closed already, or whose
+ * connection closed before QUIT's answer arrived, is left alone: disconnecting it again would start
+ * ioredis' 2 s timer for a socket that has already closed, and hold the process that long.
+ */
 export async function quit(client: Redis): Promise<void> {
+  if (client.status === 'end') return;
   try {
     await client.quit();
   } catch {
-    client.disconnect();
+    if (client.status !== 'end') client.disconnect();
   }
 }
