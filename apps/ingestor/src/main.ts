@@ -1,11 +1,15 @@
 import { Logger } from '@nestjs/common';
-import { configOrExit, guardProcess } from '@dash/infra';
+import { configOrExit, guardProcess, lowerCpuPriority } from '@dash/infra';
 import { createIngestorApp } from './app';
 
 /** The ingestor: BullMQ processors, buffers and the bulk writer. It opens no listening port. */
 async function bootstrap(): Promise<void> {
   const config = configOrExit('ingestor');
   guardProcess();
+  // Background work: on a host shared with the web app, webhooks and dashboards get the CPU first.
+  // The ingestor still takes every idle cycle, and under contention it runs less often with more
+  // work per run, which costs less per event (docs/performance.md).
+  const nice = lowerCpuPriority(config.ingestorNice);
   const logger = new Logger('Ingestor');
   const app = await createIngestorApp(config, { shutdownHooks: false });
   // SIGTERM/SIGINT: Nest's hooks run in order (worker and buffers first, then Redis and the
@@ -25,7 +29,7 @@ async function bootstrap(): Promise<void> {
     });
   }
   await app.listen();
-  logger.log(`ingestor ${config.nodeId} running (region ${config.region}, ${config.buffer.partitions} buffers, concurrency ${config.queues.pipelines})`);
+  logger.log(`ingestor ${config.nodeId} running (region ${config.region}, ${config.buffer.partitions} buffers, concurrency ${config.queues.pipelines}, nice ${nice})`);
 }
 
 void bootstrap().catch((error: Error) => {

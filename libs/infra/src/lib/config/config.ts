@@ -22,6 +22,8 @@ export interface DashConfig {
   ingest: { maxBacklog: number };
   webhooks: { toleranceSeconds: number; maxBytes: number };
   queues: { default: number; pipelines: number; mailers: number };
+  /** The nice value an ingestor runs at: below the web app's on a shared host (docs/performance.md). */
+  ingestorNice: number;
   region: string;
   poll: { allowPrivate: boolean };
   smtpUrl: string | null;
@@ -68,6 +70,7 @@ const schema = {
   WEBHOOK_TOLERANCE_SECONDS: int(1, 86_400).default(300).describe('allowed clock skew of webhook-timestamp'),
   WEBHOOK_MAX_BYTES: int(64, 64 * 1024 * 1024).default(1_048_576).describe('largest accepted body'),
   QUEUE_CONCURRENCY: z.string().default('default=10,pipelines=20,mailers=5').describe('queue concurrency on an ingestor'),
+  INGESTOR_NICE: int(0, 19).default(10).describe('the ingestor\'s CPU priority as a nice value: on a host it shares with the web app, intake and dashboards come first'),
   FLY_REGION: z.string().min(1).default('local').describe('region label'),
   POLL_ALLOW_PRIVATE: bool.default(false).describe('let poll sources reach private addresses'),
   SMTP_URL: url(['smtp:', 'smtps:']).optional().describe('where alert e-mails go'),
@@ -124,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaultRole: AppRole): DashCo
     ingest: { maxBacklog: v.INGEST_MAX_BACKLOG },
     webhooks: { toleranceSeconds: v.WEBHOOK_TOLERANCE_SECONDS, maxBytes: v.WEBHOOK_MAX_BYTES },
     queues: parseQueues(v.QUEUE_CONCURRENCY),
+    ingestorNice: v.INGESTOR_NICE,
     region: v.FLY_REGION,
     poll: { allowPrivate: v.POLL_ALLOW_PRIVATE },
     smtpUrl: v.SMTP_URL ?? null,

@@ -116,10 +116,11 @@ export async function assertNoEviction(client: Redis): Promise<void> {
  * ioredis' 2 s timer for a socket that has already closed, and hold the process that long.
  */
 export async function quit(client: Redis): Promise<void> {
-  if (client.status === 'end') return;
+  const closed = () => client.status === 'end';
+  if (closed()) return;
   try {
     await client.quit();
   } catch {
-    if (client.status !== 'end') client.disconnect();
+    if (!closed()) client.disconnect();
   }
 }
