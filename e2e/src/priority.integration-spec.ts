@@ -4,7 +4,7 @@ import { killAll, spawnIngestor, spawnWeb, type Proc } from './support/processes
 
 /**
  * On a host shared with the web app, the ingestor's background work yields the CPU to intake and
- * dashboards: it lowers its own priority to INGESTOR_NICE (default 10), never raising it.
+ * dashboards: it lowers its own priority to INGESTOR_NICE (default 5), never raising it.
  */
 describe('CPU priority of the built apps', () => {
   const env = testEnv('priority');
@@ -16,12 +16,12 @@ describe('CPU priority of the built apps', () => {
     await env.cleanup();
   });
 
-  it('runs the ingestor at nice 10 by default, and the web app at the priority it was started with', async () => {
+  it('runs the ingestor at nice 5 by default, and the web app at the priority it was started with', async () => {
     const ingestor = await spawnIngestor(env.env);
     procs.push(ingestor);
     const web = await spawnWeb(env.env);
     procs.push(web);
-    expect(getPriority(ingestor.pid)).toBe(Math.max(10, own));
+    expect(getPriority(ingestor.pid)).toBe(Math.max(5, own));
     expect(getPriority(web.pid)).toBe(own);
     expect(ingestor.lines.join('\n')).toMatch(/running \(.*nice \d+\)/);
   });

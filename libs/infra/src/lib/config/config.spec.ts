@@ -23,7 +23,7 @@ describe(loadConfig.name, () => {
       ingest: { maxBacklog: 5000 },
       webhooks: { toleranceSeconds: 300, maxBytes: 1048576 },
       queues: { default: 10, pipelines: 20, mailers: 5 },
-      ingestorNice: 10,
+      ingestorNice: 5,
       region: 'local',
       poll: { allowPrivate: false },
       smtpUrl: null,
