@@ -3,8 +3,8 @@ import { testEnv } from './support/harness';
 import { killAll, spawnIngestor, spawnWeb, type Proc } from './support/processes';
 
 /**
- * On a host shared with the web app, the ingestor's background work yields the CPU to intake and
- * dashboards: it lowers its own priority to INGESTOR_NICE (default 5), never raising it.
+ * INGESTOR_NICE: an ingestor that shares its host with the web app may yield the CPU to intake,
+ * by lowering its own priority (never raising it). Off by default.
  */
 describe('CPU priority of the built apps', () => {
   const env = testEnv('priority');
@@ -16,19 +16,20 @@ describe('CPU priority of the built apps', () => {
     await env.cleanup();
   });
 
-  it('runs the ingestor at nice 5 by default, and the web app at the priority it was started with', async () => {
+  it('runs both apps at the priority they were started with by default', async () => {
     const ingestor = await spawnIngestor(env.env);
     procs.push(ingestor);
     const web = await spawnWeb(env.env);
     procs.push(web);
-    expect(getPriority(ingestor.pid)).toBe(Math.max(5, own));
+    expect(getPriority(ingestor.pid)).toBe(own);
     expect(getPriority(web.pid)).toBe(own);
-    expect(ingestor.lines.join('\n')).toMatch(/running \(.*nice \d+\)/);
   });
 
-  it('leaves the ingestor at the priority it was started with when INGESTOR_NICE is 0', async () => {
-    const ingestor = await spawnIngestor({ ...env.env, INGESTOR_NICE: '0' }, 'ingestor-nice-0');
+  it('lowers the ingestor to INGESTOR_NICE, and says so when it starts', async () => {
+    const ingestor = await spawnIngestor({ ...env.env, INGESTOR_NICE: '10' }, 'ingestor-nice-10');
     procs.push(ingestor);
-    expect(getPriority(ingestor.pid)).toBe(own);
+    const expected = Math.max(10, own);
+    expect(getPriority(ingestor.pid)).toBe(expected);
+    expect(ingestor.lines.join('\n')).toContain(`nice ${expected})`);
   });
 });

@@ -6,9 +6,9 @@ import { createIngestorApp } from './app';
 async function bootstrap(): Promise<void> {
   const config = configOrExit('ingestor');
   guardProcess();
-  // Background work: on a host shared with the web app, webhooks and dashboards get the CPU first.
-  // The ingestor still takes every idle cycle, and under contention it runs less often with more
-  // work per run, which costs less per event (docs/performance.md).
+  // Optional (INGESTOR_NICE): on a host shared with the web app, webhooks get the CPU first and the
+  // ingestor takes the idle cycles, with more work per run. It costs freshness when the host is busy
+  // with other work, so it is off by default (docs/performance.md).
   const nice = lowerCpuPriority(config.ingestorNice);
   const logger = new Logger('Ingestor');
   const app = await createIngestorApp(config, { shutdownHooks: false });

@@ -22,7 +22,7 @@ export interface DashConfig {
   ingest: { maxBacklog: number };
   webhooks: { toleranceSeconds: number; maxBytes: number };
   queues: { default: number; pipelines: number; mailers: number };
-  /** The nice value an ingestor runs at: below the web app's on a shared host (docs/performance.md). */
+  /** The nice value an ingestor lowers its CPU priority to (0: unchanged); docs/performance.md has the trade-off. */
   ingestorNice: number;
   region: string;
   poll: { allowPrivate: boolean };
@@ -70,7 +70,7 @@ const schema = {
   WEBHOOK_TOLERANCE_SECONDS: int(1, 86_400).default(300).describe('allowed clock skew of webhook-timestamp'),
   WEBHOOK_MAX_BYTES: int(64, 64 * 1024 * 1024).default(1_048_576).describe('largest accepted body'),
   QUEUE_CONCURRENCY: z.string().default('default=10,pipelines=20,mailers=5').describe('queue concurrency on an ingestor'),
-  INGESTOR_NICE: int(0, 19).default(5).describe('the ingestor\'s CPU priority as a nice value: on a host it shares with the web app, intake and dashboards come first'),
+  INGESTOR_NICE: int(0, 19).default(0).describe('the nice value an ingestor lowers its CPU priority to (0: as started): on a host shared with the web app, more intake at the cost of freshness tails when the host is busy'),
   FLY_REGION: z.string().min(1).default('local').describe('region label'),
   POLL_ALLOW_PRIVATE: bool.default(false).describe('let poll sources reach private addresses'),
   SMTP_URL: url(['smtp:', 'smtps:']).optional().describe('where alert e-mails go'),
