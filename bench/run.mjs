@@ -157,6 +157,9 @@ function cpuSnapshot() {
   return { at: now(), roles, bench: cpuTicks(process.pid), postgres: cpuTicksByPid('postgres'), redis: cpuTicksByPid('redis-server'), machine: machineTicks() };
 }
 
+/** CPU between two snapshots, with the window's exact length (phases round theirs). */
+const cpuWindow = (a, b) => ({ seconds: (b.at - a.at) / 1000, percentOfOneCore: cpuBetween(a, b) });
+
 /** Percent of one core used by each party between two snapshots. */
 function cpuBetween(a, b) {
   const seconds = (b.at - a.at) / 1000;
@@ -534,6 +537,7 @@ async function writeCopyRound(client, n) {
   for (let i = 0; i < lines.length; i += 5000) chunks.push(lines.slice(i, i + 5000).join(''));
   return phase('write.copy', async () => {
     const started = now();
+    const startCpu = cpuSnapshot();
     await new Promise((resolveCopy, reject) => {
       const stream = client.query(copyFrom('COPY events (pipeline_id, event_id, type, occurred_at, received_at, payload) FROM STDIN'));
       stream.on('finish', resolveCopy);
@@ -544,7 +548,7 @@ async function writeCopyRound(client, n) {
       })().catch(reject);
     });
     const seconds = (now() - started) / 1000;
-    return { events: n, seconds, eventsPerSecond: n / seconds };
+    return { events: n, seconds, eventsPerSecond: n / seconds, cpu: cpuWindow(startCpu, cpuSnapshot()) };
   });
 }
 
@@ -570,17 +574,30 @@ async function writeDashRound(client, n) {
     const spawnedAt = now();
     const child = spawnChild('ingestor', appMain('ingestor'), appEnv('ingestor'));
     let readyAt = null;
-    void child.waitForLine(/ingestor .* running/, 120_000).then(() => (readyAt = now()), () => undefined);
+    // CPU from the moment the drain starts (ready, or the first events stored) to its end: the
+    // ingestor's boot (loading modules, connecting) is not part of the cost per event.
+    let startCpu = null;
+    void child.waitForLine(/ingestor .* running/, 120_000).then(
+      () => {
+        readyAt = now();
+        startCpu ??= cpuSnapshot();
+      },
+      () => undefined,
+    );
     let firstAt = null;
     await waitUntil(
       async () => {
         const count = await countOf();
-        if (count > 0 && firstAt === null) firstAt = now();
+        if (count > 0 && firstAt === null) {
+          firstAt = now();
+          startCpu ??= cpuSnapshot();
+        }
         return count >= n;
       },
       { timeoutMs: 300_000, intervalMs: 10, label: `${n} queued events stored` },
     );
     const doneAt = now();
+    const cpu = cpuWindow(startCpu, cpuSnapshot());
     await waitUntil(() => readyAt !== null, { timeoutMs: 60_000, label: 'ingestor ready' });
     const startedAt = Math.min(readyAt, firstAt ?? readyAt);
     return {
@@ -590,6 +607,7 @@ async function writeDashRound(client, n) {
       eventsPerSecond: n / ((doneAt - startedAt) / 1000),
       secondsFromSpawn: (doneAt - spawnedAt) / 1000,
       bootSeconds: (readyAt - spawnedAt) / 1000,
+      cpu,
     };
   });
   // Each flush that stored events of the pipeline bumped its stats' version once (it started at 0).
@@ -727,14 +745,31 @@ function figure(id, label, unit, value, baseline, baselineLabel, target, check) 
   return { id, label, unit, value: round(value, 2), baseline: round(baseline, 2), baselineLabel, ratio: round(ratio, 3), target, pass: pass === null ? null : Boolean(pass) };
 }
 
-/** CPU microseconds per accepted request in a phase, summed over the given parties. */
+/** CPU microseconds per unit of work (request, event), summed over the given parties. */
+function cpuPerUnit(cpuPercentOfOneCore, seconds, units, parties) {
+  if (!cpuPercentOfOneCore || !seconds || !units) return null;
+  const percent = parties.reduce((sum, party) => sum + (cpuPercentOfOneCore[party] ?? 0), 0);
+  return ((percent / 100) * seconds * 1e6) / units;
+}
+
+/** CPU microseconds per accepted request in an intake phase, summed over the given parties. */
 function cpuPerRequest(key, parties) {
   const p = phases[key];
   const side = key.endsWith('.dash') ? results.intake.dash : results.intake.bare;
-  if (!p || !side?.accepted) return null;
-  const percent = parties.reduce((sum, party) => sum + (p.cpuPercentOfOneCore[party] ?? 0), 0);
-  return ((percent / 100) * p.seconds * 1e6) / side.accepted;
+  return cpuPerUnit(p?.cpuPercentOfOneCore, p?.seconds, side?.accepted, parties);
 }
+
+/**
+ * The rate this machine would reach if every core were busy at the CPU per unit measured (µs):
+ * what a figure could become through scheduling and latency alone, without doing less work.
+ * A target ratio above ceiling ÷ baseline needs less CPU per unit, not a better pipeline.
+ */
+const allCoresRate = (microsPerUnit) => (microsPerUnit ? (cpus().length * 1e6) / microsPerUnit : null);
+
+/** Who works for Dash while it drains (not the bench, which only polls the count). */
+const DRAINERS = ['ingestor', 'postgres', 'redis'];
+/** CPU microseconds per event of a write round, over its own CPU window. */
+const writeCpuPerEvent = (round, parties) => cpuPerUnit(round.cpu?.percentOfOneCore, round.cpu?.seconds, round.events, parties);
 
 function figures() {
   const list = [];
@@ -749,6 +784,8 @@ function figures() {
       // CPU per request holds up better than req/s on a shared machine: it does not depend on what else runs.
       figure('intake.cpuPerRequest.http', 'CPU per 2xx, HTTP process', 'µs', cpuPerRequest('intake.dash', ['web']), cpuPerRequest('intake.bare', ['bare-http']), 'bare node:http', null),
       figure('intake.cpuPerRequest.all', 'CPU per 2xx, web+ingestor+PG+Redis', 'µs', cpuPerRequest('intake.dash', ['web', 'ingestor', 'postgres', 'redis']), cpuPerRequest('intake.bare', ['bare-http']), 'bare node:http', null),
+      // With the load generator: it needs the same cores for every request it sends to either side.
+      figure('intake.ceiling', 'Intake ceiling: all cores busy at this CPU per 2xx (+ load generator)', 'req/s', allCoresRate(cpuPerRequest('intake.dash', ['web', 'ingestor', 'postgres', 'redis', 'loadgen'])), intake.bare?.requestsPerSecond, 'bare node:http', null),
       figure('intake.catchUp', 'DB catch-up after load stops', 's', intake.dash.catchUpSeconds, null, null, '< 2 s', (v) => v !== null && v < 2),
       figure('intake.eventsPerJob', 'Intake: events per queued job', 'events', intake.dash.batching?.eventsPerJob, null, null, null),
       figure('intake.eventsPerFlush', 'Intake: events per flush', 'events', intake.dash.batching?.eventsPerFlush, null, null, null),
@@ -770,6 +807,9 @@ function figures() {
     list.push(
       figure('write.eventsPerSecond', `Write path, ${write.dash.events} queued events${write.dash.rounds?.length > 1 ? `, median of ${write.dash.rounds.length}` : ''}`, 'events/s', write.dash.eventsPerSecond, write.copy.eventsPerSecond, 'raw COPY', '≥ 0.5', (_, r) => r >= 0.5),
       figure('write.eventsPerFlush', `Write path: events per flush (jobs of ${write.dash.jobEvents})`, 'events', write.dash.eventsPerFlush, null, null, null),
+      figure('write.cpuPerEvent.postgres', 'Write path: PostgreSQL CPU per event', 'µs', writeCpuPerEvent(write.dash, ['postgres']), writeCpuPerEvent(write.copy, ['postgres']), 'raw COPY', null),
+      figure('write.cpuPerEvent.all', 'Write path: CPU per event, ingestor+PG+Redis', 'µs', writeCpuPerEvent(write.dash, DRAINERS), writeCpuPerEvent(write.copy, ['postgres', 'loadgen']), 'raw COPY (PG + sender)', null),
+      figure('write.ceiling', 'Write path ceiling: all cores busy at this CPU per event', 'events/s', allCoresRate(writeCpuPerEvent(write.dash, DRAINERS)), write.copy.eventsPerSecond, 'raw COPY', null),
     );
   }
   if (freshness.light) {
