@@ -1,6 +1,6 @@
 import type { INestMicroservice } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { loadConfig, type DashConfig } from '@dash/infra';
+import { dropTestDatabase, loadConfig, testAdminUrl, type DashConfig } from '@dash/infra';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { randomBytes } from 'node:crypto';
@@ -11,7 +11,7 @@ import type { ClientToServerEvents, ServerToClientEvents } from '@dash/domain';
 import { createIngestorApp } from '../../../apps/ingestor/src/app';
 import { createWebApp } from '../../../apps/web/src/app';
 
-export const PG_ADMIN_URL = process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const PG_ADMIN_URL = testAdminUrl();
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -47,15 +47,8 @@ export function testEnv(label: string, overrides: Record<string, string> = {}): 
   };
 }
 
-export async function dropDatabase(name: string): Promise<void> {
-  const client = new Client({ connectionString: PG_ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  } finally {
-    await client.end();
-  }
-}
+/** Drops a suite's database (the shared helper of `@dash/infra`). */
+export const dropDatabase = dropTestDatabase;
 
 /** Deletes every Redis key under a prefix. */
 export async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {

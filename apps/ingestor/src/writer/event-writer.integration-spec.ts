@@ -1,35 +1,23 @@
 import type { IngestEvent } from '@dash/domain';
-import { createDataSource, createPool, ensureDatabase, migrate } from '@dash/infra';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { Client, type Pool } from 'pg';
+import { createPool, createTestDatabase, type TestDatabase } from '@dash/infra';
+import { randomUUID } from 'node:crypto';
+import type { Pool } from 'pg';
 import { EventWriter } from './event-writer';
 
-const ADMIN_URL = process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
 describe(EventWriter.name, () => {
-  const name = `dash_t_writer_${randomBytes(4).toString('hex')}`;
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  const databaseUrl = url.toString();
+  let database: TestDatabase;
   let pool: Pool;
   let writer: EventWriter;
 
   beforeAll(async () => {
-    await ensureDatabase(databaseUrl);
-    const dataSource = createDataSource({ databaseUrl, storageMode: 'native' });
-    await dataSource.initialize();
-    await migrate(dataSource);
-    await dataSource.destroy();
-    pool = createPool({ databaseUrl, role: 'ingestor' });
+    database = await createTestDatabase('writer');
+    pool = createPool({ databaseUrl: database.url, role: 'ingestor' });
     writer = new EventWriter(pool, 'native');
   });
 
   afterAll(async () => {
     await pool.end();
-    const admin = new Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await admin.end();
+    await database.drop();
   });
 
   async function pipeline(): Promise<string> {

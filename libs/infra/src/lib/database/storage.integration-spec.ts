@@ -1,20 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { Client, type Pool } from 'pg';
+import type { Pool } from 'pg';
 import { createDataSource, createPool, ensureDatabase, migrate, storageModeOf } from './database';
-
-const ADMIN_URL = process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+import { dropTestDatabase as dropDatabase, testAdminUrl } from './test-database';
 
 function databaseUrl(name: string): string {
-  const url = new URL(ADMIN_URL);
+  const url = new URL(testAdminUrl());
   url.pathname = `/${name}`;
   return url.toString();
-}
-
-async function dropDatabase(name: string): Promise<void> {
-  const admin = new Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  await admin.end();
 }
 
 async function migrated(name: string, storageMode: 'auto' | 'native' | 'timescale'): Promise<void> {
