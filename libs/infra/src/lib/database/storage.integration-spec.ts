@@ -1,24 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
-import { createDataSource, createPool, ensureDatabase, migrate, storageModeOf } from './database';
-import { dropTestDatabase as dropDatabase, testAdminUrl } from './test-database';
+import { createPool, ensureDatabase, storageModeOf } from './database';
+import { dropTestDatabase as dropDatabase, migrateDatabase, testDatabaseUrl as databaseUrl } from './test-database';
 
-function databaseUrl(name: string): string {
-  const url = new URL(testAdminUrl());
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function migrated(name: string, storageMode: 'auto' | 'native' | 'timescale'): Promise<void> {
-  await ensureDatabase(databaseUrl(name));
-  const dataSource = createDataSource({ databaseUrl: databaseUrl(name), storageMode });
-  await dataSource.initialize();
-  try {
-    await migrate(dataSource);
-  } finally {
-    await dataSource.destroy();
-  }
-}
+const migrated = (name: string, storageMode: 'auto' | 'native' | 'timescale') => migrateDatabase(databaseUrl(name), storageMode);
 
 describe('event storage', () => {
   const names: string[] = [];

@@ -24,22 +24,29 @@ export async function dropTestDatabase(name: string): Promise<void> {
   }
 }
 
-/** A database of its own for one test suite (`dash_t_<label>_<random>`), migrated in the given storage mode. */
-export async function createTestDatabase(label: string, storageMode: StorageMode = 'native'): Promise<TestDatabase> {
-  const name = `dash_t_${label}_${randomBytes(4).toString('hex')}`;
+/** The URL of database `name` on the tests' server. */
+export function testDatabaseUrl(name: string): string {
   const url = new URL(testAdminUrl());
   url.pathname = `/${name}`;
-  await ensureDatabase(url.toString());
-  const dataSource = createDataSource({ databaseUrl: url.toString(), storageMode });
+  return url.toString();
+}
+
+/** Creates the database when missing and migrates it in the given storage mode, as a node starting would. */
+export async function migrateDatabase(databaseUrl: string, storageMode: StorageMode): Promise<void> {
+  await ensureDatabase(databaseUrl);
+  const dataSource = createDataSource({ databaseUrl, storageMode });
   await dataSource.initialize();
   try {
     await migrate(dataSource);
   } finally {
     await dataSource.destroy();
   }
-  return {
-    name,
-    url: url.toString(),
-    drop: () => dropTestDatabase(name),
-  };
+}
+
+/** A database of its own for one test suite (`dash_t_<label>_<random>`), migrated in the given storage mode. */
+export async function createTestDatabase(label: string, storageMode: StorageMode = 'native'): Promise<TestDatabase> {
+  const name = `dash_t_${label}_${randomBytes(4).toString('hex')}`;
+  const url = testDatabaseUrl(name);
+  await migrateDatabase(url, storageMode);
+  return { name, url, drop: () => dropTestDatabase(name) };
 }
