@@ -13,17 +13,25 @@ const EVENT_COLUMNS = `
   received_at timestamptz NOT NULL,
   payload jsonb NOT NULL`;
 
-/** Tries `CREATE EXTENSION timescaledb` inside a savepoint, so a stock server rolls back cleanly. */
-async function timescaleAvailable(q: QueryRunner): Promise<boolean> {
-  await q.query(`SAVEPOINT dash_timescale_probe`);
-  try {
-    await q.query(`CREATE EXTENSION IF NOT EXISTS timescaledb`);
-    await q.query(`RELEASE SAVEPOINT dash_timescale_probe`);
-    return true;
-  } catch {
-    await q.query(`ROLLBACK TO SAVEPOINT dash_timescale_probe`);
-    return false;
-  }
+/**
+ * Whether TimescaleDB can work here, asked before anything is tried: a server that has the
+ * extension installed but not preloaded ends the connection (FATAL) on `CREATE EXTENSION`
+ * instead of raising an error a savepoint could catch. Null when it can, else the reason
+ * with its fix.
+ */
+export async function timescaleUnavailableReason(q: Pick<QueryRunner, 'query'>): Promise<string | null> {
+  const [row] = (await q.query(`
+    SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') AS created,
+           EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb') AS installed,
+           'timescaledb' = ANY (string_to_array(replace(current_setting('shared_preload_libraries'), ' ', ''), ',')) AS preloaded`)) as Array<{
+    created: boolean;
+    installed: boolean;
+    preloaded: boolean;
+  }>;
+  if (row.created) return null;
+  if (!row.installed) return 'the timescaledb extension is not installed on this PostgreSQL server';
+  if (!row.preloaded) return "timescaledb is installed but not preloaded: add shared_preload_libraries = 'timescaledb' to postgresql.conf and restart PostgreSQL";
+  return null;
 }
 
 /**
@@ -113,11 +121,16 @@ export function eventStorageMigration(mode: StorageMode): new () => MigrationInt
 
     async up(q: QueryRunner): Promise<void> {
       let resolved: ResolvedStorageMode = mode === 'native' ? 'native' : 'timescale';
-      if (mode !== 'native' && !(await timescaleAvailable(q))) {
-        if (mode === 'timescale') throw new Error('STORAGE_MODE=timescale but CREATE EXTENSION timescaledb failed: is timescaledb in shared_preload_libraries?');
+      const unavailable = mode === 'native' ? null : await timescaleUnavailableReason(q);
+      if (unavailable) {
+        if (mode === 'timescale') throw new Error(`STORAGE_MODE=timescale cannot work: ${unavailable}`);
+        new Logger('Storage').warn(`STORAGE_MODE=auto: using native partitions because ${unavailable}`);
         resolved = 'native';
       }
-      if (resolved === 'timescale') await createTimescaleStorage(q);
+      if (resolved === 'timescale') {
+        await q.query(`CREATE EXTENSION IF NOT EXISTS timescaledb`);
+        await createTimescaleStorage(q);
+      }
       else await createNativeStorage(q);
       await q.query(`INSERT INTO dash_meta (key, value) VALUES ('storage_mode', $1)`, [resolved]);
       new Logger('Storage').log(`events stored in ${resolved === 'timescale' ? 'a TimescaleDB hypertable' : 'native daily partitions'}`);
