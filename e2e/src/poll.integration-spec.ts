@@ -30,7 +30,7 @@ class Source {
 }
 
 describe('poll sources', () => {
-  const env = testEnv('poll', { POLL_ALLOW_PRIVATE: 'true' });
+  const env = testEnv('poll', { OUTBOUND_ALLOW_PRIVATE: 'true' });
   let stack: Stack;
   let api: Api;
   const source = new Source();
@@ -116,7 +116,7 @@ describe('poll sources', () => {
   });
 });
 
-describe('poll sources without POLL_ALLOW_PRIVATE', () => {
+describe('poll sources without OUTBOUND_ALLOW_PRIVATE', () => {
   let stack: Stack;
   let api: Api;
 

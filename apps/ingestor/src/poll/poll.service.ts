@@ -41,7 +41,7 @@ export class PollService {
       const url = new URL(source.url);
       const cursor = pipeline.last_poll?.cursor;
       if (source.cursor && cursor) url.searchParams.set(source.cursor.param, cursor);
-      const response = await safeGet(url, { headers: source.headers, allowPrivate: this.config.poll.allowPrivate });
+      const response = await safeGet(url, { headers: source.headers, allowPrivate: this.config.outbound.allowPrivate });
       if (response.status < 200 || response.status >= 300) throw new Error(`the source answered ${response.status}`);
       let body: unknown;
       try {

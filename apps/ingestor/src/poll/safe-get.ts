@@ -40,13 +40,13 @@ export function safeGet(url: URL, options: SafeGetOptions): Promise<{ status: nu
     dnsLookup(hostname, { ...lookupOptions, all: true }, (error, addresses) => {
       if (error) return callback(error, []);
       const blocked = addresses.find((entry) => isPrivateAddress(entry.address));
-      if (blocked && !options.allowPrivate) return callback(new PollError(`refused: ${hostname} resolves to private address ${blocked.address} (set POLL_ALLOW_PRIVATE=true to allow)`), []);
+      if (blocked && !options.allowPrivate) return callback(new PollError(`refused: ${hostname} resolves to private address ${blocked.address} (set OUTBOUND_ALLOW_PRIVATE=true to allow)`), []);
       if ((lookupOptions as { all?: boolean }).all) return callback(null, addresses);
       callback(null, addresses[0].address, addresses[0].family);
     });
   };
   if (isIP(url.hostname.replace(/^\[|\]$/g, '')) && !options.allowPrivate && isPrivateAddress(url.hostname.replace(/^\[|\]$/g, ''))) {
-    return Promise.reject(new PollError(`refused: ${url.hostname} is a private address (set POLL_ALLOW_PRIVATE=true to allow)`));
+    return Promise.reject(new PollError(`refused: ${url.hostname} is a private address (set OUTBOUND_ALLOW_PRIVATE=true to allow)`));
   }
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {

@@ -25,8 +25,12 @@ describe(loadConfig.name, () => {
       queues: { default: 10, pipelines: 20, mailers: 5 },
       ingestorNice: 0,
       region: 'local',
-      poll: { allowPrivate: false },
+      outbound: { allowPrivate: false },
       smtpUrl: null,
+      publicUrl: 'http://localhost:3000',
+      alerts: { from: 'Dash <alerts@localhost>' },
+      metrics: { port: null, host: '127.0.0.1' },
+      log: { level: 'info' },
       adminTokenGenerated: true,
     });
     expect(config.adminToken).toMatch(/^dash_admin_/);
@@ -52,8 +56,14 @@ describe(loadConfig.name, () => {
         QUEUE_CONCURRENCY: 'pipelines=7',
         INGESTOR_NICE: '10',
         FLY_REGION: 'fra',
-        POLL_ALLOW_PRIVATE: 'true',
+        OUTBOUND_ALLOW_PRIVATE: 'true',
         SMTP_URL: 'smtp://u:p@mail:25',
+        DASH_PUBLIC_URL: 'https://dash.example.com/',
+        ALERT_FROM: 'Ops <ops@example.com>',
+        METRICS_PORT: '9091',
+        METRICS_HOST: 'fly-local-6pn',
+        LOG_LEVEL: 'debug',
+        LOG_FORMAT: 'pretty',
       },
       'web',
     );
@@ -66,9 +76,18 @@ describe(loadConfig.name, () => {
       buffer: { maxItems: 50, maxWaitMs: 20, lingerMs: 0, partitions: 3 },
       queues: { default: 10, pipelines: 7, mailers: 5 },
       ingestorNice: 10,
-      poll: { allowPrivate: true },
+      outbound: { allowPrivate: true },
       smtpUrl: 'smtp://u:p@mail:25',
+      publicUrl: 'https://dash.example.com',
+      alerts: { from: 'Ops <ops@example.com>' },
+      metrics: { port: 9091, host: 'fly-local-6pn' },
+      log: { level: 'debug', format: 'pretty' },
     });
+  });
+
+  it('keeps POLL_ALLOW_PRIVATE working as the older name of OUTBOUND_ALLOW_PRIVATE', () => {
+    expect(loadConfig({ POLL_ALLOW_PRIVATE: 'true' }, 'ingestor').outbound.allowPrivate).toBe(true);
+    expect(loadConfig({ POLL_ALLOW_PRIVATE: 'true', OUTBOUND_ALLOW_PRIVATE: 'false' }, 'ingestor').outbound.allowPrivate).toBe(false);
   });
 
   it.each([
@@ -85,6 +104,11 @@ describe(loadConfig.name, () => {
     [{ INGESTOR_NICE: '-5' }, 'INGESTOR_NICE'],
     [{ QUEUE_CONCURRENCY: 'reports=3' }, 'QUEUE_CONCURRENCY'],
     [{ POLL_ALLOW_PRIVATE: 'yes' }, 'POLL_ALLOW_PRIVATE'],
+    [{ OUTBOUND_ALLOW_PRIVATE: 'yes' }, 'OUTBOUND_ALLOW_PRIVATE'],
+    [{ METRICS_PORT: '0' }, 'METRICS_PORT'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT'],
+    [{ DASH_PUBLIC_URL: 'ftp://x' }, 'DASH_PUBLIC_URL'],
     [{ DASH_ADMIN_TOKEN: 'short' }, 'DASH_ADMIN_TOKEN'],
     [{ NODE_ENV: 'production' }, 'DASH_ADMIN_TOKEN'],
   ])('stops on %p naming %s', (env, variable) => {

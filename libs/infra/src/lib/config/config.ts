@@ -4,6 +4,7 @@ import { z } from 'zod';
 
 export type AppRole = 'web' | 'ingestor';
 export type StorageMode = 'auto' | 'timescale' | 'native';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
 /** The environment, validated once at boot. Nothing else reads `process.env`. */
 export interface DashConfig {
@@ -25,8 +26,15 @@ export interface DashConfig {
   /** The nice value an ingestor lowers its CPU priority to (0: unchanged); docs/performance.md has the trade-off. */
   ingestorNice: number;
   region: string;
-  poll: { allowPrivate: boolean };
+  /** Poll sources and alert webhooks may reach non-public addresses (tests, private networks). */
+  outbound: { allowPrivate: boolean };
   smtpUrl: string | null;
+  /** The dashboard's address as users reach it (links in alert messages). */
+  publicUrl: string;
+  alerts: { from: string };
+  /** Where set, `/metrics`, `/health` and `/ready` are served on this port and host (the ingestor's only port). */
+  metrics: { port: number | null; host: string };
+  log: { level: LogLevel; format: 'json' | 'pretty' };
   /** Raw events older than `eventDays` are dropped (0: kept forever); TimescaleDB compresses chunks older than `compressAfterDays` (0: off). The aggregates are kept. */
   retention: { eventDays: number; compressAfterDays: number };
   /** Identifies this process in the cluster view. */
@@ -72,8 +80,15 @@ const schema = {
   QUEUE_CONCURRENCY: z.string().default('default=10,pipelines=20,mailers=5').describe('queue concurrency on an ingestor'),
   INGESTOR_NICE: int(0, 19).default(0).describe('the nice value an ingestor lowers its CPU priority to (0: as started): on a host shared with the web app, more intake at the cost of freshness tails when the host is busy'),
   FLY_REGION: z.string().min(1).default('local').describe('region label'),
-  POLL_ALLOW_PRIVATE: bool.default(false).describe('let poll sources reach private addresses'),
+  OUTBOUND_ALLOW_PRIVATE: bool.optional().describe('let poll sources and alert webhooks reach loopback, private and other non-public addresses'),
+  POLL_ALLOW_PRIVATE: bool.optional().describe('the older name of OUTBOUND_ALLOW_PRIVATE'),
   SMTP_URL: url(['smtp:', 'smtps:']).optional().describe('where alert e-mails go'),
+  DASH_PUBLIC_URL: url(['http:', 'https:']).optional().describe('the dashboard address as users reach it (default http://localhost:$PORT)'),
+  ALERT_FROM: z.string().min(3).default('Dash <alerts@localhost>').describe('sender of alert e-mails'),
+  METRICS_PORT: int(1, 65535).optional().describe('serve /metrics, /health and /ready on this port (the ingestor listens on nothing without it)'),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1').describe('the address METRICS_PORT binds to (fly-local-6pn on Fly)'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').describe('the lowest level logged'),
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional().describe('json lines (default unless stdout is a terminal) or pretty'),
   // The per-minute aggregate re-reads the last 3 days of raw events on each refresh (TimescaleDB),
   // so a shorter retention would erase counts it already holds.
   EVENT_RETENTION_DAYS: int(0, 36_500)
@@ -129,8 +144,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaultRole: AppRole): DashCo
     queues: parseQueues(v.QUEUE_CONCURRENCY),
     ingestorNice: v.INGESTOR_NICE,
     region: v.FLY_REGION,
-    poll: { allowPrivate: v.POLL_ALLOW_PRIVATE },
+    outbound: { allowPrivate: v.OUTBOUND_ALLOW_PRIVATE ?? v.POLL_ALLOW_PRIVATE ?? false },
     smtpUrl: v.SMTP_URL ?? null,
+    publicUrl: (v.DASH_PUBLIC_URL ?? `http://localhost:${v.PORT}`).replace(/\/+$/, ''),
+    alerts: { from: v.ALERT_FROM },
+    metrics: { port: v.METRICS_PORT ?? null, host: v.METRICS_HOST },
+    log: { level: v.LOG_LEVEL, format: v.LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json') },
     retention: { eventDays: v.EVENT_RETENTION_DAYS, compressAfterDays: v.COMPRESS_AFTER_DAYS },
     nodeId: `${v.APP_ROLE}-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
   };
