@@ -7,3 +7,4 @@ export * from './lib/pipeline';
 export * from './lib/queues';
 export * from './lib/signature';
 export * from './lib/socket-events';
+export * from './lib/tokens';
