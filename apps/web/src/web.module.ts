@@ -11,6 +11,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { PagesModule } from './pages/pages.module';
 import { PipelinesModule } from './pipelines/pipelines.module';
 import { ReadingModule } from './reading/reading.module';
+import { RejectionsModule } from './rejections/rejections.module';
 import { SeriesModule } from './series/series.module';
 import { TokensModule } from './tokens/tokens.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
@@ -20,7 +21,7 @@ export class WebModule {
   static forRoot(config: DashConfig): DynamicModule {
     return {
       module: WebModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, ClusterModule, WebClusterModule, MetricsModule, AuthModule, PipelinesModule, WebhooksModule, FailuresModule, ReadingModule, SeriesModule, TokensModule, LiveModule, PagesModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, ClusterModule, WebClusterModule, MetricsModule, AuthModule, PipelinesModule, WebhooksModule, FailuresModule, RejectionsModule, ReadingModule, SeriesModule, TokensModule, LiveModule, PagesModule],
       controllers: [HealthController],
       providers: [{ provide: APP_FILTER, useClass: ErrorFilter }],
     };
