@@ -60,6 +60,11 @@ export class AuthService implements OnModuleInit, OnApplicationShutdown {
     await this.flushTouches();
   }
 
+  /** Entries held by the token caches (both bounded). */
+  get cacheSize(): { viewers: number; misses: number } {
+    return { viewers: this.viewers.size, misses: this.misses.size };
+  }
+
   /** The principal behind a bearer token, or null. */
   async authenticate(token: unknown): Promise<Principal | null> {
     if (typeof token !== 'string' || token.length === 0 || token.length > 200) return null;
