@@ -51,7 +51,8 @@ describe.each(STORAGE_SERVERS)(`${MaintenanceService.name} on $server ($storageM
 
 // Compression and retention as TimescaleDB 2.28 really runs them: the policies the maintainer
 // applies from configuration, executed with run_job (what the background scheduler calls), and
-// the counts read back through the continuous aggregates.
+// the counts read back through the continuous aggregates. The scheduler's own runs are paused in
+// this database, so that none races the test's (a concurrent refresh is refused).
 describe(`${MaintenanceService.name} on timescaledb: compression and retention policies`, () => {
   let database: TestDatabase;
   let pool: Pool;
@@ -61,6 +62,7 @@ describe(`${MaintenanceService.name} on timescaledb: compression and retention p
     database = await createTestDatabase('tsdbpolicies', 'timescale', 'timescaledb');
     pool = createPool({ databaseUrl: database.url, role: 'ingestor' });
     writer = new EventWriter(pool, 'timescale');
+    await pauseScheduler();
   });
 
   afterAll(async () => {
@@ -68,7 +70,15 @@ describe(`${MaintenanceService.name} on timescaledb: compression and retention p
     await database.drop();
   });
 
-  const maintain = (env: Record<string, string>) => new MaintenanceService(pool, 'timescale', loadConfig({ DATABASE_URL: database.url, ...env }, 'ingestor')).run();
+  /** Leaves this database's policy jobs to the test: they run only through runPolicy. */
+  async function pauseScheduler(): Promise<void> {
+    await pool.query(`SELECT alter_job(job_id, scheduled => false) FROM timescaledb_information.jobs WHERE hypertable_name IN ('events', 'event_counts_1m', 'event_counts_1h')`);
+  }
+
+  async function maintain(env: Record<string, string>): Promise<void> {
+    await new MaintenanceService(pool, 'timescale', loadConfig({ DATABASE_URL: database.url, ...env }, 'ingestor')).run();
+    await pauseScheduler();
+  }
 
   async function policies(): Promise<Record<string, unknown>> {
     const { rows } = await pool.query<{ proc_name: string; config: Record<string, unknown> }>(
@@ -219,4 +229,5 @@ describe(`${MaintenanceService.name} on timescaledb: compression and retention p
     expect(await dailyCounts(id, 'event_counts_1m')).toEqual(expected);
     expect(await dailyCounts(id, 'event_counts_1h')).toEqual(expected);
   });
+
 });
