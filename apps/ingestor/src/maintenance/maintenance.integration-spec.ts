@@ -4,8 +4,6 @@ import type { Pool } from 'pg';
 import { EventWriter } from '../writer/event-writer';
 import { DEDUP_WINDOW_HOURS, MaintenanceService } from './maintenance.service';
 
-const DAY_MS = 86_400_000;
-
 describe.each(STORAGE_SERVERS)(`${MaintenanceService.name} on $server ($storageMode)`, ({ server, storageMode }) => {
   let database: TestDatabase;
   let pool: Pool;
