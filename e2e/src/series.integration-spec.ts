@@ -337,5 +337,10 @@ describe('compression and retention on TimescaleDB: the series stay right', () =
       [times.compressed.toISOString(), 1],
       [late.toISOString(), 1],
     ]));
+
+    // Deleting the pipeline removes its events from compressed chunks too.
+    expect((await api.request('DELETE', `/api/pipelines/${pipeline.id}`)).status).toBe(204);
+    expect(await queryDb(env, 'SELECT count(*)::int AS n FROM events WHERE pipeline_id = $1', [pipeline.id])).toEqual([{ n: 0 }]);
+    expect((await compressedDays()).get(dayOf(times.compressed))).toBe(true);
   });
 });
