@@ -4,7 +4,8 @@ import { killAll, spawnApp, spawnStack, type Proc } from './support/processes';
 /**
  * The built apps started as `npm start` starts them (no STORAGE_MODE: `auto`), on a server that has
  * TimescaleDB installed but not preloaded (the stock one: the shared script installs the extension
- * for every cluster of the machine) and on one that preloads it.
+ * for every cluster of the machine). Auto on a server that preloads it: storage.integration-spec
+ * and the core path on TimescaleDB.
  */
 describe('storage mode at start, with the built apps', () => {
   const procs: Proc[] = [];
@@ -46,19 +47,5 @@ describe('storage mode at start, with the built apps', () => {
     expect(exit.code).not.toBe(0);
     expect(web.grep(/STORAGE_MODE=timescale cannot work: timescaledb is installed but not preloaded.*shared_preload_libraries/)).not.toEqual([]);
     expect(await queryDb(env, `SELECT to_regclass('events') AS events`)).toEqual([{ events: null }]);
-  });
-
-  it('stores events in a hypertable on a server that preloads TimescaleDB', async () => {
-    const env = testEnv('starttsdb', {}, 'timescaledb');
-    envs.push(env);
-    const { web, procs: started } = await spawnStack(asNpmStart(env));
-    procs.push(...started);
-    expect(await queryDb(env, `SELECT value FROM dash_meta WHERE key = 'storage_mode'`)).toEqual([{ value: 'timescale' }]);
-    const api = new Api(web.url);
-    const pipeline = await api.createPipeline();
-    expect((await sendWebhook(web.url, pipeline, { type: 'x' })).status).toBe(202);
-    await waitFor(() => api.stats(pipeline.id), (stats) => stats.count === 1, 15_000, 'the event stored');
-    const chunks = await queryDb<{ n: number }>(env, `SELECT count(*)::int AS n FROM timescaledb_information.chunks WHERE hypertable_name = 'events'`);
-    expect(chunks[0].n).toBe(1);
   });
 });
