@@ -7,6 +7,8 @@
 //   node bench/run.mjs --smoke --out f.json  every scenario briefly, no timing targets
 //   BENCH_CPU_PROF=/tmp/prof npm run bench  also writes .cpuprofile files of web and ingestor
 //   BENCH_ONLY=intake,fanout npm run bench  a subset (intake,batched,write,freshness,fanout)
+// The write scenario also runs on a TimescaleDB hypertable (BENCH_TIMESCALE_URL, by default the
+// server ../shared/scripts/timescaledb.sh runs on 5433), beside the native partitions.
 // See docs/performance.md.
 import autocannon from 'autocannon';
 import { Queue } from 'bullmq';
@@ -58,6 +60,9 @@ const PG_ADMIN_URL = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const name = `dash_bench_${randomBytes(4).toString('hex')}`;
 const databaseUrl = Object.assign(new URL(PG_ADMIN_URL), { pathname: `/${name}` }).toString();
+const TIMESCALE_ADMIN_URL = process.env.BENCH_TIMESCALE_URL ?? 'postgres://postgres@127.0.0.1:5433/postgres';
+const hypertableUrl = Object.assign(new URL(TIMESCALE_ADMIN_URL), { pathname: `/${name}` }).toString();
+let hypertableCreated = false;
 const adminToken = `bench-admin-${randomBytes(16).toString('hex')}`;
 const logDir = join(tmpdir(), name);
 // The apps run from a private copy of dist/, so a rebuild by someone else mid-run cannot pull
@@ -496,25 +501,70 @@ function ingestEvent(pipelineId, i, at) {
   return { pipelineId, id: `w_${i}`, type: payload.type, occurredAt: Date.parse(payload.timestamp), receivedAt: at.getTime(), payloadJson };
 }
 
+/**
+ * The write path's second storage: a database of the same name on the TimescaleDB server, migrated
+ * by an ingestor started on it with STORAGE_MODE=timescale (so a server that cannot do it stops the
+ * run instead of measuring native partitions twice), with one pipeline created in it directly.
+ */
+async function prepareHypertable() {
+  await stopChild('ingestor');
+  hypertableCreated = true;
+  const ingestor = spawnChild('ingestor', appMain('ingestor'), { ...appEnv('ingestor'), DATABASE_URL: hypertableUrl, STORAGE_MODE: 'timescale' });
+  await ingestor.waitForLine(/ingestor .* running/, 90_000);
+  await stopChild('ingestor');
+  const client = new pg.Client({ connectionString: hypertableUrl });
+  client.on('error', () => undefined);
+  await client.connect();
+  const mode = (await client.query(`SELECT value FROM dash_meta WHERE key = 'storage_mode'`)).rows[0]?.value;
+  if (mode !== 'timescale') throw new Error(`the TimescaleDB database is in ${mode} mode`);
+  results.write.hypertable.timescaledb = (await client.query(`SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'`)).rows[0]?.extversion;
+  return client;
+}
+
+/** A pipeline made in the hypertable database directly (its web app is not running). */
+async function hypertablePipeline(client) {
+  const { rows } = await client.query(`INSERT INTO pipelines (name, source, signing_secret) VALUES ('bench write', '{"type":"webhook"}', 'whsec_unused') RETURNING id`);
+  await client.query('INSERT INTO pipeline_stats (pipeline_id) VALUES ($1)', [rows[0].id]);
+  return rows[0];
+}
+
 async function writeScenarios() {
   const n = settings.writeEvents;
   const client = new pg.Client({ connectionString: databaseUrl });
   client.on('error', () => undefined); // the database is dropped under it on Ctrl-C
   await client.connect();
+  let hyperClient = null;
   const copies = [];
   const drains = [];
+  const hyperCopies = [];
+  const hyperDrains = [];
   try {
-    // Rounds alternate the limit and Dash, so both meet the same host; each side reports its median.
+    results.write.hypertable = {};
+    hyperClient = await prepareHypertable();
+    const hyperTarget = { key: 'write.dash.hypertable', env: { DATABASE_URL: hypertableUrl, STORAGE_MODE: 'timescale' }, pipeline: () => hypertablePipeline(hyperClient) };
+    // Rounds alternate the limit and Dash, native and hypertable, so all meet the same host; each
+    // side reports its median.
     for (let round = 1; round <= settings.writeRounds; round++) {
       copies.push(await writeCopyRound(client, n));
       drains.push(await writeDashRound(client, n));
-      log(`write round ${round}: raw COPY ${Math.round(copies.at(-1).eventsPerSecond)} events/s, Dash ${Math.round(drains.at(-1).eventsPerSecond)} events/s`);
+      hyperCopies.push(await writeCopyRound(hyperClient, n, 'write.copy.hypertable'));
+      hyperDrains.push(await writeDashRound(hyperClient, n, hyperTarget));
+      log(
+        `write round ${round}: raw COPY ${Math.round(copies.at(-1).eventsPerSecond)} events/s, Dash ${Math.round(drains.at(-1).eventsPerSecond)} events/s (native) | ` +
+          `raw COPY ${Math.round(hyperCopies.at(-1).eventsPerSecond)} events/s, Dash ${Math.round(hyperDrains.at(-1).eventsPerSecond)} events/s (hypertable)`,
+      );
     }
     results.write.copy = { ...medianRound(copies), rounds: copies };
     results.write.dash = { ...medianRound(drains), rounds: drains };
+    results.write.hypertable.copy = { ...medianRound(hyperCopies), rounds: hyperCopies };
+    results.write.hypertable.dash = { ...medianRound(hyperDrains), rounds: hyperDrains };
     results.memory.ingestorDrainPeak = Math.max(...drains.map((drain) => drain.rssPeakMb ?? 0));
   } finally {
     await client.end();
+    await hyperClient?.end();
+    // Later scenarios need the ingestor on the main database.
+    await stopChild('ingestor');
+    await startIngestor();
   }
 }
 
@@ -525,7 +575,7 @@ function medianRound(rounds) {
 }
 
 /** 3a. The limit: one COPY of N rows straight into the events table. */
-async function writeCopyRound(client, n) {
+async function writeCopyRound(client, n, key = 'write.copy') {
   const at = new Date();
   const copyPipeline = randomUUID();
   const lines = [];
@@ -535,7 +585,7 @@ async function writeCopyRound(client, n) {
   }
   const chunks = [];
   for (let i = 0; i < lines.length; i += 5000) chunks.push(lines.slice(i, i + 5000).join(''));
-  return phase('write.copy', async () => {
+  return phase(key, async () => {
     const started = now();
     const startCpu = cpuSnapshot();
     await new Promise((resolveCopy, reject) => {
@@ -552,10 +602,13 @@ async function writeCopyRound(client, n) {
   });
 }
 
-/** 3b. Dash: N events queued while the ingestor is stopped, then drained end to end. */
-async function writeDashRound(client, n) {
+/**
+ * 3b. Dash: N events queued while the ingestor is stopped, then drained end to end (by default
+ * into the main database; `target` points the ingestor at another one).
+ */
+async function writeDashRound(client, n, target = { key: 'write.dash', env: {}, pipeline: () => createPipeline('write') }) {
   const at = new Date();
-  const pipeline = await createPipeline('write');
+  const pipeline = await target.pipeline();
   await stopChild('ingestor');
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const queue = new Queue('pipelines', { connection, prefix: `${name}:bull` });
@@ -570,9 +623,9 @@ async function writeDashRound(client, n) {
   await queue.close();
   connection.disconnect();
   const countOf = async () => Number((await client.query('SELECT count FROM pipeline_stats WHERE pipeline_id = $1', [pipeline.id])).rows[0]?.count ?? 0);
-  const drain = await phase('write.dash', async () => {
+  const drain = await phase(target.key, async () => {
     const spawnedAt = now();
-    const child = spawnChild('ingestor', appMain('ingestor'), appEnv('ingestor'));
+    const child = spawnChild('ingestor', appMain('ingestor'), { ...appEnv('ingestor'), ...target.env });
     let readyAt = null;
     // CPU from the moment the drain starts (ready, or the first events stored) to its end: the
     // ingestor's boot (loading modules, connecting) is not part of the cost per event.
@@ -612,7 +665,7 @@ async function writeDashRound(client, n) {
   });
   // Each flush that stored events of the pipeline bumped its stats' version once (it started at 0).
   const { version } = (await client.query('SELECT version FROM pipeline_stats WHERE pipeline_id = $1', [pipeline.id])).rows[0];
-  return { ...drain, flushes: Number(version), eventsPerFlush: n / Number(version), rssPeakMb: phases['write.dash'].rssPeakMb.ingestor };
+  return { ...drain, flushes: Number(version), eventsPerFlush: n / Number(version), rssPeakMb: phases[target.key].rssPeakMb.ingestor };
 }
 
 /** Freshness of each accepted event: from its 202 to the first update whose count includes it. */
@@ -812,6 +865,16 @@ function figures() {
       figure('write.ceiling', 'Write path ceiling: all cores busy at this CPU per event', 'events/s', allCoresRate(writeCpuPerEvent(write.dash, DRAINERS)), write.copy.eventsPerSecond, 'raw COPY', null),
     );
   }
+  const hyper = write.hypertable;
+  if (hyper?.dash && write.dash) {
+    // The same drain and COPY into a TimescaleDB hypertable, beside native partitions, same run.
+    list.push(
+      figure('write.hypertable.eventsPerSecond', `Write path on a hypertable (TimescaleDB ${hyper.timescaledb})`, 'events/s', hyper.dash.eventsPerSecond, hyper.copy.eventsPerSecond, 'raw COPY into it', null),
+      figure('write.hypertable.vsNative', 'Write path: hypertable vs native partitions', 'events/s', hyper.dash.eventsPerSecond, write.dash.eventsPerSecond, 'native', null),
+      figure('write.hypertable.copyVsNative', 'Raw COPY: hypertable vs native partitions', 'events/s', hyper.copy.eventsPerSecond, write.copy.eventsPerSecond, 'native', null),
+      figure('write.hypertable.cpuPerEvent.postgres', 'Write path on a hypertable: PostgreSQL CPU per event', 'µs', writeCpuPerEvent(hyper.dash, ['postgres']), writeCpuPerEvent(write.dash, ['postgres']), 'native', null),
+    );
+  }
   if (freshness.light) {
     list.push(
       figure('freshness.light.p50', `Freshness p50 @ ${freshness.light.rate}/s`, 'ms', freshness.light.p50, null, null, '≤ 50 ms', (v) => v !== null && v <= 50),
@@ -885,15 +948,17 @@ async function cleanup() {
     for (const worker of workers) await worker.terminate().catch(() => undefined);
     for (const role of [...children.keys()]) await stopChild(role).catch(() => children.get(role)?.kill());
     rmSync(join(root, 'tmp', name), { recursive: true, force: true });
-    const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-    admin.on('error', () => undefined);
-    try {
-      await admin.connect();
-      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    } catch (error) {
-      log(`could not drop database ${name}: ${error.message}`);
-    } finally {
-      await admin.end().catch(() => undefined);
+    for (const adminUrl of hypertableCreated ? [PG_ADMIN_URL, TIMESCALE_ADMIN_URL] : [PG_ADMIN_URL]) {
+      const admin = new pg.Client({ connectionString: adminUrl });
+      admin.on('error', () => undefined);
+      try {
+        await admin.connect();
+        await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      } catch (error) {
+        log(`could not drop database ${name}: ${error.message}`);
+      } finally {
+        await admin.end().catch(() => undefined);
+      }
     }
     const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
     try {

@@ -2,7 +2,7 @@
 // PostgreSQL-side cost of one Dash flush (the writer's one statement, its own transaction) beside
 // a raw COPY of the same rows into events, for N rows; the last round prints EXPLAIN ANALYZE.
 //   node bench/write-sql-cost.mjs <dist dir> <database url of a migrated Dash database with a pipeline> [N]
-// QUIET=1: no plan. CPU is the server process's (from /proc), so run it on the database's host.
+// Works on native partitions and on a TimescaleDB hypertable database alike. QUIET=1: no plan. CPU is the server process's (from /proc), so run it on the database's host.
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { readFileSync } from 'node:fs';
@@ -35,7 +35,9 @@ async function copy(text) {
     stream.end(text);
   });
 }
-const statement = { name: 'dash_write', text: sql.writeBatchSql('native') };
+// The statement of the database's storage mode (a hypertable database gets the TimescaleDB one).
+const { rows: [meta] } = await client.query(`SELECT value FROM dash_meta WHERE key = 'storage_mode'`);
+const statement = { name: 'dash_write', text: sql.writeBatchSql(meta?.value ?? 'native') };
 const measure = async (f) => {
   const wall = process.hrtime.bigint();
   const cpu = serverCpuMs();

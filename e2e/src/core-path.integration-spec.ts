@@ -1,13 +1,25 @@
 import type { INestMicroservice } from '@nestjs/common';
 import type { DataUpdated } from '@dash/domain';
 import { signWebhook } from '@dash/domain';
+import { STORAGE_SERVERS } from '@dash/infra';
 import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { Api, connectViewer, queryDb, REDIS_URL, sendWebhook, startIngestor, startWeb, testEnv, waitFor, type CreatedPipeline, type RunningWeb, type Viewer } from './support/harness';
 
-/** Two web nodes and one ingestor sharing one database and one Redis key prefix. */
-describe('core path: signed webhooks to live updates', () => {
-  const env = testEnv('core');
+/**
+ * Two web nodes and one ingestor sharing one database and one Redis key prefix, on stock
+ * PostgreSQL (native partitions) and on TimescaleDB (a hypertable).
+ */
+describe.each(STORAGE_SERVERS)('core path: signed webhooks to live updates, on $server', ({ server }) => {
+  const env = testEnv('core', {}, server);
+  // What never reaches the events table (rejections, tokens, pipeline changes, health) is the same
+  // code on both servers: it runs once, on stock PostgreSQL.
+  const describeOnce = (name: string, fn: () => void) => {
+    if (server === 'postgres') describe(name, fn);
+  };
+  const itOnce = (name: string, fn: () => Promise<void>) => {
+    if (server === 'postgres') it(name, fn);
+  };
   let ingestor: INestMicroservice;
   let nodeA: RunningWeb;
   let nodeB: RunningWeb;
@@ -141,7 +153,7 @@ describe('core path: signed webhooks to live updates', () => {
     expect((await apiA.request('GET', `/api/pipelines/${pipeline.id}/events?limit=0`)).status).toBe(400);
   });
 
-  describe('rejections store nothing', () => {
+  describeOnce('rejections store nothing', () => {
     let pipeline: CreatedPipeline;
     beforeAll(async () => {
       pipeline = await apiA.createPipeline();
@@ -198,7 +210,7 @@ describe('core path: signed webhooks to live updates', () => {
     });
   });
 
-  describe('pipelines and access', () => {
+  describeOnce('pipelines and access', () => {
     it('keeps the previous secret valid after rotation, on every node', async () => {
       const pipeline = await apiA.createPipeline();
       expect((await sendWebhook(nodeB.url, pipeline, {})).status).toBe(202); // node B caches the old secret
@@ -280,7 +292,7 @@ describe('core path: signed webhooks to live updates', () => {
     });
   });
 
-  it('reports health and readiness', async () => {
+  itOnce('reports health and readiness', async () => {
     expect((await fetch(`${nodeA.url}/health`)).status).toBe(200);
     const ready = await fetch(`${nodeA.url}/ready`);
     expect(ready.status).toBe(200);

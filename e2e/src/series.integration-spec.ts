@@ -1,6 +1,6 @@
-import { ConfigError, loadConfig } from '@dash/infra';
+import { ConfigError, loadConfig, PG_POOL, STORAGE_SERVERS } from '@dash/infra';
 import { MaintenanceService } from '../../apps/ingestor/src/maintenance/maintenance.service';
-import { queryDb, sendWebhook, startStack, testEnv, waitFor, type Api, type CreatedPipeline, type RunningWeb, type Stack } from './support/harness';
+import { queryDb, sendWebhook, startStack, testEnv, waitFor, type Api, type CreatedPipeline, type RunningWeb, type Stack, type TestEnv } from './support/harness';
 
 type Bucket = '1m' | '5m' | '1h' | '1d';
 const BUCKET_MS: Record<Bucket, number> = { '1m': 60_000, '5m': 300_000, '1h': 3_600_000, '1d': 86_400_000 };
@@ -23,6 +23,38 @@ function expectedCounts(events: Sent[], bucket: Bucket, type?: string): Map<stri
   return counts;
 }
 
+/**
+ * TimescaleDB mode: runs policy jobs now, as TimescaleDB's scheduler does every few minutes (the
+ * continuous aggregates count a late event once their refresh policy has run).
+ */
+async function runPolicies(env: TestEnv, ...policies: Array<[proc: string, relation: string]>): Promise<void> {
+  for (const [proc, relation] of policies) {
+    const jobs = await queryDb<{ job_id: number }>(env, 'SELECT job_id FROM timescaledb_information.jobs WHERE proc_name = $1 AND hypertable_name = $2', [proc, relation]);
+    expect(jobs).toHaveLength(1);
+    // A run the scheduler started before it was paused may still hold the aggregate: wait it out.
+    await waitFor(
+      () => queryDb(env, 'CALL run_job($1::int)', [jobs[0].job_id]).then(() => null, (error: Error) => error.message),
+      (error) => error === null || !error.includes('concurrent refresh'),
+      15_000,
+      `${proc} on ${relation}`,
+    ).then((error) => expect(error).toBeNull());
+  }
+}
+/**
+ * TimescaleDB mode: leaves the policy jobs of a suite's database to the test (run through
+ * runPolicies), once the ingestor has applied them at start: a refresh the scheduler runs at the
+ * same time as the test's is refused.
+ */
+async function pauseScheduler(env: TestEnv): Promise<void> {
+  const jobs = "SELECT job_id FROM timescaledb_information.jobs WHERE hypertable_name IN ('events', 'event_counts_1m', 'event_counts_1h')";
+  await waitFor(() => queryDb(env, `${jobs} AND proc_name = 'policy_compression'`), (rows) => rows.length === 1, 15_000, 'the policies applied');
+  await queryDb(env, `SELECT alter_job(job_id, scheduled => false) FROM (${jobs}) AS j`);
+}
+const REFRESH: Array<[string, string]> = [
+  ['policy_refresh_continuous_aggregate', 'event_counts_1m'],
+  ['policy_refresh_continuous_aggregate', 'event_counts_1h'],
+];
+
 const nonZero = (points: Array<{ t: string; count: number }>) => new Map(points.filter((point) => point.count > 0).map((point) => [point.t, point.count]));
 
 // Known times across minute, 5-minute, hour and day edges (all long past: late events).
@@ -40,8 +72,8 @@ const HISTORY: Sent[] = [
   { id: 'h11', type: 'refund', at: '2025-03-09T07:30:00.000Z' },
 ];
 
-describe('series: event counts per bucket from the rollups', () => {
-  const env = testEnv('series');
+describe.each(STORAGE_SERVERS)('series: event counts per bucket from the rollups, on $server', ({ server }) => {
+  const env = testEnv('series', {}, server);
   let stack: Stack;
   let web: RunningWeb;
   let api: Api;
@@ -90,6 +122,10 @@ describe('series: event counts per bucket from the rollups', () => {
     // Repeated deliveries were answered 202; give the writer a moment to (not) store them twice.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect((await api.stats(pipeline.id)).count).toBe(stored.length);
+    if (server === 'timescaledb') {
+      await pauseScheduler(env);
+      await runPolicies(env, ...REFRESH);
+    }
   });
 
   afterAll(() => stack?.close());
@@ -226,5 +262,85 @@ describe('retention: old raw events dropped by whole days, counts kept', () => {
     for (const bad of [{ EVENT_RETENTION_DAYS: '2' }, { EVENT_RETENTION_DAYS: 'week' }, { COMPRESS_AFTER_DAYS: '-1' }]) {
       expect(() => loadConfig(bad, 'ingestor')).toThrow(ConfigError);
     }
+  });
+});
+
+describe('compression and retention on TimescaleDB: the series stay right', () => {
+  const env = testEnv('tsdbseries', { COMPRESS_AFTER_DAYS: '7' }, 'timescaledb');
+  let stack: Stack;
+  let web: RunningWeb;
+  let api: Api;
+
+  beforeAll(async () => {
+    stack = await startStack(env, { ingestor: { BUFFER_MAX_WAIT_MS: '50' } });
+    ({ web, api } = stack);
+    await pauseScheduler(env);
+  });
+
+  afterAll(() => stack?.close());
+
+  const noonDaysAgo = (days: number) => {
+    const now = new Date();
+    return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - days, 12));
+  };
+  const dayOf = (at: Date) => `${at.toISOString().slice(0, 10)}T00:00:00.000Z`;
+
+  async function dailySeries(pipelineId: string): Promise<Map<string, number>> {
+    const from = noonDaysAgo(45).toISOString().slice(0, 10);
+    const { status, body } = await api.request('GET', `/api/pipelines/${pipelineId}/series?bucket=1d&from=${from}T00:00:00Z`);
+    expect(status).toBe(200);
+    return nonZero(body.points);
+  }
+
+  async function compressedDays(): Promise<Map<string, boolean>> {
+    const rows = await queryDb<{ day: Date; compressed: boolean }>(env, `SELECT range_start AS day, is_compressed AS compressed FROM timescaledb_information.chunks WHERE hypertable_name = 'events'`);
+    return new Map(rows.map((row) => [row.day.toISOString(), row.compressed]));
+  }
+
+  it('compresses old chunks and drops expired ones from configuration, and counts a late event into a compressed chunk', async () => {
+    const pipeline = await api.createPipeline();
+    const times = { expired: noonDaysAgo(40), compressed: noonDaysAgo(10), recent: noonDaysAgo(2) };
+    const batch = Object.entries(times).map(([id, at]) => ({ id, type: 'tick', timestamp: at.toISOString() }));
+    expect((await sendWebhook(web.url, pipeline, batch)).status).toBe(202);
+    await waitFor(() => api.stats(pipeline.id), (stats) => stats.count === 3, 15_000, 'events stored');
+    // Counted while raw events are kept forever (the aggregates refresh from the beginning) ...
+    await runPolicies(env, ...REFRESH);
+
+    // ... then an ingestor starts with a 30-day retention (as if time had passed since these events
+    // came in) and the scheduler runs the policies it applied.
+    const config = env.config('ingestor', { EVENT_RETENTION_DAYS: '30' });
+    await new MaintenanceService(stack.ingestor.get(PG_POOL), 'timescale', config).run();
+    await pauseScheduler(env);
+    await runPolicies(env, ['policy_retention', 'events'], ['policy_compression', 'events'], ...REFRESH);
+    const chunks = await compressedDays();
+    expect(chunks.get(dayOf(times.expired))).toBeUndefined();
+    expect(chunks.get(dayOf(times.compressed))).toBe(true);
+    expect(chunks.get(dayOf(times.recent))).toBe(false);
+    const left = await queryDb<{ event_id: string }>(env, 'SELECT event_id FROM events WHERE pipeline_id = $1 ORDER BY event_id', [pipeline.id]);
+    expect(left.map((row) => row.event_id)).toEqual(['compressed', 'recent']);
+    const all = new Map([
+      [dayOf(times.expired), 1],
+      [dayOf(times.compressed), 1],
+      [dayOf(times.recent), 1],
+    ]);
+    expect(await dailySeries(pipeline.id)).toEqual(all);
+
+    // A late event for the compressed day: stored into the compressed chunk, counted in the series.
+    const late = new Date(times.compressed.getTime() + 3_600_000);
+    expect((await sendWebhook(web.url, pipeline, [{ id: 'late', type: 'tick', timestamp: late.toISOString() }])).status).toBe(202);
+    await waitFor(() => api.stats(pipeline.id), (stats) => stats.count === 4, 15_000, 'late event stored');
+    expect((await compressedDays()).get(dayOf(times.compressed))).toBe(true);
+    await runPolicies(env, ...REFRESH);
+    expect(await dailySeries(pipeline.id)).toEqual(new Map([...all, [dayOf(times.compressed), 2]]));
+    const hours = await api.request('GET', `/api/pipelines/${pipeline.id}/series?bucket=1h&from=${dayOf(times.compressed)}&to=${dayOf(times.recent)}`);
+    expect(nonZero(hours.body.points)).toEqual(new Map([
+      [times.compressed.toISOString(), 1],
+      [late.toISOString(), 1],
+    ]));
+
+    // Deleting the pipeline removes its events from compressed chunks too.
+    expect((await api.request('DELETE', `/api/pipelines/${pipeline.id}`)).status).toBe(204);
+    expect(await queryDb(env, 'SELECT count(*)::int AS n FROM events WHERE pipeline_id = $1', [pipeline.id])).toEqual([{ n: 0 }]);
+    expect((await compressedDays()).get(dayOf(times.compressed))).toBe(true);
   });
 });

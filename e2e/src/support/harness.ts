@@ -1,6 +1,6 @@
 import type { INestMicroservice } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { dropTestDatabase, loadConfig, testAdminUrl, type DashConfig } from '@dash/infra';
+import { dropTestDatabase, loadConfig, testAdminUrl, type DashConfig, type TestServer } from '@dash/infra';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { randomBytes } from 'node:crypto';
@@ -23,16 +23,20 @@ export interface TestEnv {
   cleanup(): Promise<void>;
 }
 
-export function testEnv(label: string, overrides: Record<string, string> = {}): TestEnv {
+/**
+ * On `server` (stock PostgreSQL by default; `timescaledb`: the TimescaleDB one, where Dash runs in
+ * timescale mode) unless the overrides say otherwise.
+ */
+export function testEnv(label: string, overrides: Record<string, string> = {}, server: TestServer = 'postgres'): TestEnv {
   const name = `dash_t_${label.replace(/[^a-z0-9]/gi, '').toLowerCase().slice(0, 20)}_${randomBytes(4).toString('hex')}`;
-  const databaseUrl = new URL(PG_ADMIN_URL);
+  const databaseUrl = new URL(testAdminUrl(server));
   databaseUrl.pathname = `/${name}`;
   const env: Record<string, string> = {
     DATABASE_URL: databaseUrl.toString(),
     REDIS_URL,
     DASH_KEY_PREFIX: name,
     DASH_ADMIN_TOKEN: ADMIN_TOKEN,
-    STORAGE_MODE: 'native',
+    STORAGE_MODE: server === 'timescaledb' ? 'timescale' : 'native',
     PORT: '0',
     ...overrides,
   };
@@ -41,7 +45,7 @@ export function testEnv(label: string, overrides: Record<string, string> = {}): 
     env,
     config: (role, more = {}) => loadConfig({ ...env, ...more }, role),
     cleanup: async () => {
-      await dropDatabase(name);
+      await dropTestDatabase(name, server);
       await deleteKeys(REDIS_URL, name);
     },
   };

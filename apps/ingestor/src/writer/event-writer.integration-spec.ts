@@ -1,18 +1,20 @@
 import type { IngestEvent } from '@dash/domain';
-import { createPool, createTestDatabase, type TestDatabase } from '@dash/infra';
+import { createPool, createTestDatabase, STORAGE_SERVERS, type TestDatabase } from '@dash/infra';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { EventWriter } from './event-writer';
 
-describe(EventWriter.name, () => {
+// Every case on both servers: native partitions with the writer's own rollups, and a
+// TimescaleDB hypertable with continuous aggregates.
+describe.each(STORAGE_SERVERS)(`${EventWriter.name} on $server ($storageMode)`, ({ server, storageMode }) => {
   let database: TestDatabase;
   let pool: Pool;
   let writer: EventWriter;
 
   beforeAll(async () => {
-    database = await createTestDatabase('writer');
+    database = await createTestDatabase('writer', storageMode, server);
     pool = createPool({ databaseUrl: database.url, role: 'ingestor' });
-    writer = new EventWriter(pool, 'native');
+    writer = new EventWriter(pool, storageMode);
   });
 
   afterAll(async () => {

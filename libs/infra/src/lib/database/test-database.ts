@@ -10,12 +10,29 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** The server tests use: `TEST_PG_ADMIN_URL`, by default the local one. */
-export const testAdminUrl = (): string => process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+/**
+ * The servers tests run on: `postgres`, stock PostgreSQL (`TEST_PG_ADMIN_URL`, by default the
+ * local one on 5432; the default everywhere), and `timescaledb`, a server with TimescaleDB
+ * preloaded (`TEST_TIMESCALE_URL`, by default 5433, as `../shared/scripts/timescaledb.sh` runs it).
+ * A TimescaleDB server that does not answer fails the suites that use it: it is never skipped.
+ */
+export type TestServer = 'postgres' | 'timescaledb';
+
+/** Each server with the storage mode Dash picks on it: the table storage suites run `describe.each` over. */
+export const STORAGE_SERVERS: ReadonlyArray<{ server: TestServer; storageMode: 'native' | 'timescale' }> = [
+  { server: 'postgres', storageMode: 'native' },
+  { server: 'timescaledb', storageMode: 'timescale' },
+];
+
+/** The admin URL of a test server. */
+export const testAdminUrl = (server: TestServer = 'postgres'): string =>
+  server === 'timescaledb'
+    ? (process.env.TEST_TIMESCALE_URL ?? 'postgres://postgres@127.0.0.1:5433/postgres')
+    : (process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
 
 /** Drops a test database, closing whatever connections are left. */
-export async function dropTestDatabase(name: string): Promise<void> {
-  const admin = new Client({ connectionString: testAdminUrl() });
+export async function dropTestDatabase(name: string, server: TestServer = 'postgres'): Promise<void> {
+  const admin = new Client({ connectionString: testAdminUrl(server) });
   await admin.connect();
   try {
     await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
@@ -24,9 +41,9 @@ export async function dropTestDatabase(name: string): Promise<void> {
   }
 }
 
-/** The URL of database `name` on the tests' server. */
-export function testDatabaseUrl(name: string): string {
-  const url = new URL(testAdminUrl());
+/** The URL of database `name` on a test server. */
+export function testDatabaseUrl(name: string, server: TestServer = 'postgres'): string {
+  const url = new URL(testAdminUrl(server));
   url.pathname = `/${name}`;
   return url.toString();
 }
@@ -43,10 +60,10 @@ export async function migrateDatabase(databaseUrl: string, storageMode: StorageM
   }
 }
 
-/** A database of its own for one test suite (`dash_t_<label>_<random>`), migrated in the given storage mode. */
-export async function createTestDatabase(label: string, storageMode: StorageMode = 'native'): Promise<TestDatabase> {
+/** A database of its own for one test suite (`dash_t_<label>_<random>`) on a test server, migrated in the given storage mode. */
+export async function createTestDatabase(label: string, storageMode: StorageMode = 'native', server: TestServer = 'postgres'): Promise<TestDatabase> {
   const name = `dash_t_${label}_${randomBytes(4).toString('hex')}`;
-  const url = testDatabaseUrl(name);
+  const url = testDatabaseUrl(name, server);
   await migrateDatabase(url, storageMode);
-  return { name, url, drop: () => dropTestDatabase(name) };
+  return { name, url, drop: () => dropTestDatabase(name, server) };
 }
