@@ -27,7 +27,3 @@ export const CurrentPrincipal = createParamDecorator((_data: unknown, context: E
   if (!principal) throw new DashError(401, 'unauthorized', 'not authenticated');
   return principal;
 });
-
-export function requireAdmin(principal: Principal): void {
-  if (principal.kind !== 'admin') throw new DashError(403, 'forbidden', 'this needs the admin token');
-}

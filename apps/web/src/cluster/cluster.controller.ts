@@ -1,7 +1,6 @@
-import { Controller, Get, Injectable, UseGuards, type OnModuleInit } from '@nestjs/common';
+import { Controller, Get, Injectable, type OnModuleInit } from '@nestjs/common';
 import { ClusterHeartbeat } from '@dash/infra';
-import { AuthGuard, CurrentPrincipal, requireAdmin } from '../auth/auth.guard';
-import type { Principal } from '../auth/auth.service';
+import { AdminOnly, Authenticated } from '../auth/access';
 import { LiveGateway } from '../live/live.gateway';
 
 /** Adds this web node's socket count to its heartbeat. */
@@ -18,14 +17,14 @@ export class WebNodeDetails implements OnModuleInit {
 }
 
 @Controller('api/cluster')
-@UseGuards(AuthGuard)
+@Authenticated()
+@AdminOnly()
 export class ClusterController {
   constructor(private readonly heartbeat: ClusterHeartbeat) {}
 
   /** Every live web and ingestor node, from their heartbeats in Redis. */
   @Get()
-  async nodes(@CurrentPrincipal() principal: Principal) {
-    requireAdmin(principal);
+  async nodes() {
     return { nodes: await this.heartbeat.nodes() };
   }
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { intQuery, isoTime, type RouteDoc } from '../openapi/route-doc';
+import { isoTime, type RouteDoc } from '../openapi/route-doc';
+import { failuresQuerySchema } from './failures.schemas';
 
 /** The failures routes (FailuresController), for the OpenAPI document. */
 export const FAILURE_ROUTES: RouteDoc[] = [
@@ -9,7 +10,7 @@ export const FAILURE_ROUTES: RouteDoc[] = [
     operationId: 'listFailures',
     summary: 'Events the database refused, with the reason, newest first',
     access: 'reader',
-    query: z.object({ limit: intQuery(1, 1000).optional().describe('default 100') }),
+    query: failuresQuerySchema,
     status: 200,
     response: z.object({
       items: z.array(

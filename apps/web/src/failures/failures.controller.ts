@@ -1,41 +1,28 @@
-import { Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
-import { DashError } from '@dash/domain';
-import { AuthGuard, CurrentPrincipal, requireAdmin } from '../auth/auth.guard';
-import type { Principal } from '../auth/auth.service';
-import { readable } from '../pipelines/pipelines.controller';
-import { PipelinesService } from '../pipelines/pipelines.service';
+import { Controller, Get, HttpCode, Post } from '@nestjs/common';
+import type { PipelineEntity } from '@dash/infra';
+import { AdminOnly, Authenticated, CurrentPipeline, PipelineRoute } from '../auth/access';
+import { ZodQuery } from '../http/zod-validation';
+import { failuresQuerySchema, type FailuresQuery } from './failures.schemas';
 import { FailuresService } from './failures.service';
-
-function limitOf(value: unknown): number {
-  if (value === undefined) return 100;
-  const limit = typeof value === 'string' && /^\d{1,4}$/.test(value) ? Number(value) : NaN;
-  if (!(limit >= 1 && limit <= 1000)) throw new DashError(400, 'invalid_request', 'limit must be a whole number from 1 to 1000');
-  return limit;
-}
 
 /** Events the database refused: listed for readers of the pipeline, replayed by the admin. */
 @Controller('api/pipelines/:id/failures')
-@UseGuards(AuthGuard)
+@Authenticated()
+@PipelineRoute()
 export class FailuresController {
-  constructor(
-    private readonly pipelines: PipelinesService,
-    private readonly failures: FailuresService,
-  ) {}
+  constructor(private readonly failures: FailuresService) {}
 
   /** `{items: [{id, reason, attempts, failedAt, event}], total}`, newest first. */
   @Get()
-  async list(@CurrentPrincipal() principal: Principal, @Param('id') id: string, @Query() query: Record<string, unknown>) {
-    readable(principal, id);
-    await this.pipelines.entity(id);
-    return this.failures.list(id, limitOf(query.limit));
+  list(@CurrentPipeline() pipeline: PipelineEntity, @ZodQuery(failuresQuerySchema) query: FailuresQuery) {
+    return this.failures.list(pipeline.id, query.limit);
   }
 
   /** `{replayed, stored, failed, pending}`: stored ones leave the list, refused ones stay. */
   @Post('replay')
   @HttpCode(200)
-  async replay(@CurrentPrincipal() principal: Principal, @Param('id') id: string) {
-    requireAdmin(principal);
-    await this.pipelines.entity(id);
-    return this.failures.replay(id);
+  @AdminOnly()
+  replay(@CurrentPipeline() pipeline: PipelineEntity) {
+    return this.failures.replay(pipeline.id);
   }
 }

@@ -35,7 +35,8 @@ const COMMON_ERRORS: Record<RouteDoc['access'], number[]> = {
 
 function operation(route: RouteDoc): JsonSchema {
   const parameters: JsonSchema[] = [...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({ name, in: 'path', required: true, schema: { type: 'string' } }));
-  for (const [where, object] of [['query', route.query], ['header', route.headers]] as const) {
+  const query = route.query instanceof z.ZodPipe ? route.query.in : route.query;
+  for (const [where, object] of [['query', query], ['header', route.headers]] as const) {
     for (const [name, field] of Object.entries(object?.shape ?? {})) {
       const schema = field as z.ZodType;
       parameters.push({ name, in: where, required: !schema.safeParse(undefined).success, schema: schemaOf(schema), ...(schema.description ? { description: schema.description } : {}) });

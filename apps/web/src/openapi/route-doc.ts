@@ -16,8 +16,8 @@ export interface RouteDoc {
   summary: string;
   description?: string;
   access: RouteAccess;
-  /** Each key of the object is one query parameter. */
-  query?: z.ZodObject;
+  /** Each key of the object is one query parameter: the very schema the route's ZodValidationPipe parses with (checks across keys may follow it). */
+  query?: z.ZodObject | z.ZodPipe<z.ZodObject, z.ZodType>;
   /** Each key of the object is one request header. */
   headers?: z.ZodObject;
   /** A JSON body; `bodyContent` instead where several media types are taken. */
@@ -49,6 +49,3 @@ export const pipelineStatsSchema = z.object({
   lastEventAt: isoTime.nullable(),
   version: z.number().int(),
 });
-
-/** A query parameter holding a whole number (query strings are text; the bounds are what is accepted). */
-export const intQuery = (min: number, max: number) => z.string().regex(/^\d+$/).describe(`a whole number from ${min} to ${max}`);

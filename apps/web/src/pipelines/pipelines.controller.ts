@@ -1,19 +1,21 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, UseGuards } from '@nestjs/common';
-import { DashError } from '@dash/domain';
-import { AuthGuard, CurrentPrincipal, requireAdmin } from '../auth/auth.guard';
+import { Controller, Delete, Get, HttpCode, Patch, Post } from '@nestjs/common';
+import type { PipelineEntity } from '@dash/infra';
+import { AdminOnly, Authenticated, CurrentPipeline, PipelineRoute } from '../auth/access';
+import { CurrentPrincipal } from '../auth/auth.guard';
 import { canRead, type Principal } from '../auth/auth.service';
-import { createPipelineSchema, parseBody, updatePipelineSchema } from './pipelines.schemas';
+import { ZodBody } from '../http/zod-validation';
+import { createPipelineSchema, updatePipelineSchema, type CreatePipeline, type UpdatePipeline } from './pipelines.schemas';
 import { PipelinesService } from './pipelines.service';
 
 @Controller('api')
-@UseGuards(AuthGuard)
+@Authenticated()
 export class PipelinesController {
   constructor(private readonly pipelines: PipelinesService) {}
 
   @Post('pipelines')
-  create(@CurrentPrincipal() principal: Principal, @Body() body: unknown) {
-    requireAdmin(principal);
-    return this.pipelines.create(parseBody(createPipelineSchema, body));
+  @AdminOnly()
+  create(@ZodBody(createPipelineSchema) body: CreatePipeline) {
+    return this.pipelines.create(body);
   }
 
   @Get('pipelines')
@@ -22,40 +24,39 @@ export class PipelinesController {
   }
 
   @Get('pipelines/:id')
-  get(@CurrentPrincipal() principal: Principal, @Param('id') id: string) {
-    readable(principal, id);
-    return this.pipelines.get(id);
+  @PipelineRoute()
+  get(@CurrentPipeline() pipeline: PipelineEntity) {
+    return this.pipelines.get(pipeline.id);
   }
 
   @Patch('pipelines/:id')
-  update(@CurrentPrincipal() principal: Principal, @Param('id') id: string, @Body() body: unknown) {
-    requireAdmin(principal);
-    return this.pipelines.update(id, parseBody(updatePipelineSchema, body));
+  @AdminOnly()
+  @PipelineRoute()
+  update(@CurrentPipeline() pipeline: PipelineEntity, @ZodBody(updatePipelineSchema) body: UpdatePipeline) {
+    return this.pipelines.update(pipeline.id, body);
   }
 
   @Delete('pipelines/:id')
   @HttpCode(204)
-  async remove(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<void> {
-    requireAdmin(principal);
-    await this.pipelines.remove(id);
+  @AdminOnly()
+  @PipelineRoute()
+  async remove(@CurrentPipeline() pipeline: PipelineEntity): Promise<void> {
+    await this.pipelines.remove(pipeline.id);
   }
 
   @Post('pipelines/:id/rotate-secret')
   @HttpCode(200)
-  rotate(@CurrentPrincipal() principal: Principal, @Param('id') id: string) {
-    requireAdmin(principal);
-    return this.pipelines.rotateSecret(id);
+  @AdminOnly()
+  @PipelineRoute()
+  rotate(@CurrentPipeline() pipeline: PipelineEntity) {
+    return this.pipelines.rotateSecret(pipeline.id);
   }
 
   @Post('pipelines/:id/poll')
   @HttpCode(200)
-  poll(@CurrentPrincipal() principal: Principal, @Param('id') id: string) {
-    requireAdmin(principal);
-    return this.pipelines.pollNow(id);
+  @AdminOnly()
+  @PipelineRoute()
+  poll(@CurrentPipeline() pipeline: PipelineEntity) {
+    return this.pipelines.pollNow(pipeline.id);
   }
-}
-
-/** A viewer token reads only the pipelines it names. */
-export function readable(principal: Principal, id: string): void {
-  if (!canRead(principal, id)) throw new DashError(403, 'forbidden', `this token may not read pipeline ${id}`);
 }

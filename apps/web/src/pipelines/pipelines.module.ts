@@ -2,18 +2,17 @@ import { Module } from '@nestjs/common';
 import { ClientProxyFactory } from '@nestjs/microservices';
 import { DASH_CONFIG, redisTransport, type DashConfig } from '@dash/infra';
 import { AuthModule } from '../auth/auth.module';
-import { PipelineCache } from './pipeline-cache';
+import { PipelineCacheModule } from './pipeline-cache.module';
 import { PipelineChangesController, PipelineChangesPublisher, TRANSPORT_CLIENT } from './pipeline-changes';
 import { PipelinesController } from './pipelines.controller';
 import { PipelinesService } from './pipelines.service';
 import { PollScheduler } from './poll-scheduler';
 
 @Module({
-  imports: [AuthModule],
+  imports: [AuthModule, PipelineCacheModule],
   controllers: [PipelinesController, PipelineChangesController],
   providers: [
     PipelinesService,
-    PipelineCache,
     PipelineChangesPublisher,
     PollScheduler,
     {
@@ -22,6 +21,6 @@ import { PollScheduler } from './poll-scheduler';
       useFactory: (config: DashConfig) => ClientProxyFactory.create(redisTransport(config.redisUrl)),
     },
   ],
-  exports: [PipelinesService, PipelineCache, TRANSPORT_CLIENT],
+  exports: [PipelinesService, PipelineCacheModule, TRANSPORT_CLIENT],
 })
 export class PipelinesModule {}

@@ -1,4 +1,4 @@
-import { isValidPath, DashError } from '@dash/domain';
+import { isValidPath } from '@dash/domain';
 import { z } from 'zod';
 
 const path = (allowEmpty: boolean) => z.string().refine((value) => isValidPath(value, allowEmpty), 'must be dot-separated keys, like data.object.id');
@@ -26,15 +26,7 @@ export const createTokenSchema = z.object({ pipelines: z.array(z.string().uuid()
 
 export type CreatePipeline = z.infer<typeof createPipelineSchema>;
 export type UpdatePipeline = z.infer<typeof updatePipelineSchema>;
-
-/** Parses a request body or throws `400 invalid_request` naming the first problem. */
-export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  const result = schema.safeParse(body ?? {});
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
-  throw new DashError(400, 'invalid_request', `${where}${issue?.message ?? 'invalid body'}`);
-}
+export type CreateToken = z.infer<typeof createTokenSchema>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID.test(value);

@@ -118,7 +118,7 @@ export class PipelinesService {
     return rows.map((row) => row.id);
   }
 
-  async entity(id: string): Promise<PipelineEntity> {
+  private async entity(id: string): Promise<PipelineEntity> {
     const entity = isUuid(id) ? await this.pipelines.findOneBy({ id }) : null;
     if (!entity) throw new DashError(404, 'not_found', `no pipeline ${id}`);
     return entity;

@@ -1,24 +1,18 @@
-import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
-import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard';
-import type { Principal } from '../auth/auth.service';
-import { readable } from '../pipelines/pipelines.controller';
-import { PipelinesService } from '../pipelines/pipelines.service';
-import { parseSeriesQuery } from './series.params';
+import { Controller, Get } from '@nestjs/common';
+import type { PipelineEntity } from '@dash/infra';
+import { Authenticated, CurrentPipeline, PipelineRoute } from '../auth/access';
+import { ZodQuery } from '../http/zod-validation';
+import { seriesQuerySchema, type SeriesQuery } from './series.params';
 import { SeriesService } from './series.service';
 
 @Controller('api/pipelines/:id')
-@UseGuards(AuthGuard)
+@Authenticated()
+@PipelineRoute()
 export class SeriesController {
-  constructor(
-    private readonly pipelines: PipelinesService,
-    private readonly series: SeriesService,
-  ) {}
+  constructor(private readonly series: SeriesService) {}
 
   @Get('series')
-  async get(@CurrentPrincipal() principal: Principal, @Param('id') id: string, @Query() query: Record<string, unknown>) {
-    readable(principal, id);
-    const parsed = parseSeriesQuery(query);
-    await this.pipelines.entity(id);
-    return this.series.series(id, parsed);
+  get(@CurrentPipeline() pipeline: PipelineEntity, @ZodQuery(seriesQuerySchema) query: SeriesQuery) {
+    return this.series.series(pipeline.id, query);
   }
 }

@@ -1,4 +1,6 @@
 import { DashError } from '@dash/domain';
+import { z } from 'zod';
+import { parseWith, textParam } from '../http/zod-validation';
 
 export type SeriesBucket = '1m' | '5m' | '1h' | '1d';
 
@@ -34,34 +36,51 @@ export interface SeriesQuery {
   type?: string;
 }
 
-const ISO = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
-
-function timeOf(value: unknown, name: string): Date | undefined {
-  if (value === undefined) return undefined;
-  const ms = typeof value === 'string' && ISO.test(value) ? Date.parse(value) : NaN;
-  if (Number.isNaN(ms)) throw new DashError(400, 'invalid_request', `${name} must be an ISO 8601 time, e.g. 2026-01-02T03:04:05Z`);
-  return new Date(ms);
-}
-
 /** Bucket starts are multiples of the bucket size since the Unix epoch (UTC), like date_bin and time_bucket. */
 export const alignDown = (ms: number, bucketMs: number): number => Math.floor(ms / bucketMs) * bucketMs;
 
+const ISO = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+const ISO_MESSAGE = 'must be an ISO 8601 time, e.g. 2026-01-02T03:04:05Z';
+const timeParam = z
+  .string({ error: ISO_MESSAGE })
+  .refine((value) => ISO.test(value) && !Number.isNaN(Date.parse(value)), ISO_MESSAGE)
+  .transform((value) => new Date(Date.parse(value)));
+
+/** The series query's fields, each checked alone (the route table documents these). */
+export const seriesQueryFields = z.object({
+  bucket: z.enum(['1m', '5m', '1h', '1d'], { error: 'must be one of 1m, 5m, 1h, 1d' }).default('1m').describe('default 1m'),
+  from: timeParam.optional().describe('ISO 8601 time'),
+  to: timeParam.optional().describe('default now'),
+  type: textParam().optional().describe('only events of this type'),
+});
+
 /**
- * Validates `bucket`, `from`, `to` and `type`. Defaults: 1m covers the last hour, 5m the
- * last day, 1h the last week, 1d the last 90 days; `to` defaults to now.
+ * Defaults and the checks across fields. Defaults: 1m covers the last hour, 5m the last day,
+ * 1h the last week, 1d the last 90 days; `to` defaults to now. A string is the problem found.
  */
-export function parseSeriesQuery(query: Record<string, unknown>, now = Date.now()): SeriesQuery {
-  const bucketValue = query.bucket ?? '1m';
-  if (typeof bucketValue !== 'string' || !(bucketValue in BUCKETS)) throw new DashError(400, 'invalid_request', 'bucket must be one of 1m, 5m, 1h, 1d');
-  const bucket = bucketValue as SeriesBucket;
+function resolveRange(fields: z.output<typeof seriesQueryFields>, now: number): SeriesQuery | string {
+  const { bucket, type } = fields;
   const spec = BUCKETS[bucket];
-  const to = timeOf(query.to, 'to') ?? new Date(now);
-  const given = timeOf(query.from, 'from') ?? new Date(to.getTime() - spec.defaultSpanMs);
-  if (given.getTime() >= to.getTime()) throw new DashError(400, 'invalid_request', 'from must be before to');
+  const to = fields.to ?? new Date(now);
+  const given = fields.from ?? new Date(to.getTime() - spec.defaultSpanMs);
+  if (given.getTime() >= to.getTime()) return 'from must be before to';
   if (to.getTime() - given.getTime() > spec.maxSpanMs) {
-    throw new DashError(400, 'invalid_request', `a ${bucket} series covers at most ${spec.maxSpanMs / DAY} days; use a larger bucket or a shorter range`);
+    return `a ${bucket} series covers at most ${spec.maxSpanMs / DAY} days; use a larger bucket or a shorter range`;
   }
-  const type = query.type;
-  if (type !== undefined && (typeof type !== 'string' || type.length === 0 || type.length > 500)) throw new DashError(400, 'invalid_request', 'type must be a non-empty string');
   return { bucket, from: new Date(alignDown(given.getTime(), spec.ms)), to, type };
+}
+
+/** `bucket`, `from`, `to` and `type` of `GET /api/pipelines/:id/series`, validated by the route's ZodValidationPipe. */
+export const seriesQuerySchema = seriesQueryFields.transform((fields, context) => {
+  const resolved = resolveRange(fields, Date.now());
+  if (typeof resolved !== 'string') return resolved;
+  context.issues.push({ code: 'custom', message: resolved, input: fields });
+  return z.NEVER;
+});
+
+/** The same validation at a given time (`400 invalid_request` on a bad query). */
+export function parseSeriesQuery(query: Record<string, unknown>, now = Date.now()): SeriesQuery {
+  const resolved = resolveRange(parseWith(seriesQueryFields, query), now);
+  if (typeof resolved === 'string') throw new DashError(400, 'invalid_request', resolved);
+  return resolved;
 }

@@ -1,35 +1,33 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, UseGuards } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { DashError, TOKEN_REVOKED, type TokenRevoked } from '@dash/domain';
 import { DASH_CONFIG, type DashConfig } from '@dash/infra';
-import { AuthGuard, CurrentPrincipal, requireAdmin } from '../auth/auth.guard';
-import { AuthService, type Principal } from '../auth/auth.service';
-import { createTokenSchema, isUuid, parseBody } from '../pipelines/pipelines.schemas';
+import { AdminOnly, Authenticated } from '../auth/access';
+import { AuthService } from '../auth/auth.service';
+import { ZodBody } from '../http/zod-validation';
+import { createTokenSchema, isUuid, type CreateToken } from '../pipelines/pipelines.schemas';
 import { TokensService } from './tokens.service';
 
 /** `POST/GET /api/tokens`, `DELETE /api/tokens/:id`: admin only. */
 @Controller('api/tokens')
-@UseGuards(AuthGuard)
+@Authenticated()
+@AdminOnly()
 export class TokensController {
   constructor(private readonly tokens: TokensService) {}
 
   @Post()
-  create(@CurrentPrincipal() principal: Principal, @Body() body: unknown) {
-    requireAdmin(principal);
-    const { pipelines, label } = parseBody(createTokenSchema, body);
+  create(@ZodBody(createTokenSchema) { pipelines, label }: CreateToken) {
     return this.tokens.create(pipelines, label);
   }
 
   @Get()
-  list(@CurrentPrincipal() principal: Principal) {
-    requireAdmin(principal);
+  list() {
     return this.tokens.list();
   }
 
   @Delete(':id')
   @HttpCode(204)
-  async revoke(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<void> {
-    requireAdmin(principal);
+  async revoke(@Param('id') id: string): Promise<void> {
     if (!isUuid(id)) throw new DashError(404, 'not_found', 'no such token');
     await this.tokens.revoke(id.toLowerCase());
   }

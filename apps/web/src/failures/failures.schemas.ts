@@ -1,0 +1,9 @@
+import { z } from 'zod';
+import { wholeNumberParam } from '../http/zod-validation';
+
+/** `GET /api/pipelines/:id/failures`: validated by the route's pipe and documented by its route table. */
+export const failuresQuerySchema = z.object({
+  limit: wholeNumberParam(1, 1000, 100).describe('failures listed, 1 to 1000 (default 100)'),
+});
+
+export type FailuresQuery = z.output<typeof failuresQuerySchema>;
