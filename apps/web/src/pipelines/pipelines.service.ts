@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DashError, generateSigningSecret, type PipelineSource } from '@dash/domain';
-import { PG_POOL, PipelineEntity, STORAGE_MODE, type ResolvedStorageMode } from '@dash/infra';
+import { assertPublicUrl, DASH_CONFIG, PG_POOL, PipelineEntity, STORAGE_MODE, type DashConfig, type ResolvedStorageMode } from '@dash/infra';
 import type { Pool } from 'pg';
 import { DataSource, type Repository } from 'typeorm';
 import { PipelineChangesPublisher } from './pipeline-changes';
@@ -35,11 +35,13 @@ export class PipelinesService {
     @Inject(STORAGE_MODE) private readonly mode: ResolvedStorageMode,
     private readonly changes: PipelineChangesPublisher,
     private readonly polls: PollScheduler,
+    @Inject(DASH_CONFIG) private readonly config: DashConfig,
   ) {
     this.pipelines = dataSource.getRepository(PipelineEntity);
   }
 
   async create(input: CreatePipeline): Promise<PipelineView & { signingSecret: string }> {
+    await this.assertReachable(input.source);
     const signingSecret = generateSigningSecret();
     const entity = await this.dataSource.transaction(async (manager) => {
       const saved = await manager.save(
@@ -73,6 +75,7 @@ export class PipelinesService {
 
   async update(id: string, input: UpdatePipeline): Promise<PipelineView> {
     const entity = await this.entity(id);
+    if (input.source) await this.assertReachable(input.source);
     Object.assign(entity, Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined)));
     const saved = await this.pipelines.save(entity);
     await this.changes.announce({ pipelineId: id, change: 'updated' });
@@ -122,6 +125,11 @@ export class PipelinesService {
     const entity = isUuid(id) ? await this.pipelines.findOneBy({ id }) : null;
     if (!entity) throw new DashError(404, 'not_found', `no pipeline ${id}`);
     return entity;
+  }
+
+  /** A poll source may only name a public address (SSRF), unless OUTBOUND_ALLOW_PRIVATE; the ingestor checks again at connection time. */
+  private async assertReachable(source: PipelineSource): Promise<void> {
+    if (source.type === 'poll') await assertPublicUrl(source.url, this.config.outbound.allowPrivate);
   }
 
   private async view(entity: PipelineEntity): Promise<PipelineView> {
