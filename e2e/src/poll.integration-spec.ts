@@ -74,6 +74,23 @@ describe('poll sources', () => {
     expect((await api.request('GET', `/api/pipelines/${pipeline.id}`)).body.lastPoll).toMatchObject({ status: 'ok', items: 3 });
   });
 
+  it('shows a poll source credentials (headers, URL user info and query) to the admin only', async () => {
+    const url = `${source.url.replace('http://', 'http://reader:hunter2@')}?api_key=sk_live_123&page=1`;
+    const pipeline = await api.createPipeline({ source: { type: 'poll', url, intervalSeconds: 3600, itemsPath: 'data.items', headers: { Authorization: 'Bearer upstream-secret' } } });
+    const asAdmin = await api.request('GET', `/api/pipelines/${pipeline.id}`);
+    expect(asAdmin.body.source).toMatchObject({ url, headers: { Authorization: 'Bearer upstream-secret' } });
+    expect((await api.request('GET', '/api/pipelines')).body.items.find((item: { id: string }) => item.id === pipeline.id).source.headers).toEqual({ Authorization: 'Bearer upstream-secret' });
+
+    const token = (await api.request('POST', '/api/tokens', { pipelines: [pipeline.id] })).body.token as string;
+    const viewer = api.withToken(token);
+    const one = await viewer.request('GET', `/api/pipelines/${pipeline.id}`);
+    const list = await viewer.request('GET', '/api/pipelines');
+    expect(one.status).toBe(200);
+    expect(one.body.source).toEqual({ type: 'poll', url: source.url, intervalSeconds: 3600, itemsPath: 'data.items' });
+    expect(list.body.items).toEqual([expect.objectContaining({ id: pipeline.id, source: one.body.source })]);
+    for (const text of [JSON.stringify(one.body), JSON.stringify(list.body)]) expect(text).not.toMatch(/upstream-secret|sk_live_123|hunter2|reader/);
+  });
+
   it('records a failing source without storing anything', async () => {
     const pipeline = await api.createPipeline({ source: { type: 'poll', url: source.url, intervalSeconds: 3600, itemsPath: 'data.items' } });
     source.status = 500;

@@ -5,5 +5,6 @@ export * from './lib/lru-cache';
 export * from './lib/paths';
 export * from './lib/pipeline';
 export * from './lib/queues';
+export * from './lib/redact';
 export * from './lib/signature';
 export * from './lib/socket-events';

@@ -21,13 +21,13 @@ export class PipelinesController {
 
   @Get('pipelines')
   async list(@CurrentPrincipal() principal: Principal) {
-    return { items: await this.pipelines.list((id) => canRead(principal, id)) };
+    return { items: await this.pipelines.list((id) => canRead(principal, id), principal.kind === 'admin') };
   }
 
   @Get('pipelines/:id')
   get(@CurrentPrincipal() principal: Principal, @Param('id') id: string) {
     readable(principal, id);
-    return this.pipelines.get(id);
+    return this.pipelines.get(id, principal.kind === 'admin');
   }
 
   @Patch('pipelines/:id')

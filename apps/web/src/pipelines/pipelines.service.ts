@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DashError, generateSigningSecret, type PipelineSource } from '@dash/domain';
+import { DashError, generateSigningSecret, sourceForViewer, type PipelineSource } from '@dash/domain';
 import { assertPublicUrl, DASH_CONFIG, PG_POOL, PipelineEntity, STORAGE_MODE, type DashConfig, type ResolvedStorageMode } from '@dash/infra';
 import type { Pool } from 'pg';
 import { DataSource, type Repository } from 'typeorm';
@@ -62,15 +62,16 @@ export class PipelinesService {
     return { ...(await this.view(entity)), signingSecret };
   }
 
-  async list(visible: (id: string) => boolean): Promise<PipelineView[]> {
+  /** The pipelines `visible` lets through; `admin: false` hides a poll source's credentials (a viewer's view). */
+  async list(visible: (id: string) => boolean, admin = true): Promise<PipelineView[]> {
     const entities = await this.pipelines.find({ order: { createdAt: 'ASC' } });
     const shown = entities.filter((entity) => visible(entity.id));
     const stats = await this.statsOf(shown.map((entity) => entity.id));
-    return shown.map((entity) => toView(entity, stats.get(entity.id)));
+    return shown.map((entity) => shownTo(toView(entity, stats.get(entity.id)), admin));
   }
 
-  async get(id: string): Promise<PipelineView> {
-    return this.view(await this.entity(id));
+  async get(id: string, admin = true): Promise<PipelineView> {
+    return shownTo(await this.view(await this.entity(id)), admin);
   }
 
   async update(id: string, input: UpdatePipeline): Promise<PipelineView> {
@@ -143,6 +144,10 @@ export class PipelinesService {
     );
     return new Map(rows.map((row) => [row.pipeline_id, { count: Number(row.count), lastEventAt: row.last_event_at?.toISOString() ?? null }]));
   }
+}
+
+function shownTo(view: PipelineView, admin: boolean): PipelineView {
+  return admin ? view : { ...view, source: sourceForViewer(view.source) };
 }
 
 function toView(entity: PipelineEntity, stats?: { count: number; lastEventAt: string | null }): PipelineView {
