@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm start`: builds both apps and runs the web app and the ingestor on this machine, against
 // PostgreSQL and Redis at their default URLs (or DATABASE_URL / REDIS_URL). The database is
-// created and migrated by the apps themselves. Prints the dashboard URL and the admin token.
+// created and migrated by the apps themselves. Prints the dashboard URL, and the admin token
+// only when it was generated here: a token given in DASH_ADMIN_TOKEN is never printed.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
@@ -73,7 +74,7 @@ if (!(await waitForHealth(`http://127.0.0.1:${port}/health`, 60_000))) {
   const base = `http://localhost:${port}`;
   console.log(`
   Dash is running.
-    Dashboard:   ${base}/?token=${encodeURIComponent(adminToken)}
+    Dashboard:   ${tokenGiven ? `${base}/  (sign in with the token in DASH_ADMIN_TOKEN)` : `${base}/?token=${encodeURIComponent(adminToken)}`}
     Webhooks:    POST ${base}/webhooks/<pipelineId>
     Admin token: ${tokenGiven ? 'from DASH_ADMIN_TOKEN' : `${adminToken}  (generated for this run; set DASH_ADMIN_TOKEN to keep one)`}
 `);

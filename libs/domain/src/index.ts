@@ -1,6 +1,7 @@
 export * from './lib/errors';
 export * from './lib/events';
 export * from './lib/extract';
+export * from './lib/log-text';
 export * from './lib/lru-cache';
 export * from './lib/paths';
 export * from './lib/pipeline';

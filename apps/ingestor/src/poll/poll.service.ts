@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DashError, pollEvents, valueAtPath, type PipelineSource } from '@dash/domain';
+import { DashError, logText, pollEvents, valueAtPath, type PipelineSource } from '@dash/domain';
 import { DASH_CONFIG, outboundRequest, PG_POOL, type DashConfig, type LastPoll } from '@dash/infra';
 import { createHash } from 'node:crypto';
 import type { Pool } from 'pg';
@@ -66,7 +66,8 @@ export class PollService {
       };
     } catch (error) {
       const message = error instanceof DashError ? `${error.code}: ${error.message}` : (error as Error).message;
-      this.logger.warn(`poll of pipeline ${pipelineId} failed: ${message}`);
+      // The message can carry what the upstream sent (or its name): escaped, it stays one line.
+      this.logger.warn(`poll of pipeline ${pipelineId} failed: ${logText(message, 500)}`);
       result = { at: new Date(startedAt).toISOString(), status: 'error', items: 0, error: message, cursor: pipeline.last_poll?.cursor ?? null };
     }
     await this.pool.query('UPDATE pipelines SET last_poll = $2 WHERE id = $1', [pipelineId, JSON.stringify(result)]);

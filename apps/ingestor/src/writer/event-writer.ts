@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { eventRecordJson, type IngestEvent, type PipelineStats } from '@dash/domain';
+import { eventRecordJson, logText, type IngestEvent, type PipelineStats } from '@dash/domain';
 import { PG_POOL, STORAGE_MODE, toPipelineStats, type ResolvedStorageMode, type StatsRow } from '@dash/infra';
 import type { Pool } from 'pg';
 import { RECORD_FAILURE, writeBatchSql } from './event-writer.sql';
@@ -112,7 +112,8 @@ export class EventWriter {
 
   private async recordFailure(event: IngestEvent, error: Error): Promise<void> {
     const reason = `${(error as { code?: string }).code ?? 'error'}: ${error.message}`;
-    this.logger.warn(`event ${event.id} of pipeline ${event.pipelineId} rejected by the database: ${reason}`);
+    // The id and the database's message come from the sender's input: escaped, they stay on one line.
+    this.logger.warn(`event ${logText(event.id)} of pipeline ${logText(event.pipelineId)} rejected by the database: ${logText(reason, 500)}`);
     // The event is kept as JSON text: the database may refuse it as jsonb (that can be the reason).
     const safeId = event.id.replaceAll('\u0000', '\uFFFD');
     await this.pool.query(RECORD_FAILURE, [event.pipelineId, safeId, eventRecordJson(event), reason]);
