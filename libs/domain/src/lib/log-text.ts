@@ -1,5 +1,6 @@
 // C0 and C1 controls, DEL, and the Unicode line and paragraph separators: anything a log
 // reader or terminal could take for a new line or a control sequence.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
 
 /**
