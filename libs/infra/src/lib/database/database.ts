@@ -6,6 +6,7 @@ import { ENTITIES } from './entities';
 import { CoreSchema1732752000000 } from './migrations/1732752000000-core-schema';
 import { eventStorageMigration, type ResolvedStorageMode } from './migrations/1732752000001-event-storage';
 import { Retention1732752000002 } from './migrations/1732752000002-retention';
+import { DeploymentIdentity1733270400000 } from './migrations/1733270400000-deployment-identity';
 
 const logger = new Logger('Database');
 
@@ -40,7 +41,7 @@ export function createDataSource(config: Pick<DashConfig, 'databaseUrl' | 'stora
     type: 'postgres',
     url: config.databaseUrl,
     entities: ENTITIES,
-    migrations: [CoreSchema1732752000000, eventStorageMigration(config.storageMode), Retention1732752000002],
+    migrations: [CoreSchema1732752000000, eventStorageMigration(config.storageMode), Retention1732752000002, DeploymentIdentity1733270400000],
     migrationsTableName: 'dash_migrations',
     migrationsTransactionMode: 'each',
     extra: { max: 5, application_name: 'dash' },
@@ -73,4 +74,11 @@ export function createPool(config: Pick<DashConfig, 'databaseUrl' | 'role'>, max
   // An idle client losing its connection (PostgreSQL restart) must not crash the process.
   pool.on('error', (error) => logger.warn(`idle PostgreSQL client: ${error.message}`));
   return pool;
+}
+
+/** This database's identity, made by the migrations: what a Redis key prefix is bound to. */
+export async function deploymentIdOf(dataSource: DataSource): Promise<string> {
+  const rows = (await dataSource.query(`SELECT value FROM dash_meta WHERE key = 'deployment_id'`)) as Array<{ value: string }>;
+  if (!rows[0]) throw new Error('dash_meta has no deployment_id: the database is not migrated');
+  return rows[0].value;
 }
