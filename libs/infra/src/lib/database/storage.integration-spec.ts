@@ -42,7 +42,7 @@ describe('event storage', () => {
     const pool = createPool({ databaseUrl: databaseUrl(name), role: 'web' });
     pools.push(pool);
     const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM dash_migrations');
-    expect(Number(rows[0].n)).toBe(3);
+    expect(Number(rows[0].n)).toBe(4);
   });
 
   it('refuses STORAGE_MODE=timescale when the extension cannot be created, leaving nothing half-made', async () => {
