@@ -123,6 +123,14 @@ describe(EventWriter.name, () => {
     expect((await pool.query('SELECT 1 FROM orphaned_events WHERE pipeline_id = $1', [ghost])).rowCount).toBe(2);
   });
 
+  it('records an event the database refuses whose pipeline is gone as well', async () => {
+    const ghost = randomUUID();
+    const outcome = await writer.write([event(ghost, 'poison-ghost', { payloadJson: JSON.stringify({ bad: 'nul \u0000 inside' }) })]);
+    expect(outcome.failed).toBe(1);
+    const { rows } = await pool.query<{ event_id: string; reason: string }>('SELECT event_id, reason FROM orphaned_events WHERE pipeline_id = $1', [ghost]);
+    expect(rows).toEqual([{ event_id: 'poison-ghost', reason: expect.stringMatching(/^pipeline_not_found \(and refused: 22P05/) }]);
+  });
+
   it('records the events in flight for a pipeline deleted meanwhile', async () => {
     const id = await pipeline();
     await writer.write([event(id, 'before')]);
