@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { queryDb, REDIS_URL, startIngestor, startWeb, testEnv, type RunningWeb } from './support/harness';
+import { Api, queryDb, REDIS_URL, sendWebhook, startIngestor, startWeb, testEnv, waitFor, type RunningWeb } from './support/harness';
 import { spawnApp } from './support/processes';
 
 /**
@@ -43,5 +43,45 @@ describe('a key prefix bound to one database', () => {
     const sameDatabase = first.config('ingestor', { DATABASE_URL: first.env.DATABASE_URL.replace('127.0.0.1', 'localhost') });
     const ingestor = await startIngestor(sameDatabase);
     await ingestor.close();
+  });
+});
+
+describe('an acknowledged event whose pipeline is deleted before it is stored', () => {
+  const env = testEnv('orphans');
+  let web: RunningWeb | null = null;
+
+  afterAll(async () => {
+    await web?.close();
+    await env.cleanup();
+  });
+
+  it('is recorded in orphaned_events, not dropped', async () => {
+    // No ingestor yet: the events wait in the queue, acknowledged.
+    web = await startWeb(env.config('web'));
+    const api = new Api(web.url);
+    const pipeline = await api.createPipeline({ name: 'short-lived' });
+    const sent = await sendWebhook(web.url, pipeline, { type: 'order.created', amount: 1 });
+    expect(sent.status).toBe(202);
+    const batch = await sendWebhook(web.url, pipeline, [{ id: 'b1' }, { id: 'b2' }]);
+    expect(batch.status).toBe(202);
+    expect((await api.request('DELETE', `/api/pipelines/${pipeline.id}`)).status).toBe(204);
+
+    const ingestor = await startIngestor(env.config('ingestor'));
+    try {
+      const rows = await waitFor(
+        () => queryDb<{ event_id: string; reason: string }>(env, 'SELECT event_id, reason FROM orphaned_events WHERE pipeline_id = $1 ORDER BY event_id', [pipeline.id]),
+        (found) => found.length === 3,
+        30_000,
+        'orphaned events recorded',
+      );
+      expect(rows).toEqual([
+        { event_id: 'b1', reason: 'pipeline_not_found' },
+        { event_id: 'b2', reason: 'pipeline_not_found' },
+        { event_id: sent.id, reason: 'pipeline_not_found' },
+      ]);
+      expect(await queryDb(env, 'SELECT 1 FROM events WHERE pipeline_id = $1', [pipeline.id])).toEqual([]);
+    } finally {
+      await ingestor.close();
+    }
   });
 });

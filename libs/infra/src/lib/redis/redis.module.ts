@@ -1,4 +1,4 @@
-import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { deploymentIdOf } from '../database/database';
@@ -22,7 +22,11 @@ export const REDIS = Symbol('REDIS');
         try {
           await whenReady(client);
           await assertNoEviction(client);
-          await bindKeyPrefix(client, new RedisKeys(config.keyPrefix), await deploymentIdOf(dataSource));
+          const keys = new RedisKeys(config.keyPrefix);
+          const deploymentId = await deploymentIdOf(dataSource);
+          await bindKeyPrefix(client, keys, deploymentId);
+          // A Redis that restarted empty lost the binding: claim it again on every reconnect.
+          client.on('ready', () => void bindKeyPrefix(client, keys, deploymentId).catch((error: Error) => new Logger('Redis').error(error.message)));
         } catch (error) {
           client.disconnect();
           throw error;
