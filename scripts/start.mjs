@@ -11,8 +11,11 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const port = process.env.PORT ?? '3000';
 
-const build = spawnSync(process.execPath, [join(root, 'node_modules/nx/dist/bin/nx.js'), 'run-many', '-t', 'build', '--projects=web,ingestor', '--outputStyle=static'], { cwd: root, stdio: 'inherit' });
-if (build.status !== 0) process.exit(build.status ?? 1);
+// `--no-build` runs what dist/ holds (tests use it: a rebuild would rewrite dist/ under suites running beside).
+if (!process.argv.includes('--no-build')) {
+  const build = spawnSync(process.execPath, [join(root, 'node_modules/nx/dist/bin/nx.js'), 'run-many', '-t', 'build', '--projects=web,ingestor', '--outputStyle=static'], { cwd: root, stdio: 'inherit' });
+  if (build.status !== 0) process.exit(build.status ?? 1);
+}
 
 const tokenGiven = Boolean(process.env.DASH_ADMIN_TOKEN);
 if (!tokenGiven && process.env.NODE_ENV === 'production') {

@@ -19,7 +19,8 @@ describe('secrets in output', () => {
   beforeAll(async () => {
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    child = spawn(process.execPath, [join(ROOT, 'scripts/start.mjs')], { cwd: ROOT, env: { ...process.env, ...env.env, PORT: String(port), LOG_FORMAT: 'pretty' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // --no-build: the suites beside this one run dist/ (npm test built it); a rebuild would rewrite it under them.
+    child = spawn(process.execPath, [join(ROOT, 'scripts/start.mjs'), '--no-build'], { cwd: ROOT, env: { ...process.env, ...env.env, PORT: String(port), LOG_FORMAT: 'pretty' }, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const started = Date.now();
