@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm start`: builds both apps and runs the web app and the ingestor on this machine, against
 // PostgreSQL and Redis at their default URLs (or DATABASE_URL / REDIS_URL). The database is
-// created and migrated by the apps themselves. Prints the dashboard URL and the admin token.
+// created and migrated by the apps themselves. Prints the dashboard URL, and the admin token
+// only when it was generated here: a token given in DASH_ADMIN_TOKEN is never printed.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
@@ -10,8 +11,11 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const port = process.env.PORT ?? '3000';
 
-const build = spawnSync(process.execPath, [join(root, 'node_modules/nx/dist/bin/nx.js'), 'run-many', '-t', 'build', '--projects=web,ingestor', '--outputStyle=static'], { cwd: root, stdio: 'inherit' });
-if (build.status !== 0) process.exit(build.status ?? 1);
+// `--no-build` runs what dist/ holds (tests use it: a rebuild would rewrite dist/ under suites running beside).
+if (!process.argv.includes('--no-build')) {
+  const build = spawnSync(process.execPath, [join(root, 'node_modules/nx/dist/bin/nx.js'), 'run-many', '-t', 'build', '--projects=web,ingestor', '--outputStyle=static'], { cwd: root, stdio: 'inherit' });
+  if (build.status !== 0) process.exit(build.status ?? 1);
+}
 
 const tokenGiven = Boolean(process.env.DASH_ADMIN_TOKEN);
 if (!tokenGiven && process.env.NODE_ENV === 'production') {
@@ -73,7 +77,7 @@ if (!(await waitForHealth(`http://127.0.0.1:${port}/health`, 60_000))) {
   const base = `http://localhost:${port}`;
   console.log(`
   Dash is running.
-    Dashboard:   ${base}/?token=${encodeURIComponent(adminToken)}
+    Dashboard:   ${tokenGiven ? `${base}/  (sign in with the token in DASH_ADMIN_TOKEN)` : `${base}/?token=${encodeURIComponent(adminToken)}`}
     Webhooks:    POST ${base}/webhooks/<pipelineId>
     Admin token: ${tokenGiven ? 'from DASH_ADMIN_TOKEN' : `${adminToken}  (generated for this run; set DASH_ADMIN_TOKEN to keep one)`}
 `);

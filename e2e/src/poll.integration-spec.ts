@@ -74,6 +74,23 @@ describe('poll sources', () => {
     expect((await api.request('GET', `/api/pipelines/${pipeline.id}`)).body.lastPoll).toMatchObject({ status: 'ok', items: 3 });
   });
 
+  it('shows a poll source credentials (headers, URL user info and query) to the admin only', async () => {
+    const url = `${source.url.replace('http://', 'http://reader:hunter2@')}?api_key=sk_live_123&page=1`;
+    const pipeline = await api.createPipeline({ source: { type: 'poll', url, intervalSeconds: 3600, itemsPath: 'data.items', headers: { Authorization: 'Bearer upstream-secret' } } });
+    const asAdmin = await api.request('GET', `/api/pipelines/${pipeline.id}`);
+    expect(asAdmin.body.source).toMatchObject({ url, headers: { Authorization: 'Bearer upstream-secret' } });
+    expect((await api.request('GET', '/api/pipelines')).body.items.find((item: { id: string }) => item.id === pipeline.id).source.headers).toEqual({ Authorization: 'Bearer upstream-secret' });
+
+    const token = (await api.request('POST', '/api/tokens', { pipelines: [pipeline.id] })).body.token as string;
+    const viewer = api.withToken(token);
+    const one = await viewer.request('GET', `/api/pipelines/${pipeline.id}`);
+    const list = await viewer.request('GET', '/api/pipelines');
+    expect(one.status).toBe(200);
+    expect(one.body.source).toEqual({ type: 'poll', url: source.url, intervalSeconds: 3600, itemsPath: 'data.items' });
+    expect(list.body.items).toEqual([expect.objectContaining({ id: pipeline.id, source: one.body.source })]);
+    for (const text of [JSON.stringify(one.body), JSON.stringify(list.body)]) expect(text).not.toMatch(/upstream-secret|sk_live_123|hunter2|reader/);
+  });
+
   it('records a failing source without storing anything', async () => {
     const pipeline = await api.createPipeline({ source: { type: 'poll', url: source.url, intervalSeconds: 3600, itemsPath: 'data.items' } });
     source.status = 500;
@@ -127,9 +144,45 @@ describe('poll sources without OUTBOUND_ALLOW_PRIVATE', () => {
 
   afterAll(() => stack?.close());
 
-  it.each([['http://127.0.0.1:9/x'], ['http://localhost:9/x'], ['http://[::1]:9/x'], ['http://10.1.2.3/x'], ['http://169.254.169.254/latest/meta-data']])('refuses %s (SSRF)', async (url) => {
-    const pipeline = await api.createPipeline({ source: { type: 'poll', url, intervalSeconds: 3600 } });
-    const result = await api.request('POST', `/api/pipelines/${pipeline.id}/poll`);
-    expect(result.body).toMatchObject({ status: 'error', error: expect.stringContaining('refused') });
+  it.each([['http://127.0.0.1:9/x'], ['http://localhost:9/x'], ['http://[::1]:9/x'], ['http://10.1.2.3/x'], ['http://169.254.169.254/latest/meta-data'], ['http://127.0.0.1:6379/']])(
+    'refuses to save %s (SSRF): 400, nothing stored',
+    async (url) => {
+      const before = await queryDb(stack.env, 'SELECT id FROM pipelines');
+      const created = await api.request('POST', '/api/pipelines', { name: 'ssrf', source: { type: 'poll', url, intervalSeconds: 3600 } });
+      expect(created.status).toBe(400);
+      expect(created.body).toMatchObject({ error: 'private_address', message: expect.stringContaining('OUTBOUND_ALLOW_PRIVATE') });
+      expect(await queryDb(stack.env, 'SELECT id FROM pipelines')).toEqual(before);
+    },
+  );
+
+  it('refuses to change a source to a private URL', async () => {
+    const pipeline = await api.createPipeline({ source: { type: 'poll', url: 'https://8.8.8.8/x', intervalSeconds: 3600 } });
+    const changed = await api.request('PATCH', `/api/pipelines/${pipeline.id}`, { source: { type: 'poll', url: 'http://[::ffff:127.0.0.1]:6379/', intervalSeconds: 3600 } });
+    expect(changed.status).toBe(400);
+    expect(changed.body.error).toBe('private_address');
+    expect((await api.request('GET', `/api/pipelines/${pipeline.id}`)).body.source.url).toBe('https://8.8.8.8/x');
+  });
+
+  it('refuses again at connection time a URL that became private after it was saved', async () => {
+    const target = new Source();
+    await target.start();
+    try {
+      const pipeline = await api.createPipeline({ source: { type: 'poll', url: 'https://8.8.8.8/x', intervalSeconds: 3600 } });
+      // As if the name's address changed since it was saved (or the row predates the check).
+      await queryDb(stack.env, `UPDATE pipelines SET source = jsonb_set(source, '{url}', to_jsonb($2::text)) WHERE id = $1`, [pipeline.id, target.url]);
+      const result = await api.request('POST', `/api/pipelines/${pipeline.id}/poll`);
+      expect(result.body).toMatchObject({ status: 'error', error: expect.stringContaining('refused') });
+      expect(target.requests).toHaveLength(0);
+    } finally {
+      await target.stop();
+    }
+  });
+
+  it('refuses request headers a user may not set', async () => {
+    for (const name of ['Host', 'Transfer-Encoding', 'Content-Length', 'Connection']) {
+      const created = await api.request('POST', '/api/pipelines', { name: 'h', source: { type: 'poll', url: 'https://8.8.8.8/x', intervalSeconds: 3600, headers: { [name]: 'x' } } });
+      expect(created.status).toBe(400);
+      expect(created.body).toMatchObject({ error: 'invalid_request', message: expect.stringContaining('cannot be set') });
+    }
   });
 });

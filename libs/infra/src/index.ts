@@ -14,3 +14,4 @@ export * from './lib/redis/transport';
 export * from './lib/bootstrap/bootstrap';
 export * from './lib/cluster/cluster-heartbeat';
 export * from './lib/cluster/cluster.module';
+export * from './lib/outbound';

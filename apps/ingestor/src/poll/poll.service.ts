@@ -1,10 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DashError, pollEvents, valueAtPath, type PipelineSource } from '@dash/domain';
-import { DASH_CONFIG, PG_POOL, type DashConfig, type LastPoll } from '@dash/infra';
+import { DashError, logText, pollEvents, valueAtPath, type PipelineSource } from '@dash/domain';
+import { DASH_CONFIG, outboundRequest, PG_POOL, type DashConfig, type LastPoll } from '@dash/infra';
 import { createHash } from 'node:crypto';
 import type { Pool } from 'pg';
 import { BufferService } from '../buffer/buffer.service';
-import { safeGet } from './safe-get';
 
 interface PollRow {
   source: PipelineSource;
@@ -13,6 +12,10 @@ interface PollRow {
   event_type_path: string;
   last_poll: LastPoll | null;
 }
+
+// One poll, start to end of the response, and its size: what a source can make an ingestor hold.
+const POLL_TIMEOUT_MS = 10_000;
+const POLL_MAX_BYTES = 5 * 1024 * 1024;
 
 const contentId = (item: unknown) => createHash('sha256').update(JSON.stringify(item)).digest('base64url').slice(0, 32);
 
@@ -41,7 +44,8 @@ export class PollService {
       const url = new URL(source.url);
       const cursor = pipeline.last_poll?.cursor;
       if (source.cursor && cursor) url.searchParams.set(source.cursor.param, cursor);
-      const response = await safeGet(url, { headers: source.headers, allowPrivate: this.config.outbound.allowPrivate });
+      // Checked again here, at connection time: the address may have changed since the URL was saved.
+      const response = await outboundRequest({ method: 'GET', url, headers: source.headers, allowPrivate: this.config.outbound.allowPrivate, timeoutMs: POLL_TIMEOUT_MS, maxBytes: POLL_MAX_BYTES });
       if (response.status < 200 || response.status >= 300) throw new Error(`the source answered ${response.status}`);
       let body: unknown;
       try {
@@ -62,7 +66,8 @@ export class PollService {
       };
     } catch (error) {
       const message = error instanceof DashError ? `${error.code}: ${error.message}` : (error as Error).message;
-      this.logger.warn(`poll of pipeline ${pipelineId} failed: ${message}`);
+      // The message can carry what the upstream sent (or its name): escaped, it stays one line.
+      this.logger.warn(`poll of pipeline ${pipelineId} failed: ${logText(message, 500)}`);
       result = { at: new Date(startedAt).toISOString(), status: 'error', items: 0, error: message, cursor: pipeline.last_poll?.cursor ?? null };
     }
     await this.pool.query('UPDATE pipelines SET last_poll = $2 WHERE id = $1', [pipelineId, JSON.stringify(result)]);

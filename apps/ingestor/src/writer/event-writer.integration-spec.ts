@@ -2,6 +2,7 @@ import type { IngestEvent } from '@dash/domain';
 import { createPool, createTestDatabase, STORAGE_SERVERS, type TestDatabase } from '@dash/infra';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
+import { register } from 'prom-client';
 import { EventWriter } from './event-writer';
 
 // Every case on both servers: native partitions with the writer's own rollups, and a
@@ -37,6 +38,8 @@ describe.each(STORAGE_SERVERS)(`${EventWriter.name} on $server ($storageMode)`, 
     payloadJson: JSON.stringify({ id, note: 'tab\there, newline\nthere, backslash \\ and "quotes"' }),
     ...overrides,
   });
+
+  const orphanedMetric = async () => (await register.getSingleMetric('dash_events_orphaned_total')?.get())?.values[0]?.value ?? 0;
 
   const storedIds = async (pipelineId: string) =>
     (await pool.query<{ event_id: string }>('SELECT event_id FROM events WHERE pipeline_id = $1 ORDER BY event_id', [pipelineId])).rows.map((r) => r.event_id);
@@ -99,8 +102,43 @@ describe.each(STORAGE_SERVERS)(`${EventWriter.name} on $server ($storageMode)`, 
     ]);
   });
 
-  it('drops events of a pipeline that no longer exists', async () => {
-    const outcome = await writer.write([event(randomUUID(), 'ghost')]);
-    expect(outcome).toEqual({ stats: [], failed: 0 });
+  it('records, counts and does not store events of a pipeline this database does not have, next to events of one it has', async () => {
+    const [kept, ghost] = [await pipeline(), randomUUID()];
+    const metricBefore = await orphanedMetric();
+    const outcome = await writer.write([event(ghost, 'ghost-1'), event(kept, 'real'), event(ghost, 'ghost-2', { type: null })]);
+    expect(outcome).toEqual({ stats: [expect.objectContaining({ pipelineId: kept, count: 1 })], failed: 0, orphaned: 2 });
+    const { rows } = await pool.query<{ event_id: string; reason: string; type: string | null; payload: unknown }>(
+      'SELECT event_id, reason, type, payload FROM orphaned_events WHERE pipeline_id = $1 ORDER BY event_id',
+      [ghost],
+    );
+    expect(rows).toEqual([
+      { event_id: 'ghost-1', reason: 'pipeline_not_found', type: 'order.created', payload: JSON.parse(event(ghost, 'ghost-1').payloadJson) },
+      { event_id: 'ghost-2', reason: 'pipeline_not_found', type: null, payload: JSON.parse(event(ghost, 'ghost-2').payloadJson) },
+    ]);
+    expect(await storedIds(ghost)).toEqual([]);
+    expect((await pool.query('SELECT 1 FROM event_ids WHERE pipeline_id = $1', [ghost])).rowCount).toBe(0);
+    expect(await orphanedMetric()).toBe(metricBefore + 2);
+
+    // A redelivery (a retried job) is recorded once.
+    const again = await writer.write([event(ghost, 'ghost-1')]);
+    expect(again.orphaned).toBe(0);
+    expect((await pool.query('SELECT 1 FROM orphaned_events WHERE pipeline_id = $1', [ghost])).rowCount).toBe(2);
+  });
+
+  it('records an event the database refuses whose pipeline is gone as well', async () => {
+    const ghost = randomUUID();
+    const outcome = await writer.write([event(ghost, 'poison-ghost', { payloadJson: JSON.stringify({ bad: 'nul \u0000 inside' }) })]);
+    expect(outcome.failed).toBe(1);
+    const { rows } = await pool.query<{ event_id: string; reason: string }>('SELECT event_id, reason FROM orphaned_events WHERE pipeline_id = $1', [ghost]);
+    expect(rows).toEqual([{ event_id: 'poison-ghost', reason: expect.stringMatching(/^pipeline_not_found \(and refused: 22P05/) }]);
+  });
+
+  it('records the events in flight for a pipeline deleted meanwhile', async () => {
+    const id = await pipeline();
+    await writer.write([event(id, 'before')]);
+    await pool.query('DELETE FROM pipelines WHERE id = $1', [id]);
+    const outcome = await writer.write([event(id, 'after')]);
+    expect(outcome.orphaned).toBe(1);
+    expect((await pool.query<{ event_id: string }>('SELECT event_id FROM orphaned_events WHERE pipeline_id = $1', [id])).rows).toEqual([{ event_id: 'after' }]);
   });
 });

@@ -28,7 +28,10 @@ const rollup = (table: string, unit: 'minute' | 'hour') => `
  * Writes a batch in one statement (one round trip, its own transaction): claims each
  * (pipeline, event id) in the deduplication window, stores only the events it claimed, updates
  * rollups and per-pipeline stats, removes failures recorded earlier for these events, and returns
- * the new stats of each pipeline touched. Events of deleted pipelines are dropped.
+ * the new stats of each pipeline touched. Events of pipelines this database does not have
+ * (deleted meanwhile, or sent through another deployment on the same Redis) are never dropped
+ * silently: they go to orphaned_events, and a row per such pipeline (stats columns null,
+ * `orphaned` its count) comes back with the stats.
  */
 export function writeBatchSql(mode: ResolvedStorageMode): string {
   return `
@@ -43,6 +46,12 @@ export function writeBatchSql(mode: ResolvedStorageMode): string {
     SELECT s.pipeline_id, s.event_id, s.type, s.occurred_at, s.received_at, s.payload
     FROM staged s JOIN fresh f ON f.pipeline_id = s.pipeline_id AND f.event_id = s.event_id
     RETURNING seq, pipeline_id, event_id, type, occurred_at, received_at
+  ), orphaned AS (
+    INSERT INTO orphaned_events (pipeline_id, event_id, type, occurred_at, received_at, payload)
+    SELECT s.pipeline_id, s.event_id, s.type, s.occurred_at, s.received_at, s.payload FROM staged s
+    WHERE NOT EXISTS (SELECT 1 FROM pipelines p WHERE p.id = s.pipeline_id)
+    ON CONFLICT (pipeline_id, event_id) DO NOTHING
+    RETURNING pipeline_id
   ), resolved AS (
     -- A recorded failure whose event is now stored (a replay, or a fixed redelivery) leaves the list.
     DELETE FROM ingest_failures f USING staged s WHERE f.pipeline_id = s.pipeline_id AND f.event_id = s.event_id
@@ -62,19 +71,34 @@ export function writeBatchSql(mode: ResolvedStorageMode): string {
   ), totals AS (
     SELECT pipeline_id, count(*) AS n FROM stored GROUP BY pipeline_id
   )
-  INSERT INTO pipeline_stats AS ps (pipeline_id, count, version, last_event, last_event_at)
-  SELECT t.pipeline_id, t.n, 1, l.event, l.received_at FROM totals t JOIN latest l USING (pipeline_id)
-  ON CONFLICT (pipeline_id) DO UPDATE SET
-    count = ps.count + excluded.count,
-    version = ps.version + 1,
-    last_event = excluded.last_event,
-    last_event_at = excluded.last_event_at
-  RETURNING pipeline_id, count, version, last_event, last_event_at`;
+  , updated AS (
+    INSERT INTO pipeline_stats AS ps (pipeline_id, count, version, last_event, last_event_at)
+    SELECT t.pipeline_id, t.n, 1, l.event, l.received_at FROM totals t JOIN latest l USING (pipeline_id)
+    ON CONFLICT (pipeline_id) DO UPDATE SET
+      count = ps.count + excluded.count,
+      version = ps.version + 1,
+      last_event = excluded.last_event,
+      last_event_at = excluded.last_event_at
+    RETURNING pipeline_id, count, version, last_event, last_event_at
+  )
+  SELECT pipeline_id, count, version, last_event, last_event_at, NULL::bigint AS orphaned FROM updated
+  UNION ALL
+  SELECT pipeline_id, NULL, NULL, NULL, NULL, count(*) FROM orphaned GROUP BY pipeline_id`;
 }
 
+/**
+ * Records an event the database refused. When its pipeline is gone too, there is no failure
+ * list to put it in (ingest_failures follows its pipeline): it goes to orphaned_events instead,
+ * without its payload (which the database refused), so it is still not dropped silently.
+ */
 export const RECORD_FAILURE = `
-  INSERT INTO ingest_failures (pipeline_id, event_id, event, reason)
-  SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM pipelines WHERE id = $1)
-  ON CONFLICT (pipeline_id, event_id) DO UPDATE SET
-    event = excluded.event, reason = excluded.reason,
-    attempts = ingest_failures.attempts + 1, created_at = now()`;
+  WITH failure AS (
+    INSERT INTO ingest_failures (pipeline_id, event_id, event, reason)
+    SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM pipelines WHERE id = $1)
+    ON CONFLICT (pipeline_id, event_id) DO UPDATE SET
+      event = excluded.event, reason = excluded.reason,
+      attempts = ingest_failures.attempts + 1, created_at = now()
+  )
+  INSERT INTO orphaned_events (pipeline_id, event_id, reason)
+  SELECT $1, $2, 'pipeline_not_found (and refused: ' || $4 || ')' WHERE NOT EXISTS (SELECT 1 FROM pipelines WHERE id = $1)
+  ON CONFLICT (pipeline_id, event_id) DO NOTHING`;

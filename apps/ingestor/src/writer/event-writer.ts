@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { eventRecordJson, type IngestEvent, type PipelineStats } from '@dash/domain';
+import { eventRecordJson, logText, LruCache, type IngestEvent, type PipelineStats } from '@dash/domain';
 import { PG_POOL, STORAGE_MODE, toPipelineStats, type ResolvedStorageMode, type StatsRow } from '@dash/infra';
 import type { Pool } from 'pg';
+import { Counter, register } from 'prom-client';
 import { RECORD_FAILURE, writeBatchSql } from './event-writer.sql';
 
 export interface WriteOutcome {
@@ -9,7 +10,17 @@ export interface WriteOutcome {
   stats: PipelineStats[];
   /** Events the database rejected, recorded in ingest_failures. */
   failed: number;
+  /** Events of pipelines this database does not have, recorded in orphaned_events. */
+  orphaned: number;
 }
+
+// One counter per process (the default registry, which /metrics exposes): acknowledged events
+// whose pipeline this database does not have. Never silently zero: each is in orphaned_events.
+const orphanedTotal =
+  (register.getSingleMetric('dash_events_orphaned_total') as Counter | undefined) ??
+  new Counter({ name: 'dash_events_orphaned_total', help: 'Acknowledged events whose pipeline this database does not have (deleted, or another deployment on the same Redis prefix); recorded in orphaned_events' });
+
+type WriteRow = StatsRow & { orphaned: string | null };
 
 // Errors where the database, not the data, is at fault: retry the whole batch later.
 const TRANSIENT_SQLSTATE = /^(08|53|57P|40001|40P01|55P03|58)/;
@@ -53,6 +64,8 @@ export function uniqueEvents(events: readonly IngestEvent[]): IngestEvent[] {
 export class EventWriter {
   private readonly logger = new Logger(EventWriter.name);
   private readonly statement: { name: string; text: string };
+  /** Pipelines already logged as missing: one warning per pipeline, not per event (bounded). */
+  private readonly loggedMissing = new LruCache<string, true>(10_000);
 
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
@@ -63,7 +76,7 @@ export class EventWriter {
 
   /** Throws on any error but a data error (those are isolated and recorded); the caller retries the whole batch. */
   async write(events: readonly IngestEvent[]): Promise<WriteOutcome> {
-    const outcome: WriteOutcome = { stats: [], failed: 0 };
+    const outcome: WriteOutcome = { stats: [], failed: 0, orphaned: 0 };
     await this.writeIsolating(uniqueEvents(events), outcome);
     return outcome;
   }
@@ -71,7 +84,8 @@ export class EventWriter {
   private async writeIsolating(events: IngestEvent[], outcome: WriteOutcome): Promise<void> {
     if (events.length === 0) return;
     try {
-      const stats = await this.writeBatch(events);
+      const { stats, orphaned } = await this.writeBatch(events);
+      for (const [pipelineId, count] of orphaned) this.noteOrphans(pipelineId, count, outcome);
       for (const s of stats) {
         const index = outcome.stats.findIndex((existing) => existing.pipelineId === s.pipelineId);
         if (index < 0) outcome.stats.push(s);
@@ -90,7 +104,18 @@ export class EventWriter {
     }
   }
 
-  private async writeBatch(events: IngestEvent[]): Promise<PipelineStats[]> {
+  private noteOrphans(pipelineId: string, count: number, outcome: WriteOutcome): void {
+    outcome.orphaned += count;
+    orphanedTotal.inc(count);
+    if (this.loggedMissing.has(pipelineId)) return;
+    this.loggedMissing.set(pipelineId, true);
+    this.logger.warn(
+      `events of pipeline ${pipelineId}, which this database does not have, were recorded in orphaned_events (${count} so far in this batch; ` +
+        `a deleted pipeline, or another deployment sharing this Redis and DASH_KEY_PREFIX)`,
+    );
+  }
+
+  private async writeBatch(events: IngestEvent[]): Promise<{ stats: PipelineStats[]; orphaned: Map<string, number> }> {
     const client = await this.pool.connect();
     let broken = false;
     // A connection lost mid-query emits 'error' on the checked-out client (the pool only
@@ -98,8 +123,14 @@ export class EventWriter {
     const onError = () => (broken = true);
     client.on('error', onError);
     try {
-      const { rows } = await client.query<StatsRow>({ ...this.statement, values: [`[${events.map(eventRecordJson).join(',')}]`] });
-      return rows.map(toPipelineStats);
+      const { rows } = await client.query<WriteRow>({ ...this.statement, values: [`[${events.map(eventRecordJson).join(',')}]`] });
+      const stats: PipelineStats[] = [];
+      const orphaned = new Map<string, number>();
+      for (const row of rows) {
+        if (row.orphaned === null) stats.push(toPipelineStats(row));
+        else orphaned.set(row.pipeline_id, Number(row.orphaned));
+      }
+      return { stats, orphaned };
     } catch (error) {
       // A data error leaves the connection (and its prepared statement) fit for the next try.
       broken = broken || !isDataError(error);
@@ -112,7 +143,8 @@ export class EventWriter {
 
   private async recordFailure(event: IngestEvent, error: Error): Promise<void> {
     const reason = `${(error as { code?: string }).code ?? 'error'}: ${error.message}`;
-    this.logger.warn(`event ${event.id} of pipeline ${event.pipelineId} rejected by the database: ${reason}`);
+    // The id and the database's message come from the sender's input: escaped, they stay on one line.
+    this.logger.warn(`event ${logText(event.id)} of pipeline ${logText(event.pipelineId)} rejected by the database: ${logText(reason, 500)}`);
     // The event is kept as JSON text: the database may refuse it as jsonb (that can be the reason).
     const safeId = event.id.replaceAll('\u0000', '\uFFFD');
     await this.pool.query(RECORD_FAILURE, [event.pipelineId, safeId, eventRecordJson(event), reason]);

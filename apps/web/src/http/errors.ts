@@ -22,7 +22,7 @@ export function toErrorResponse(error: unknown): { status: number; body: ErrorBo
     const status = error.getStatus();
     const response = error.getResponse();
     const message = typeof response === 'string' ? response : ((response as { message?: unknown }).message ?? error.message);
-    return { status, body: { error: CODE_BY_STATUS[status] ?? (status < 500 ? 'invalid_request' : 'internal_error'), message: String(message) } };
+    return { status, body: { error: CODE_BY_STATUS[status] ?? (status < 500 ? 'invalid_request' : 'internal_error'), message: withoutQuery(String(message)) } };
   }
   // Fastify's own errors (body parsing, limits, bad headers) carry a 4xx statusCode.
   const fastify = error as Partial<FastifyError>;
@@ -35,6 +35,14 @@ export function toErrorResponse(error: unknown): { status: number; body: ErrorBo
   }
   logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
   return { status: 500, body: { error: 'internal_error', message: 'internal error' } };
+}
+
+/**
+ * The router's "Cannot GET /path?token=…" without its query string: a URL's query can carry a
+ * token (share links do), and an answer must never echo a secret back.
+ */
+function withoutQuery(message: string): string {
+  return message.replace(/(\/[^\s?#]*)[?#]\S*/g, '$1');
 }
 
 export function sendError(reply: FastifyReply, error: unknown): void {

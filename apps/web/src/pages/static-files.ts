@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -18,10 +18,15 @@ export interface StaticFile {
 /**
  * The client bundle built by scripts/build-client.mjs into dist/apps/web/public: the HTML shell
  * and hashed assets, read from disk once and kept in memory. Nothing here touches PostgreSQL or
- * Redis, so the pages load while either is down.
+ * Redis, so the pages load while either is down. Only files that exist are held (the asset
+ * directory is listed when the shell is read, and again when a rebuild replaces it): a request
+ * for a name that is not there costs a set lookup and nothing is kept for it, so anonymous
+ * requests for random names cannot grow the process.
  */
 export class StaticFiles {
-  private readonly cache = new Map<string, StaticFile | null>();
+  private readonly cache = new Map<string, StaticFile>();
+  /** The names in assets/ as of the current shell. */
+  private assetNames = new Set<string>();
   private shellHtml: string | null = null;
   private shellStamp = 0;
 
@@ -41,6 +46,7 @@ export class StaticFiles {
       if (this.shellHtml === null || stamp !== this.shellStamp) {
         this.shellHtml = readFileSync(path, 'utf8');
         this.shellStamp = stamp;
+        this.listAssets();
       }
     } catch {
       // Not built, or being rebuilt this instant: serve what we had.
@@ -51,11 +57,32 @@ export class StaticFiles {
   /** An asset by its file name (no directories: the bundle is flat). */
   asset(name: string): StaticFile | null {
     if (!/^[A-Za-z0-9_.-]{1,200}$/.test(name) || name.startsWith('.')) return null;
-    if (!this.cache.has(name)) {
-      const path = join(this.root, 'assets', name);
-      const contentType = CONTENT_TYPES[extname(name)];
-      this.cache.set(name, contentType && existsSync(path) ? { body: readFileSync(path), contentType } : null);
+    const cached = this.cache.get(name);
+    if (cached) return cached;
+    if (this.shellHtml === null) this.shell();
+    const contentType = CONTENT_TYPES[extname(name)];
+    if (!contentType || !this.assetNames.has(name)) return null;
+    try {
+      const file = { body: readFileSync(join(this.root, 'assets', name)), contentType };
+      this.cache.set(name, file);
+      return file;
+    } catch {
+      return null; // removed by a rebuild since the listing
     }
-    return this.cache.get(name) ?? null;
+  }
+
+  /** How many files are held in memory (for tests: misses must not add any). */
+  get cachedCount(): number {
+    return this.cache.size;
+  }
+
+  // The cache holds only files of the current listing, so it is bounded by the bundle's size.
+  private listAssets(): void {
+    try {
+      this.assetNames = new Set(readdirSync(join(this.root, 'assets')));
+    } catch {
+      this.assetNames = new Set();
+    }
+    for (const name of this.cache.keys()) if (!this.assetNames.has(name)) this.cache.delete(name);
   }
 }

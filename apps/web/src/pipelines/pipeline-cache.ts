@@ -1,5 +1,5 @@
-import { Injectable } from '@nestjs/common';
-import { decodeSigningSecret } from '@dash/domain';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { decodeSigningSecret, LruCache } from '@dash/domain';
 import { PipelineEntity } from '@dash/infra';
 import { DataSource, type Repository } from 'typeorm';
 import { isUuid } from './pipelines.schemas';
@@ -16,6 +16,21 @@ export interface CachedPipeline {
 const TTL_MS = 30_000;
 const MISS_TTL_MS = 5_000;
 const MAX_ENTRIES = 50_000;
+// Unknown ids live apart, in a smaller cache: a flood of random ids evicts only other misses,
+// never the pipelines that real senders are using.
+const MAX_MISSES = 5_000;
+
+/** Caps of the two caches (tests use small ones). */
+export interface PipelineCacheLimits {
+  maxEntries: number;
+  maxMisses: number;
+}
+export const PIPELINE_CACHE_LIMITS = 'PIPELINE_CACHE_LIMITS';
+
+interface Entry<T> {
+  value: T;
+  until: number;
+}
 
 /**
  * Every node's cache of pipelines for the hot path. Changes made on any node are announced
@@ -23,21 +38,25 @@ const MAX_ENTRIES = 50_000;
  */
 @Injectable()
 export class PipelineCache {
-  private readonly entries = new Map<string, { value: CachedPipeline | null; until: number }>();
+  private readonly entries: LruCache<string, Entry<CachedPipeline>>;
+  private readonly misses: LruCache<string, Entry<null>>;
   private readonly loading = new Map<string, Promise<CachedPipeline | null>>();
   /** Bumped by every eviction, so a load that started before a change cannot cache stale data. */
   private generation = 0;
   private readonly pipelines: Repository<PipelineEntity>;
 
-  constructor(dataSource: DataSource) {
+  constructor(dataSource: DataSource, @Optional() @Inject(PIPELINE_CACHE_LIMITS) limits?: PipelineCacheLimits) {
     this.pipelines = dataSource.getRepository(PipelineEntity);
+    this.entries = new LruCache(limits?.maxEntries ?? MAX_ENTRIES);
+    this.misses = new LruCache(limits?.maxMisses ?? MAX_MISSES);
   }
 
   async get(rawId: string): Promise<CachedPipeline | null> {
     if (!isUuid(rawId)) return null;
     const id = rawId.toLowerCase();
-    const entry = this.entries.get(id);
-    if (entry && entry.until > Date.now()) return entry.value;
+    const now = Date.now();
+    const entry = this.entries.get(id) ?? this.misses.get(id);
+    if (entry && entry.until > now) return entry.value;
     // One database read per id at a time, however many requests wait for it.
     let load = this.loading.get(id);
     if (!load) {
@@ -58,6 +77,7 @@ export class PipelineCache {
   evict(id: string): void {
     this.generation += 1;
     this.entries.delete(id);
+    this.misses.delete(id);
     this.loading.delete(id);
   }
 
@@ -73,8 +93,18 @@ export class PipelineCache {
         }
       : null;
     if (generation !== this.generation) return value;
-    if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
-    this.entries.set(id, { value, until: Date.now() + (value ? TTL_MS : MISS_TTL_MS) });
+    if (value) {
+      this.misses.delete(id);
+      this.entries.set(id, { value, until: Date.now() + TTL_MS });
+    } else {
+      this.entries.delete(id);
+      this.misses.set(id, { value: null, until: Date.now() + MISS_TTL_MS });
+    }
     return value;
+  }
+
+  /** Entries held: pipelines found, and ids found missing (bounded separately). */
+  get size(): { hits: number; misses: number } {
+    return { hits: this.entries.size, misses: this.misses.size };
   }
 }

@@ -20,13 +20,13 @@ export class PipelinesController {
 
   @Get('pipelines')
   async list(@CurrentPrincipal() principal: Principal) {
-    return { items: await this.pipelines.list((id) => canRead(principal, id)) };
+    return { items: await this.pipelines.list((id) => canRead(principal, id), principal.kind === 'admin') };
   }
 
   @Get('pipelines/:id')
   @PipelineRoute()
-  get(@CurrentPipeline() pipeline: PipelineEntity) {
-    return this.pipelines.get(pipeline.id);
+  get(@CurrentPipeline() pipeline: PipelineEntity, @CurrentPrincipal() principal: Principal) {
+    return this.pipelines.get(pipeline.id, principal.kind === 'admin');
   }
 
   @Patch('pipelines/:id')

@@ -1,4 +1,5 @@
-import { isValidPath } from '@dash/domain';
+import { isValidPath, DashError } from '@dash/domain';
+import { isAllowedHeaderName } from '@dash/infra';
 import { z } from 'zod';
 
 const path = (allowEmpty: boolean) => z.string().refine((value) => isValidPath(value, allowEmpty), 'must be dot-separated keys, like data.object.id');
@@ -7,7 +8,17 @@ const pollSource = z.object({
   type: z.literal('poll'),
   url: z.string().url().refine((value) => /^https?:\/\//.test(value), 'must be an http or https URL').pipe(z.string().max(2000)),
   intervalSeconds: z.number().int().min(5).max(86_400),
-  headers: z.record(z.string().max(100), z.string().max(4000)).optional(),
+  headers: z
+    .record(
+      z.string().max(100),
+      z.string().max(4000).refine((value) => !/[\r\n\0]/.test(value), 'must not contain line breaks'),
+    )
+    .superRefine((headers, context) => {
+      const refused = Object.keys(headers).find((name) => !isAllowedHeaderName(name));
+      if (refused !== undefined) context.addIssue({ code: 'custom', message: `the header ${JSON.stringify(refused)} cannot be set (allowed: Authorization, Accept, Content-Type, User-Agent, Cookie, X-…)` });
+      if (Object.keys(headers).length > 50) context.addIssue({ code: 'custom', message: 'at most 50 headers' });
+    })
+    .optional(),
   itemsPath: path(true).optional(),
   cursor: z.object({ param: z.string().min(1).max(100), path: path(false) }).optional(),
 });

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DashError, generateSigningSecret, type PipelineSource } from '@dash/domain';
-import { PG_POOL, PipelineEntity, STORAGE_MODE, type ResolvedStorageMode } from '@dash/infra';
+import { DashError, generateSigningSecret, sourceForViewer, type PipelineSource } from '@dash/domain';
+import { assertPublicUrl, DASH_CONFIG, PG_POOL, PipelineEntity, STORAGE_MODE, type DashConfig, type ResolvedStorageMode } from '@dash/infra';
 import type { Pool } from 'pg';
 import { DataSource, type Repository } from 'typeorm';
 import { PipelineChangesPublisher } from './pipeline-changes';
@@ -35,11 +35,13 @@ export class PipelinesService {
     @Inject(STORAGE_MODE) private readonly mode: ResolvedStorageMode,
     private readonly changes: PipelineChangesPublisher,
     private readonly polls: PollScheduler,
+    @Inject(DASH_CONFIG) private readonly config: DashConfig,
   ) {
     this.pipelines = dataSource.getRepository(PipelineEntity);
   }
 
   async create(input: CreatePipeline): Promise<PipelineView & { signingSecret: string }> {
+    await this.assertReachable(input.source);
     const signingSecret = generateSigningSecret();
     const entity = await this.dataSource.transaction(async (manager) => {
       const saved = await manager.save(
@@ -60,19 +62,21 @@ export class PipelinesService {
     return { ...(await this.view(entity)), signingSecret };
   }
 
-  async list(visible: (id: string) => boolean): Promise<PipelineView[]> {
+  /** The pipelines `visible` lets through; `admin: false` hides a poll source's credentials (a viewer's view). */
+  async list(visible: (id: string) => boolean, admin = true): Promise<PipelineView[]> {
     const entities = await this.pipelines.find({ order: { createdAt: 'ASC' } });
     const shown = entities.filter((entity) => visible(entity.id));
     const stats = await this.statsOf(shown.map((entity) => entity.id));
-    return shown.map((entity) => toView(entity, stats.get(entity.id)));
+    return shown.map((entity) => shownTo(toView(entity, stats.get(entity.id)), admin));
   }
 
-  async get(id: string): Promise<PipelineView> {
-    return this.view(await this.entity(id));
+  async get(id: string, admin = true): Promise<PipelineView> {
+    return shownTo(await this.view(await this.entity(id)), admin);
   }
 
   async update(id: string, input: UpdatePipeline): Promise<PipelineView> {
     const entity = await this.entity(id);
+    if (input.source) await this.assertReachable(input.source);
     Object.assign(entity, Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined)));
     const saved = await this.pipelines.save(entity);
     await this.changes.announce({ pipelineId: id, change: 'updated' });
@@ -124,6 +128,11 @@ export class PipelinesService {
     return entity;
   }
 
+  /** A poll source may only name a public address (SSRF), unless OUTBOUND_ALLOW_PRIVATE; the ingestor checks again at connection time. */
+  private async assertReachable(source: PipelineSource): Promise<void> {
+    if (source.type === 'poll') await assertPublicUrl(source.url, this.config.outbound.allowPrivate);
+  }
+
   private async view(entity: PipelineEntity): Promise<PipelineView> {
     return toView(entity, (await this.statsOf([entity.id])).get(entity.id));
   }
@@ -135,6 +144,10 @@ export class PipelinesService {
     );
     return new Map(rows.map((row) => [row.pipeline_id, { count: Number(row.count), lastEventAt: row.last_event_at?.toISOString() ?? null }]));
   }
+}
+
+function shownTo(view: PipelineView, admin: boolean): PipelineView {
+  return admin ? view : { ...view, source: sourceForViewer(view.source) };
 }
 
 function toView(entity: PipelineEntity, stats?: { count: number; lastEventAt: string | null }): PipelineView {

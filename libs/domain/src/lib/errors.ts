@@ -3,6 +3,8 @@ export type ErrorCode =
   | 'invalid_json'
   | 'invalid_event'
   | 'invalid_request'
+  | 'invalid_url'
+  | 'private_address'
   | 'missing_signature'
   | 'invalid_signature'
   | 'timestamp_out_of_tolerance'

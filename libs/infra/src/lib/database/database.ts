@@ -8,6 +8,7 @@ import { eventStorageMigration, type ResolvedStorageMode } from './migrations/17
 import { Retention1732752000002 } from './migrations/1732752000002-retention';
 import { LateEventRefresh1732752000004 } from './migrations/1732752000004-late-event-refresh';
 import { Tokens1732752000006 } from './migrations/1732752000006-tokens';
+import { DeploymentIdentity1733270400000 } from './migrations/1733270400000-deployment-identity';
 
 const logger = new Logger('Database');
 
@@ -48,6 +49,7 @@ export function createDataSource(config: Pick<DashConfig, 'databaseUrl' | 'stora
       Retention1732752000002,
       LateEventRefresh1732752000004,
       Tokens1732752000006,
+      DeploymentIdentity1733270400000,
     ],
     migrationsTableName: 'dash_migrations',
     migrationsTransactionMode: 'each',
@@ -81,4 +83,11 @@ export function createPool(config: Pick<DashConfig, 'databaseUrl' | 'role'>, max
   // An idle client losing its connection (PostgreSQL restart) must not crash the process.
   pool.on('error', (error) => logger.warn(`idle PostgreSQL client: ${error.message}`));
   return pool;
+}
+
+/** This database's identity, made by the migrations: what a Redis key prefix is bound to. */
+export async function deploymentIdOf(dataSource: DataSource): Promise<string> {
+  const rows = (await dataSource.query(`SELECT value FROM dash_meta WHERE key = 'deployment_id'`)) as Array<{ value: string }>;
+  if (!rows[0]) throw new Error('dash_meta has no deployment_id: the database is not migrated');
+  return rows[0].value;
 }

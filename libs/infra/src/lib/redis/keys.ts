@@ -14,6 +14,10 @@ export class RedisKeys {
   get backlog(): string {
     return `${this.prefix}:backlog`;
   }
+  /** The identity of the database this prefix belongs to (see bindKeyPrefix). */
+  get owner(): string {
+    return `${this.prefix}:owner`;
+  }
   /** Heartbeats of live nodes (hash: node id → JSON). */
   get nodes(): string {
     return `${this.prefix}:nodes`;

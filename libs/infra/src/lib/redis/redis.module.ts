@@ -1,9 +1,11 @@
-import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { DataSource } from 'typeorm';
+import { deploymentIdOf } from '../database/database';
 import type { DashConfig } from '../config/config';
 import { DASH_CONFIG } from '../config/config.module';
 import { RedisKeys } from './keys';
-import { assertNoEviction, coalesceWrites, createRedis, quit, whenReady } from './redis';
+import { assertNoEviction, bindKeyPrefix, coalesceWrites, createRedis, quit, whenReady } from './redis';
 
 /** A fail-fast connection for commands (enqueue, counters, heartbeats). */
 export const REDIS = Symbol('REDIS');
@@ -13,11 +15,22 @@ export const REDIS = Symbol('REDIS');
   providers: [
     {
       provide: REDIS,
-      inject: [DASH_CONFIG],
-      useFactory: async (config: DashConfig) => {
+      // After the database (migrated, with its identity): nothing using Redis starts before the prefix is bound.
+      inject: [DASH_CONFIG, DataSource],
+      useFactory: async (config: DashConfig, dataSource: DataSource) => {
         const client = coalesceWrites(createRedis(config.redisUrl, 'producer', `${config.role}-commands`));
-        await whenReady(client);
-        await assertNoEviction(client);
+        try {
+          await whenReady(client);
+          await assertNoEviction(client);
+          const keys = new RedisKeys(config.keyPrefix);
+          const deploymentId = await deploymentIdOf(dataSource);
+          await bindKeyPrefix(client, keys, deploymentId);
+          // A Redis that restarted empty lost the binding: claim it again on every reconnect.
+          client.on('ready', () => void bindKeyPrefix(client, keys, deploymentId).catch((error: Error) => new Logger('Redis').error(error.message)));
+        } catch (error) {
+          client.disconnect();
+          throw error;
+        }
         return client;
       },
     },

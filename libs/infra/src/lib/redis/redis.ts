@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Socket } from 'node:net';
+import type { RedisKeys } from './keys';
 
 export type RedisRole =
   /** Fails fast when Redis is away, so intake answers 503 instead of waiting. */
@@ -123,4 +124,23 @@ export async function quit(client: Redis): Promise<void> {
   } catch {
     if (!closed()) client.disconnect();
   }
+}
+
+/**
+ * Binds the key prefix to this deployment's database, or refuses to start. Two deployments
+ * with their own databases on one Redis and one prefix would take each other's jobs, and the
+ * events of pipelines a database does not have would be lost to the other. The first node to
+ * start claims the prefix for its database (`<prefix>:owner` = the database's deployment id,
+ * not its URL, which differs between hosts and pooled and direct connections).
+ */
+export async function bindKeyPrefix(client: Redis, keys: RedisKeys, deploymentId: string): Promise<void> {
+  const claimed = await client.set(keys.owner, deploymentId, 'NX');
+  if (claimed === 'OK') return;
+  const owner = await client.get(keys.owner);
+  if (owner === deploymentId) return;
+  if (owner === null) return bindKeyPrefix(client, keys, deploymentId); // deleted between the two calls
+  throw new Error(
+    `DASH_KEY_PREFIX "${keys.prefix}" belongs to another Dash deployment on this Redis (its database ${owner}; this one is ${deploymentId}). ` +
+      `Give each deployment its own DASH_KEY_PREFIX (or its own Redis). If that deployment is gone for good, delete the Redis key ${keys.owner}.`,
+  );
 }

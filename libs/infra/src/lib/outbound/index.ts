@@ -1,0 +1,3 @@
+export * from './address';
+export * from './public-url';
+export * from './outbound-request';
