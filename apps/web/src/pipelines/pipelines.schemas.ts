@@ -1,4 +1,4 @@
-import { isValidPath, DashError } from '@dash/domain';
+import { isValidPath } from '@dash/domain';
 import { isAllowedHeaderName } from '@dash/infra';
 import { z } from 'zod';
 
