@@ -3,7 +3,6 @@ import { EventPattern, Payload } from '@nestjs/microservices';
 import { DashError, TOKEN_REVOKED, type TokenRevoked } from '@dash/domain';
 import { DASH_CONFIG, type DashConfig } from '@dash/infra';
 import { AdminOnly, Authenticated } from '../auth/access';
-import { AuthService } from '../auth/auth.service';
 import { ZodBody } from '../http/zod-validation';
 import { createTokenSchema, isUuid, type CreateToken } from '../pipelines/pipelines.schemas';
 import { TokensService } from './tokens.service';
@@ -38,11 +37,11 @@ export class TokensController {
 export class TokenRevocationsController {
   constructor(
     @Inject(DASH_CONFIG) private readonly config: DashConfig,
-    private readonly auth: AuthService,
+    private readonly tokens: TokensService,
   ) {}
 
   @EventPattern(TOKEN_REVOKED)
-  onRevoked(@Payload() message: TokenRevoked): void {
-    if (message?.scope === this.config.keyPrefix && isUuid(message.tokenId)) this.auth.forget(message.tokenId);
+  async onRevoked(@Payload() message: TokenRevoked): Promise<void> {
+    if (message?.scope === this.config.keyPrefix && isUuid(message.tokenId)) await this.tokens.forgetAnnounced(message.tokenId);
   }
 }

@@ -1,12 +1,18 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ClientProxy } from '@nestjs/microservices';
 import { DashError, TOKEN_REVOKED, type TokenRevoked, type ViewerTokenInfo } from '@dash/domain';
-import { DASH_CONFIG, type DashConfig } from '@dash/infra';
+import { ClusterHeartbeat, DASH_CONFIG, REDIS, RedisKeys, type DashConfig } from '@dash/infra';
+import type { Redis } from 'ioredis';
 import { firstValueFrom } from 'rxjs';
 import { DataSource } from 'typeorm';
 import { AuthService } from '../auth/auth.service';
 import { TRANSPORT_CLIENT } from '../pipelines/pipeline-changes';
 import { PipelinesService } from '../pipelines/pipelines.service';
+
+/** How long a revocation waits for every live web node to confirm it has forgotten the token. */
+const ACK_WAIT_MS = 2_000;
+const ACK_POLL_MS = 20;
+const ACK_TTL_SECONDS = 60;
 
 interface TokenRow {
   id: string;
@@ -27,6 +33,9 @@ export class TokensService {
     private readonly dataSource: DataSource,
     @Inject(TRANSPORT_CLIENT) private readonly client: ClientProxy,
     @Inject(DASH_CONFIG) private readonly config: DashConfig,
+    @Inject(REDIS) private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly heartbeat: ClusterHeartbeat,
   ) {}
 
   async create(pipelines: string[], label: string | undefined) {
@@ -51,7 +60,12 @@ export class TokensService {
     };
   }
 
-  /** Deletes the token, forgets it here at once and tells every other node to do the same. */
+  /**
+   * Deletes the token, forgets it here and tells every other node to do the same. The answer
+   * waits (up to 2 s) until every live web node has confirmed, so "revoked" means refused at
+   * once everywhere, not merely announced; a node that cannot confirm still drops it when its
+   * socket recheck or cache expiry comes.
+   */
   async revoke(id: string): Promise<void> {
     const [, affected] = (await this.dataSource.query(`DELETE FROM api_tokens WHERE id = $1`, [id])) as [unknown, number];
     if (!affected) throw new DashError(404, 'not_found', `no token ${id}`);
@@ -59,9 +73,37 @@ export class TokensService {
     try {
       const message: TokenRevoked = { scope: this.config.keyPrefix, tokenId: id };
       await firstValueFrom(this.client.emit<void, TokenRevoked>(TOKEN_REVOKED, message), { defaultValue: undefined });
+      await this.confirmed(id);
     } catch (error) {
       // The row is gone: other nodes' socket recheck and cache expiry still end the token within seconds.
       this.logger.warn(`could not announce the revocation of token ${id}: ${(error as Error).message}`);
+    }
+  }
+
+  /** A revocation heard over the transport: forget the token, then say so for the revoking node. */
+  async forgetAnnounced(id: string): Promise<void> {
+    this.auth.forget(id);
+    const key = this.keys.revocationAcks(id);
+    await this.redis
+      .multi()
+      .sadd(key, this.config.nodeId)
+      .expire(key, ACK_TTL_SECONDS)
+      .exec()
+      .catch((error: Error) => this.logger.warn(`could not confirm the revocation of token ${id}: ${error.message}`));
+  }
+
+  private async confirmed(id: string): Promise<void> {
+    const web = (await this.heartbeat.nodes()).filter((node) => node.role === 'web' && node.id !== this.config.nodeId).map((node) => node.id);
+    const until = Date.now() + ACK_WAIT_MS;
+    for (;;) {
+      const acked = new Set(await this.redis.smembers(this.keys.revocationAcks(id)));
+      const waiting = web.filter((node) => !acked.has(node));
+      if (waiting.length === 0) return;
+      if (Date.now() >= until) {
+        this.logger.warn(`token ${id} revoked; ${waiting.length} web node(s) did not confirm within ${ACK_WAIT_MS} ms (their caches expire it)`);
+        return;
+      }
+      await new Promise((done) => setTimeout(done, ACK_POLL_MS));
     }
   }
 }

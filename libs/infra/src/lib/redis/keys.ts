@@ -18,6 +18,11 @@ export class RedisKeys {
   get owner(): string {
     return `${this.prefix}:owner`;
   }
+  /** The web nodes that have forgotten a revoked token (set of node ids; expires). */
+  revocationAcks(tokenId: string): string {
+    return `${this.prefix}:revoked:${tokenId}`;
+  }
+
   /** Heartbeats of live nodes (hash: node id → JSON). */
   get nodes(): string {
     return `${this.prefix}:nodes`;
