@@ -267,7 +267,8 @@ async function catchUp(pipelineId, expected, since, timeoutMs = smoke ? 30_000 :
 /** The web's ingest-job counters (`GET /metrics`); NaN from a build without them. */
 async function jobCounters() {
   const text = await (await fetch(`http://127.0.0.1:${webPort}/metrics`)).text();
-  const read = (name) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
+  // Labelled (`{role, node}`) since the prom-client registry, bare before: either form.
+  const read = (name) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)$`, 'm').exec(text)?.[1]);
   return { jobs: read('dash_ingest_jobs_total'), events: read('dash_ingest_queued_events_total') };
 }
 

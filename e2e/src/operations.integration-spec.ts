@@ -1,4 +1,5 @@
 import type { INestMicroservice } from '@nestjs/common';
+import { metricTypes, metricValue, parseMetrics } from './support/metrics';
 import { Api, sendWebhook, startIngestor, startWeb, testEnv, waitFor, type RunningWeb } from './support/harness';
 
 describe('operations: cluster view and metrics', () => {
@@ -44,20 +45,27 @@ describe('operations: cluster view and metrics', () => {
 
   it('exposes Prometheus metrics with request counts by route and status', async () => {
     const pipeline = await api.createPipeline();
-    const counter = (text: string, name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
     const before = await (await fetch(`${web.url}/metrics`)).text();
     expect((await sendWebhook(web.url, pipeline, [{ a: 1 }, { a: 2 }, { a: 3 }])).status).toBe(202);
     expect((await sendWebhook(web.url, pipeline, { a: 1 }, { secret: 'whsec_' + Buffer.alloc(24).toString('base64') })).status).toBe(401);
     const response = await fetch(`${web.url}/metrics`);
     expect(response.headers.get('content-type')).toContain('text/plain');
     const text = await response.text();
-    expect(text).toContain('# TYPE dash_http_requests_total counter');
-    expect(text).toMatch(/dash_http_requests_total\{method="POST",route="\/webhooks\/:pipelineId",status="202"\} 1\n/);
-    expect(text).toMatch(/dash_http_requests_total\{method="POST",route="\/webhooks\/:pipelineId",status="401"\} 1\n/);
-    expect(text).toMatch(/process_resident_memory_bytes \d+/);
-    expect(text).toMatch(/dash_ingest_backlog_events \d+/);
+    const types = metricTypes(text);
+    expect(types.get('dash_http_requests_total')).toBe('counter');
+    const route = { method: 'POST', route: '/webhooks/:pipelineId' };
+    const delta = (name: string, labels: Record<string, string> = {}) => metricValue(text, name, labels) - (metricValue(before, name, labels) || 0);
+    expect(delta('dash_http_requests_total', { ...route, status: '202' })).toBe(1);
+    expect(delta('dash_http_requests_total', { ...route, status: '401' })).toBe(1);
+    expect(delta('dash_webhook_requests_total', { status: '202' })).toBe(1);
+    expect(delta('dash_webhook_requests_total', { status: '401' })).toBe(1);
+    expect(delta('dash_webhook_duration_seconds_count')).toBe(2);
+    expect(metricValue(text, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(metricValue(text, 'dash_ingest_backlog_events')).toBeGreaterThanOrEqual(0);
+    // Every sample names its node and role.
+    expect(parseMetrics(text).every((s) => s.labels.role === 'web' && s.labels.node?.startsWith('web-'))).toBe(true);
     // One accepted request of three events: one more job, three more events (the 401 queued nothing).
-    expect(counter(text, 'dash_ingest_jobs_total') - counter(before, 'dash_ingest_jobs_total')).toBe(1);
-    expect(counter(text, 'dash_ingest_queued_events_total') - counter(before, 'dash_ingest_queued_events_total')).toBe(3);
+    expect(delta('dash_ingest_jobs_total')).toBe(1);
+    expect(delta('dash_ingest_queued_events_total')).toBe(3);
   });
 });

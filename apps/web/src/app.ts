@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import type { LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { redisTransport, type DashConfig } from '@dash/infra';
+import { DashMetrics, redisTransport, type DashConfig } from '@dash/infra';
 import { registerBodyParsers } from './http/body-parsers';
 import { RedisIoAdapter } from './live/redis-io.adapter';
 import { WebModule } from './web.module';
@@ -20,7 +20,7 @@ export async function createWebApp(config: DashConfig, options: WebAppOptions = 
     bodyParser: false,
     logger: options.logger ?? ['log', 'warn', 'error'],
   });
-  app.useWebSocketAdapter(new RedisIoAdapter(app, config));
+  app.useWebSocketAdapter(new RedisIoAdapter(app, config, app.get(DashMetrics)));
   app.connectMicroservice(redisTransport(config.redisUrl), { inheritAppConfig: true });
   app.enableShutdownHooks();
   await app.startAllMicroservices();

@@ -14,3 +14,8 @@ export * from './lib/redis/transport';
 export * from './lib/bootstrap/bootstrap';
 export * from './lib/cluster/cluster-heartbeat';
 export * from './lib/cluster/cluster.module';
+export * from './lib/metrics/resources';
+export * from './lib/metrics/metrics';
+export * from './lib/metrics/health';
+export * from './lib/metrics/metrics-server';
+export * from './lib/metrics/metrics.module';
