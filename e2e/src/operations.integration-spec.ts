@@ -1,6 +1,8 @@
 import type { INestMicroservice } from '@nestjs/common';
 import { metricTypes, metricValue, parseMetrics } from './support/metrics';
-import { Api, sendWebhook, startIngestor, startWeb, testEnv, waitFor, type RunningWeb } from './support/harness';
+import type { DataUpdated } from '@dash/domain';
+import { DashMetrics } from '@dash/infra';
+import { Api, connectViewer, sendWebhook, startIngestor, startWeb, testEnv, waitFor, type RunningWeb } from './support/harness';
 
 describe('operations: cluster view and metrics', () => {
   const env = testEnv('ops');
@@ -67,5 +69,31 @@ describe('operations: cluster view and metrics', () => {
     // One accepted request of three events: one more job, three more events (the 401 queued nothing).
     expect(delta('dash_ingest_jobs_total')).toBe(1);
     expect(delta('dash_ingest_queued_events_total')).toBe(3);
+  });
+
+  it('measures pubsub latency from the commit to the update arriving at the web node with viewers, and counts stored events', async () => {
+    const pipeline = await api.createPipeline();
+    const viewer = await connectViewer(web.url, api.token);
+    try {
+      expect(await viewer.emitWithAck('subscribe', { pipelineId: pipeline.id })).toMatchObject({ ok: true });
+      const updates: DataUpdated[] = [];
+      viewer.on('data_updated', (update) => updates.push(update));
+      const before = await (await fetch(`${web.url}/metrics`)).text();
+      expect((await sendWebhook(web.url, pipeline, [{ a: 1 }, { a: 2 }])).status).toBe(202);
+      const update = await waitFor(() => updates.at(-1), (u) => u?.count === 2, 10_000, 'data_updated');
+      // The commit comes before the emission, and both are carried.
+      expect(Date.parse(update?.committedAt ?? '')).toBeLessThanOrEqual(Date.parse(update?.emittedAt ?? ''));
+      const text = await waitFor(
+        async () => (await fetch(`${web.url}/metrics`)).text(),
+        (t) => metricValue(t, 'dash_pubsub_latency_seconds_count') > (metricValue(before, 'dash_pubsub_latency_seconds_count') || 0),
+        10_000,
+        'a pubsub latency observation',
+      );
+      expect(metricValue(text, 'dash_pubsub_latency_seconds_bucket', { le: '+Inf' })).toBeGreaterThanOrEqual(1);
+      // The ingestor (no METRICS_PORT here) counted the two events it committed.
+      expect(metricValue(await ingestor.get(DashMetrics).render(), 'dash_events_stored_total')).toBeGreaterThanOrEqual(2);
+    } finally {
+      viewer.disconnect();
+    }
   });
 });
