@@ -6,6 +6,7 @@ import { WebClusterModule } from './cluster/cluster.module';
 import { HealthController } from './health/health.controller';
 import { FailuresModule } from './failures/failures.module';
 import { ErrorFilter } from './http/errors';
+import { RequestLog } from './http/request-log';
 import { LiveModule } from './live/live.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PagesModule } from './pages/pages.module';
@@ -21,7 +22,7 @@ export class WebModule {
       module: WebModule,
       imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, ObservabilityModule, ClusterModule, WebClusterModule, MetricsModule, AuthModule, PipelinesModule, WebhooksModule, FailuresModule, ReadingModule, SeriesModule, LiveModule, PagesModule],
       controllers: [HealthController],
-      providers: [{ provide: APP_FILTER, useClass: ErrorFilter }],
+      providers: [{ provide: APP_FILTER, useClass: ErrorFilter }, RequestLog],
     };
   }
 }

@@ -19,3 +19,4 @@ export * from './lib/metrics/metrics';
 export * from './lib/metrics/health';
 export * from './lib/metrics/metrics-server';
 export * from './lib/metrics/metrics.module';
+export * from './lib/logging/logger';
