@@ -26,7 +26,6 @@ export function createLogger(config: Pick<DashConfig, 'role' | 'nodeId' | 'log'>
   };
   if (config.log.format === 'pretty') {
     // Required only when asked for: production never loads it.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const pretty = require('pino-pretty') as (options: Record<string, unknown>) => NodeJS.WritableStream;
     return pino(options, pretty({ colorize: true, sync: true, ignore: 'pid,hostname' }));
   }
