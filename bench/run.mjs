@@ -21,6 +21,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { batchPool, eventBody, singlePool } from './lib/payload.mjs';
+import { nodeFlags } from '../scripts/launch.js';
 import { Child, cpuTicks, cpuTicksByPid, freePort, machineTicks, now, pacedSend, rssMb, sleep, summarize, waitUntil } from './lib/util.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -95,8 +96,8 @@ function appEnv(role, port) {
 
 function spawnChild(role, script, env, ipc = false) {
   const preload = settings.cpuProfileDir && (role === 'web' || role === 'ingestor') ? ['--require', join(root, 'bench/lib/cpu-profile.cjs')] : [];
-  // Dash's apps run with the flags they are deployed with (fly.*.toml, docker-compose.yml, scripts/start.mjs).
-  const deployed = role === 'ingestor' ? ['--max-semi-space-size=4'] : [];
+  // Dash's apps run with the flags they are deployed with (scripts/launch.js).
+  const deployed = role === 'web' || role === 'ingestor' ? nodeFlags(role) : [];
   // Extra node flags for one app in an experiment (e.g. BENCH_WEB_FLAGS=--trace-deopt).
   deployed.push(...(process.env[`BENCH_${role.toUpperCase()}_FLAGS`] ?? '').split(' ').filter(Boolean));
   const child = new Child(role, [...deployed, ...preload, script], { env, cwd: root, logPath: join(logDir, `${role}.log`), ipc });
