@@ -10,9 +10,9 @@ export async function createIngestorApp(config: DashConfig, options: { logger?: 
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(IngestorModule.forRoot(config), {
     ...redisTransport(config.redisUrl),
     // Unset (main.ts): pino JSON lines per LOG_LEVEL/LOG_FORMAT; in-process tests pass Nest's levels.
-    ...(options.logger === undefined ? { bufferLogs: true } : { logger: options.logger }),
+    // Given at creation (not buffered for useLogger), so a failure to start is a JSON line too.
+    logger: options.logger ?? new PinoNestLogger(createLogger(config)),
   });
-  if (options.logger === undefined) app.useLogger(new PinoNestLogger(createLogger(config)));
   // main.ts handles signals itself (to log the last step and exit); in-process tests use Nest's hooks.
   if (options.shutdownHooks ?? true) app.enableShutdownHooks();
   return app;

@@ -19,9 +19,9 @@ export async function createWebApp(config: DashConfig, options: WebAppOptions = 
   registerBodyParsers(adapter.getInstance(), config.webhooks.maxBytes);
   const app = await NestFactory.create<NestFastifyApplication>(WebModule.forRoot(config), adapter, {
     bodyParser: false,
-    ...(options.logger === undefined ? { bufferLogs: true } : { logger: options.logger }),
+    // Given at creation (not buffered for useLogger), so a failure to start is a JSON line too.
+    logger: options.logger ?? new PinoNestLogger(createLogger(config)),
   });
-  if (options.logger === undefined) app.useLogger(new PinoNestLogger(createLogger(config)));
   app.useWebSocketAdapter(new RedisIoAdapter(app, config, app.get(DashMetrics)));
   app.connectMicroservice(redisTransport(config.redisUrl), { inheritAppConfig: true });
   app.enableShutdownHooks();
