@@ -83,6 +83,8 @@ function appEnv(role, port) {
   return {
     ...process.env,
     NODE_ENV: 'production',
+    // Production runs migrations as a release step (DASH_MIGRATE=off); the bench's fresh database is migrated at boot.
+    DASH_MIGRATE: 'boot',
     NO_COLOR: '1',
     APP_ROLE: role,
     DATABASE_URL: databaseUrl,

@@ -39,7 +39,7 @@ function threadTicks(pid) {
 
 async function startWeb(dist) {
   const port = await freePort();
-  const env = { ...process.env, NODE_ENV: 'production', NO_COLOR: '1', APP_ROLE: 'web', DATABASE_URL: databaseUrl, DASH_KEY_PREFIX: name, DASH_ADMIN_TOKEN: token, PORT: String(port) };
+  const env = { ...process.env, NODE_ENV: 'production', DASH_MIGRATE: 'boot', NO_COLOR: '1', APP_ROLE: 'web', DATABASE_URL: databaseUrl, DASH_KEY_PREFIX: name, DASH_ADMIN_TOKEN: token, PORT: String(port) };
   const child = spawn(process.execPath, [...nodeFlags('web'), resolve(dist, 'apps/web/src/main.js')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.ok, { timeoutMs: 60_000, intervalMs: 100, label: 'web /health' });
   return { child, port };

@@ -21,7 +21,8 @@ if (!tokenGiven && process.env.NODE_ENV === 'production') {
 }
 // One token for both processes, so the one printed here is the one that works.
 const adminToken = process.env.DASH_ADMIN_TOKEN || `dash_admin_${randomBytes(24).toString('base64url')}`;
-const env = { ...process.env, DASH_ADMIN_TOKEN: adminToken, PORT: port };
+// npm start migrates at boot, even with NODE_ENV=production (a deployment runs `migrate` per release instead).
+const env = { ...process.env, DASH_ADMIN_TOKEN: adminToken, PORT: port, DASH_MIGRATE: process.env.DASH_MIGRATE || 'boot' };
 
 const children = new Set();
 let stopping = false;
