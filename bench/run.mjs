@@ -23,6 +23,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { batchPool, eventBody, singlePool } from './lib/payload.mjs';
+import { nodeFlags } from '../scripts/launch.js';
 import { Child, cpuTicks, cpuTicksByPid, freePort, machineTicks, now, pacedSend, rssMb, sleep, summarize, waitUntil } from './lib/util.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -87,6 +88,8 @@ function appEnv(role, port) {
   return {
     ...process.env,
     NODE_ENV: 'production',
+    // Production runs migrations as a release step (DASH_MIGRATE=off); the bench's fresh database is migrated at boot.
+    DASH_MIGRATE: 'boot',
     NO_COLOR: '1',
     APP_ROLE: role,
     DATABASE_URL: databaseUrl,
@@ -100,8 +103,8 @@ function appEnv(role, port) {
 
 function spawnChild(role, script, env, ipc = false) {
   const preload = settings.cpuProfileDir && (role === 'web' || role === 'ingestor') ? ['--require', join(root, 'bench/lib/cpu-profile.cjs')] : [];
-  // Dash's apps run with the flags they are deployed with (fly.*.toml, docker-compose.yml, scripts/start.mjs).
-  const deployed = role === 'ingestor' ? ['--max-semi-space-size=4'] : [];
+  // Dash's apps run with the flags they are deployed with (scripts/launch.js).
+  const deployed = role === 'web' || role === 'ingestor' ? nodeFlags(role) : [];
   // Extra node flags for one app in an experiment (e.g. BENCH_WEB_FLAGS=--trace-deopt).
   deployed.push(...(process.env[`BENCH_${role.toUpperCase()}_FLAGS`] ?? '').split(' ').filter(Boolean));
   const child = new Child(role, [...deployed, ...preload, script], { env, cwd: root, logPath: join(logDir, `${role}.log`), ipc });
@@ -272,7 +275,8 @@ async function catchUp(pipelineId, expected, since, timeoutMs = smoke ? 30_000 :
 /** The web's ingest-job counters (`GET /metrics`); NaN from a build without them. */
 async function jobCounters() {
   const text = await (await fetch(`http://127.0.0.1:${webPort}/metrics`)).text();
-  const read = (name) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
+  // Labelled (`{role, node}`) since the prom-client registry, bare before: either form.
+  const read = (name) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)$`, 'm').exec(text)?.[1]);
   return { jobs: read('dash_ingest_jobs_total'), events: read('dash_ingest_queued_events_total') };
 }
 

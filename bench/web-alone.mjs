@@ -12,6 +12,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { nodeFlags } from '../scripts/launch.js';
 import { singlePool } from './lib/payload.mjs';
 import { cpuTicks, freePort, waitUntil } from './lib/util.mjs';
 
@@ -38,8 +39,8 @@ function threadTicks(pid) {
 
 async function startWeb(dist) {
   const port = await freePort();
-  const env = { ...process.env, NODE_ENV: 'production', NO_COLOR: '1', APP_ROLE: 'web', DATABASE_URL: databaseUrl, DASH_KEY_PREFIX: name, DASH_ADMIN_TOKEN: token, PORT: String(port) };
-  const child = spawn(process.execPath, [resolve(dist, 'apps/web/src/main.js')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const env = { ...process.env, NODE_ENV: 'production', DASH_MIGRATE: 'boot', NO_COLOR: '1', APP_ROLE: 'web', DATABASE_URL: databaseUrl, DASH_KEY_PREFIX: name, DASH_ADMIN_TOKEN: token, PORT: String(port) };
+  const child = spawn(process.execPath, [...nodeFlags('web'), resolve(dist, 'apps/web/src/main.js')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.ok, { timeoutMs: 60_000, intervalMs: 100, label: 'web /health' });
   return { child, port };
 }

@@ -7,6 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeArgs } from './launch.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const port = process.env.PORT ?? '3000';
@@ -24,16 +25,15 @@ if (!tokenGiven && process.env.NODE_ENV === 'production') {
 }
 // One token for both processes, so the one printed here is the one that works.
 const adminToken = process.env.DASH_ADMIN_TOKEN || `dash_admin_${randomBytes(24).toString('base64url')}`;
-const env = { ...process.env, DASH_ADMIN_TOKEN: adminToken, PORT: port };
+// npm start migrates at boot, even with NODE_ENV=production (a deployment runs `migrate` per release instead).
+const env = { ...process.env, DASH_ADMIN_TOKEN: adminToken, PORT: port, DASH_MIGRATE: process.env.DASH_MIGRATE || 'boot' };
 
 const children = new Set();
 let stopping = false;
 
-// The ingestor streams: a smaller young generation keeps its memory low (docs/performance.md).
-const NODE_FLAGS = { web: ['--enable-source-maps'], ingestor: ['--enable-source-maps', '--max-semi-space-size=4'] };
-
 function run(app) {
-  const child = spawn(process.execPath, [...NODE_FLAGS[app], join(root, `dist/apps/${app}/src/main.js`)], { cwd: root, env: { ...env, APP_ROLE: app }, stdio: 'inherit' });
+  // Each app with its node flags from scripts/launch.js (the one place they are written).
+  const child = spawn(process.execPath, nodeArgs(app), { cwd: root, env: { ...env, APP_ROLE: app }, stdio: 'inherit' });
   children.add(child);
   child.on('exit', (code, signal) => {
     children.delete(child);

@@ -1,7 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { ClusterModule, ConfigModule, DatabaseModule, RedisModule, type DashConfig } from '@dash/infra';
+import { ClusterModule, ConfigModule, DatabaseModule, ObservabilityModule, RedisModule, type DashConfig } from '@dash/infra';
 import { BufferService } from './buffer/buffer.service';
 import { IngestorNodeDetails } from './cluster/node-details';
+import { IngestHealth } from './ingest/ingest.health';
 import { IngestWorker } from './ingest/ingest.worker';
 import { LivePublisher } from './live/live-publisher';
 import { MaintenanceService } from './maintenance/maintenance.service';
@@ -14,8 +15,8 @@ export class IngestorModule {
   static forRoot(config: DashConfig): DynamicModule {
     return {
       module: IngestorModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, ClusterModule],
-      providers: [EventWriter, LivePublisher, BufferService, IngestWorker, MaintenanceService, IngestorNodeDetails, PollService, PollWorker],
+      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, ObservabilityModule, ClusterModule],
+      providers: [EventWriter, LivePublisher, BufferService, IngestWorker, IngestHealth, MaintenanceService, IngestorNodeDetails, PollService, PollWorker],
     };
   }
 }

@@ -2,12 +2,13 @@ import 'reflect-metadata';
 import type { LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { redisTransport, type DashConfig } from '@dash/infra';
+import { createLogger, DashMetrics, PinoNestLogger, redisTransport, type DashConfig } from '@dash/infra';
 import { registerBodyParsers } from './http/body-parsers';
 import { RedisIoAdapter } from './live/redis-io.adapter';
 import { WebModule } from './web.module';
 
 export interface WebAppOptions {
+  /** Nest's console logger at these levels (in-process tests); unset: pino JSON lines per LOG_LEVEL/LOG_FORMAT. */
   logger?: LogLevel[] | false;
 }
 
@@ -18,9 +19,10 @@ export async function createWebApp(config: DashConfig, options: WebAppOptions = 
   registerBodyParsers(adapter.getInstance(), config.webhooks.maxBytes);
   const app = await NestFactory.create<NestFastifyApplication>(WebModule.forRoot(config), adapter, {
     bodyParser: false,
-    logger: options.logger ?? ['log', 'warn', 'error'],
+    // Given at creation (not buffered for useLogger), so a failure to start is a JSON line too.
+    logger: options.logger ?? new PinoNestLogger(createLogger(config)),
   });
-  app.useWebSocketAdapter(new RedisIoAdapter(app, config));
+  app.useWebSocketAdapter(new RedisIoAdapter(app, config, app.get(DashMetrics)));
   app.connectMicroservice(redisTransport(config.redisUrl), { inheritAppConfig: true });
   app.enableShutdownHooks();
   await app.startAllMicroservices();

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { nodeFlags } from '../../../scripts/launch';
 import { queryDb, sendWebhook, type CreatedPipeline, type TestEnv } from './harness';
 
 /**
@@ -127,8 +128,9 @@ export class Proc {
 }
 
 function spawnNode(name: string, main: string, env: Record<string, string>): Proc {
-  // The flags each app is deployed with (fly.*.toml, docker-compose.yml, scripts/start.mjs).
-  const flags = main === INGESTOR_MAIN ? ['--enable-source-maps', '--max-semi-space-size=4'] : ['--enable-source-maps'];
+  // The flags each app is deployed with, from scripts/launch.js (node is spawned directly, not
+  // through the launcher, so a test's kill -9 reaches the app itself).
+  const flags = nodeFlags(main === INGESTOR_MAIN ? 'ingestor' : 'web');
   const child = spawn(process.execPath, [...flags, main], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', TZ: 'UTC', NODE_ENV: 'test', ...env },

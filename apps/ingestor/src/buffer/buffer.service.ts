@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IngestEvent } from '@dash/domain';
-import { DASH_CONFIG, type DashConfig } from '@dash/infra';
+import { DASH_CONFIG, DashMetrics, type DashConfig } from '@dash/infra';
 import { LivePublisher } from '../live/live-publisher';
 import { EventWriter, isDataError } from '../writer/event-writer';
 import { EventBuffer } from './event-buffer';
@@ -32,6 +32,7 @@ export class BufferService {
     @Inject(DASH_CONFIG) config: DashConfig,
     private readonly writer: EventWriter,
     private readonly publisher: LivePublisher,
+    private readonly metrics: DashMetrics,
   ) {
     this.partitions = Array.from({ length: config.buffer.partitions }, () => new EventBuffer<IngestEvent>((events) => this.flush(events), config.buffer));
   }
@@ -91,6 +92,8 @@ export class BufferService {
         try {
           const outcome = await this.writer.write(events);
           if (attempt > 1) this.logger.log(`database back: ${events.length} events committed after ${attempt} attempts`);
+          this.metrics.eventsStored.inc(events.length - outcome.failed);
+          if (outcome.failed > 0) this.metrics.eventsFailed.inc(outcome.failed);
           this.publisher.publish(outcome.stats);
           return;
         } catch (error) {

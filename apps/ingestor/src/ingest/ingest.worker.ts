@@ -43,6 +43,8 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
    * job a web node makes and grows the concurrency as jobs prove smaller.
    */
   private jobEvents = MAX_JOB_EVENTS;
+  /** Since when the worker's Redis connection has been down (performance.now()), or null while it is up. */
+  private redisDownSince: number | null = null;
 
   constructor(
     @Inject(DASH_CONFIG) private readonly config: DashConfig,
@@ -54,6 +56,8 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
     this.backlog = new Backlog(redis, keys);
     this.sweeper = new BacklogSweeper(redis, keys);
     this.highWater = Math.max(config.buffer.maxItems * config.buffer.partitions, 2 * config.buffer.maxItems);
+    this.connection.on('ready', () => (this.redisDownSince = null));
+    this.connection.on('close', () => (this.redisDownSince ??= performance.now()));
   }
 
   onApplicationBootstrap(): void {
@@ -69,6 +73,11 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
     this.backpressure.unref();
     this.sweeping = setInterval(() => void this.sweeper.sweep().catch((error: Error) => this.logger.warn(`backlog sweep: ${error.message}`)), SWEEP_MS);
     this.sweeping.unref();
+  }
+
+  /** How long the worker has been without Redis (0 while connected): it can take no job meanwhile. */
+  get redisLostMs(): number {
+    return this.redisDownSince === null ? 0 : performance.now() - this.redisDownSince;
   }
 
   /**

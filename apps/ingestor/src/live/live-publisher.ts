@@ -21,6 +21,8 @@ interface Slot {
   tokensAt: number;
   sentVersion: number;
   pending: PipelineStats | null;
+  /** When the pending state's batch committed (it is offered right after its commit). */
+  pendingCommittedAt: number;
   timer: NodeJS.Timeout | null;
 }
 
@@ -47,11 +49,12 @@ export class LivePublisher implements OnApplicationShutdown {
   private offer(state: PipelineStats): void {
     let slot = this.slots.get(state.pipelineId);
     if (!slot) {
-      slot = { lastSentAt: 0, tokens: BURST, tokensAt: Date.now(), sentVersion: 0, pending: null, timer: null };
+      slot = { lastSentAt: 0, tokens: BURST, tokensAt: Date.now(), sentVersion: 0, pending: null, pendingCommittedAt: 0, timer: null };
       this.slots.set(state.pipelineId, slot);
     }
     if (state.version <= slot.sentVersion || (slot.pending && state.version <= slot.pending.version)) return;
     slot.pending = state;
+    slot.pendingCommittedAt = Date.now();
     if (slot.timer) return;
     const wait = waitForToken(slot, Date.now());
     if (wait <= 0) this.send(state.pipelineId, slot);
@@ -72,7 +75,7 @@ export class LivePublisher implements OnApplicationShutdown {
     waitForToken(slot, slot.lastSentAt); // brings the bucket up to now
     slot.tokens = Math.max(0, slot.tokens - 1);
     slot.sentVersion = state.version;
-    const update: DataUpdated = { ...state, emittedAt: new Date().toISOString() };
+    const update: DataUpdated = { ...state, emittedAt: new Date().toISOString(), committedAt: new Date(slot.pendingCommittedAt).toISOString() };
     this.emitter.to(pipelineRoom(pipelineId)).emit(SocketEvent.DataUpdated, update);
     // Forget idle pipelines so the map stays bounded.
     setTimeout(() => {

@@ -1,7 +1,8 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
-import { createRedis, quit, type DashConfig, RedisKeys } from '@dash/infra';
+import { SocketEvent, type DataUpdated } from '@dash/domain';
+import { createRedis, quit, type DashConfig, type DashMetrics, RedisKeys } from '@dash/infra';
 import type { Redis } from 'ioredis';
 import type { Server, ServerOptions } from 'socket.io';
 
@@ -20,6 +21,7 @@ export class RedisIoAdapter extends IoAdapter {
   constructor(
     app: INestApplicationContext,
     private readonly config: DashConfig,
+    private readonly metrics?: DashMetrics,
   ) {
     super(app);
   }
@@ -35,6 +37,7 @@ export class RedisIoAdapter extends IoAdapter {
     this.sub = createRedis(this.config.redisUrl, 'worker', 'socket.io-sub');
     const adapter = createAdapter(this.pub, this.sub, { key: new RedisKeys(this.config.keyPrefix).socketio });
     server.adapter(adapter);
+    if (this.metrics) observePubsubLatency(server, this.metrics);
     return server;
   }
 
@@ -43,4 +46,34 @@ export class RedisIoAdapter extends IoAdapter {
     if (this.pub) await quit(this.pub);
     if (this.sub) await quit(this.sub);
   }
+}
+
+interface Parser {
+  encode(value: unknown): unknown;
+  decode(message: unknown): unknown;
+}
+
+/**
+ * `dash_pubsub_latency_seconds`: from a batch's commit (`committedAt`, set by the ingestor) to the
+ * moment its update arrives here from Redis. The Redis adapter decodes a broadcast only for a room
+ * this node has sockets in, so this costs nothing without viewers.
+ */
+function observePubsubLatency(server: Server, metrics: DashMetrics): void {
+  const adapter = server.of('/').adapter as unknown as { parser: Parser };
+  const parser = adapter.parser;
+  adapter.parser = {
+    encode: (value) => parser.encode(value),
+    decode: (message) => {
+      const args = parser.decode(message);
+      // A broadcast is [uid, packet, opts]; requests between nodes are objects.
+      if (Array.isArray(args)) {
+        const data = (args[1] as { data?: unknown[] } | undefined)?.data;
+        if (data?.[0] === SocketEvent.DataUpdated) {
+          const committedAt = Date.parse((data[1] as Partial<DataUpdated> | undefined)?.committedAt ?? '');
+          if (Number.isFinite(committedAt)) metrics.pubsubLatency.observe(Math.max(0, Date.now() - committedAt) / 1000);
+        }
+      }
+      return args;
+    },
+  };
 }

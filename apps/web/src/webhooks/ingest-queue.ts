@@ -123,6 +123,11 @@ export class IngestQueue implements OnApplicationShutdown {
     for (const waiter of batch) waiter.resolve();
   }
 
+  /** Jobs of the ingest queue by state (`dash_queue_jobs`): a web node sees a backlog even with every ingestor down. */
+  async jobCounts(): Promise<Record<string, Record<string, number>>> {
+    return { [QueueName.Pipelines]: await this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed') };
+  }
+
   async onApplicationShutdown(): Promise<void> {
     await this.queue.close().catch(() => undefined);
     await quit(this.connection);

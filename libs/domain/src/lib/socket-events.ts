@@ -6,6 +6,8 @@ export const pipelineRoom = (pipelineId: string): string => `pipeline:${pipeline
 export interface DataUpdated extends PipelineStats {
   /** When the ingestor emitted this update (ISO 8601). */
   emittedAt: string;
+  /** When the batch that produced this state committed (ISO 8601): web nodes measure `dash_pubsub_latency_seconds` from it. */
+  committedAt: string;
 }
 
 export type SubscribeAck =

@@ -115,6 +115,15 @@ describe(loadConfig.name, () => {
     expect(failure(env)).toBe(variable);
   });
 
+  it('migrates at boot unless NODE_ENV=production, and DASH_MIGRATE says otherwise', () => {
+    expect(loadConfig({}, 'web').migrate).toBe('boot');
+    const token = { DASH_ADMIN_TOKEN: 'a-token-of-sixteen-chars' };
+    expect(loadConfig({ ...token, NODE_ENV: 'production' }, 'web').migrate).toBe('off');
+    expect(loadConfig({ ...token, NODE_ENV: 'production', DASH_MIGRATE: 'boot' }, 'web').migrate).toBe('boot');
+    expect(loadConfig({ DASH_MIGRATE: 'off' }, 'ingestor').migrate).toBe('off');
+    expect(failure({ DASH_MIGRATE: 'always' })).toBe('DASH_MIGRATE');
+  });
+
   it('says what is wrong in the message', () => {
     expect(() => loadConfig({ PORT: 'eighty' }, 'web')).toThrow(/PORT .*whole number.*"eighty"/);
   });

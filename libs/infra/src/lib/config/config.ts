@@ -35,6 +35,8 @@ export interface DashConfig {
   /** Where set, `/metrics`, `/health` and `/ready` are served on this port and host (the ingestor's only port). */
   metrics: { port: number | null; host: string };
   log: { level: LogLevel; format: 'json' | 'pretty' };
+  /** `boot`: create and migrate the database at start (npm start, tests); `off`: a release step does it (`migrate` entry point) and a node refuses a schema behind it. */
+  migrate: 'boot' | 'off';
   /** Raw events older than `eventDays` are dropped (0: kept forever); TimescaleDB compresses chunks older than `compressAfterDays` (0: off). The aggregates are kept. */
   retention: { eventDays: number; compressAfterDays: number };
   /** Identifies this process in the cluster view. */
@@ -89,6 +91,7 @@ const schema = {
   METRICS_HOST: z.string().min(1).default('127.0.0.1').describe('the address METRICS_PORT binds to (fly-local-6pn on Fly)'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').describe('the lowest level logged'),
   LOG_FORMAT: z.enum(['json', 'pretty']).optional().describe('json lines (default unless stdout is a terminal) or pretty'),
+  DASH_MIGRATE: z.enum(['boot', 'off']).optional().describe('boot: create and migrate the database at start (default, except with NODE_ENV=production); off: the migrate entry point does it once per release'),
   // The per-minute aggregate re-reads the last 3 days of raw events on each refresh (TimescaleDB),
   // so a shorter retention would erase counts it already holds.
   EVENT_RETENTION_DAYS: int(0, 36_500)
@@ -150,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaultRole: AppRole): DashCo
     alerts: { from: v.ALERT_FROM },
     metrics: { port: v.METRICS_PORT ?? null, host: v.METRICS_HOST },
     log: { level: v.LOG_LEVEL, format: v.LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json') },
+    migrate: v.DASH_MIGRATE ?? (production ? 'off' : 'boot'),
     retention: { eventDays: v.EVENT_RETENTION_DAYS, compressAfterDays: v.COMPRESS_AFTER_DAYS },
     nodeId: `${v.APP_ROLE}-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
   };

@@ -3,7 +3,7 @@ import { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import type { DashConfig } from '../config/config';
 import { DASH_CONFIG } from '../config/config.module';
-import { createDataSource, createPool, ensureDatabase, migrate, storageModeOf } from './database';
+import { assertMigrated, createDataSource, createPool, ensureDatabase, migrate, storageModeOf } from './database';
 
 export const PG_POOL = Symbol('PG_POOL');
 export const STORAGE_MODE = Symbol('STORAGE_MODE');
@@ -19,10 +19,12 @@ export const STORAGE_MODE = Symbol('STORAGE_MODE');
       provide: DataSource,
       inject: [DASH_CONFIG],
       useFactory: async (config: DashConfig) => {
-        await ensureDatabase(config.databaseUrl);
+        // DASH_MIGRATE=boot (npm start, tests): create and migrate here; off (production): a release step did.
+        if (config.migrate === 'boot') await ensureDatabase(config.databaseUrl);
         const dataSource = createDataSource(config);
         await dataSource.initialize();
-        await migrate(dataSource);
+        if (config.migrate === 'boot') await migrate(dataSource);
+        else await assertMigrated(dataSource);
         return dataSource;
       },
     },

@@ -53,7 +53,7 @@ export function createDataSource(config: Pick<DashConfig, 'databaseUrl' | 'stora
     ],
     migrationsTableName: 'dash_migrations',
     migrationsTransactionMode: 'each',
-    extra: { max: 5, application_name: 'dash' },
+    extra: { max: 5, application_name: 'dash', ...POOL_RECYCLING },
   });
 }
 
@@ -71,15 +71,47 @@ export async function migrate(dataSource: DataSource): Promise<void> {
   }
 }
 
+/**
+ * `DASH_MIGRATE=off`: a node does not migrate; it refuses to start on a schema behind its code
+ * (the release's migrate step has not run), rather than fail on its first query.
+ */
+export async function assertMigrated(dataSource: DataSource): Promise<void> {
+  if (await dataSource.showMigrations()) {
+    throw new Error('the database schema is behind this release: run the migrate entry point first (`node scripts/launch.js migrate`; on Fly the web app\'s release_command does it), or set DASH_MIGRATE=boot');
+  }
+}
+
+/** Creates the database when missing and applies every pending migration: the `migrate` entry point, or a node's start with DASH_MIGRATE=boot. */
+export async function runReleaseMigrations(config: Pick<DashConfig, 'databaseUrl' | 'storageMode'>): Promise<string[]> {
+  await ensureDatabase(config.databaseUrl);
+  const dataSource = createDataSource(config);
+  await dataSource.initialize();
+  try {
+    const before = new Set((await dataSource.query<Array<{ name: string }>>(`SELECT name FROM dash_migrations`).catch(() => [])).map((row) => row.name));
+    await migrate(dataSource);
+    const after = (await dataSource.query<Array<{ name: string }>>(`SELECT name FROM dash_migrations ORDER BY id`)).map((row) => row.name);
+    return after.filter((name) => !before.has(name));
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
 /** The storage mode chosen when the events table was created. */
 export async function storageModeOf(pool: Pool): Promise<ResolvedStorageMode> {
   const { rows } = await pool.query<{ value: ResolvedStorageMode }>(`SELECT value FROM dash_meta WHERE key = 'storage_mode'`);
   return rows[0]?.value ?? 'native';
 }
 
+/**
+ * Connections are recycled: none lives past 30 minutes and an idle one closes after 30 s. Behind a
+ * pooler or a failover (Fly's proxy, PgBouncer, a promoted replica) a connection held forever can
+ * keep talking to a server that is no longer the primary, and idle ones hold server slots.
+ */
+export const POOL_RECYCLING = { maxLifetimeSeconds: 1800, idleTimeoutMillis: 30_000 } as const;
+
 /** The pool for hot paths (bulk writes, stats reads), beside TypeORM's for entities. */
 export function createPool(config: Pick<DashConfig, 'databaseUrl' | 'role'>, max = 10): Pool {
-  const pool = new Pool({ connectionString: config.databaseUrl, max, application_name: `dash-${config.role}` });
+  const pool = new Pool({ connectionString: config.databaseUrl, max, application_name: `dash-${config.role}`, ...POOL_RECYCLING });
   // An idle client losing its connection (PostgreSQL restart) must not crash the process.
   pool.on('error', (error) => logger.warn(`idle PostgreSQL client: ${error.message}`));
   return pool;
