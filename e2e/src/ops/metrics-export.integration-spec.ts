@@ -112,6 +112,7 @@ describe('operations: what a running web node and ingestor export', () => {
       dash_webhook_requests_total: 'counter',
       dash_webhook_duration_seconds: 'histogram',
       dash_events_stored_total: 'counter',
+      dash_events_orphaned_total: 'counter',
       dash_socket_connections: 'gauge',
       dash_http_requests_total: 'counter',
       process_resident_memory_bytes: 'gauge',

@@ -92,8 +92,9 @@ export class BufferService {
         try {
           const outcome = await this.writer.write(events);
           if (attempt > 1) this.logger.log(`database back: ${events.length} events committed after ${attempt} attempts`);
-          this.metrics.eventsStored.inc(events.length - outcome.failed);
+          this.metrics.eventsStored.inc(events.length - outcome.failed - outcome.orphaned);
           if (outcome.failed > 0) this.metrics.eventsFailed.inc(outcome.failed);
+          if (outcome.orphaned > 0) this.metrics.eventsOrphaned.inc(outcome.orphaned);
           this.publisher.publish(outcome.stats);
           return;
         } catch (error) {

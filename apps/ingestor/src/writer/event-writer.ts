@@ -2,7 +2,6 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { eventRecordJson, logText, LruCache, type IngestEvent, type PipelineStats } from '@dash/domain';
 import { PG_POOL, STORAGE_MODE, toPipelineStats, type ResolvedStorageMode, type StatsRow } from '@dash/infra';
 import type { Pool } from 'pg';
-import { Counter, register } from 'prom-client';
 import { RECORD_FAILURE, writeBatchSql } from './event-writer.sql';
 
 export interface WriteOutcome {
@@ -13,12 +12,6 @@ export interface WriteOutcome {
   /** Events of pipelines this database does not have, recorded in orphaned_events. */
   orphaned: number;
 }
-
-// One counter per process (the default registry, which /metrics exposes): acknowledged events
-// whose pipeline this database does not have. Never silently zero: each is in orphaned_events.
-const orphanedTotal =
-  (register.getSingleMetric('dash_events_orphaned_total') as Counter | undefined) ??
-  new Counter({ name: 'dash_events_orphaned_total', help: 'Acknowledged events whose pipeline this database does not have (deleted, or another deployment on the same Redis prefix); recorded in orphaned_events' });
 
 type WriteRow = StatsRow & { orphaned: string | null };
 
@@ -106,7 +99,6 @@ export class EventWriter {
 
   private noteOrphans(pipelineId: string, count: number, outcome: WriteOutcome): void {
     outcome.orphaned += count;
-    orphanedTotal.inc(count);
     if (this.loggedMissing.has(pipelineId)) return;
     this.loggedMissing.set(pipelineId, true);
     this.logger.warn(

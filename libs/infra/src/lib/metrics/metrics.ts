@@ -49,6 +49,7 @@ export class DashMetrics {
   readonly ingestQueuedEvents: Counter = new Counter({ name: 'dash_ingest_queued_events_total', help: 'Events this node queued, in those jobs.', registers: [this.registry], collect: (): void => this.mirror(this.ingestQueuedEvents, this.sources.ingestQueued?.().events) });
   readonly eventsStored = new Counter({ name: 'dash_events_stored_total', help: 'Events this ingestor committed to PostgreSQL (redeliveries that deduplication skipped included).', registers: [this.registry] });
   readonly eventsFailed = new Counter({ name: 'dash_events_failed_total', help: 'Events PostgreSQL refused, recorded as failures for replay.', registers: [this.registry] });
+  readonly eventsOrphaned = new Counter({ name: 'dash_events_orphaned_total', help: 'Acknowledged events whose pipeline this database does not have (deleted, or another deployment on the same Redis prefix); each is recorded in orphaned_events.', registers: [this.registry] });
   readonly pubsubLatency = new Histogram({ name: 'dash_pubsub_latency_seconds', help: "From a batch's commit to its live update reaching this web node through Redis.", buckets: PUBSUB_BUCKETS, registers: [this.registry] });
 
   constructor(role: AppRole, nodeId: string) {
