@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IngestEvent } from '@dash/domain';
 import { DASH_CONFIG, type DashConfig } from '@dash/infra';
 import { LivePublisher } from '../live/live-publisher';
-import { EventWriter, isDataError } from '../writer/event-writer';
+import { EventWriter, isDataError, type WriteOutcome } from '../writer/event-writer';
 import { EventBuffer } from './event-buffer';
 
 /** FNV-1a: a cheap, stable hash so one pipeline always lands in the same partition. */
@@ -86,13 +86,14 @@ export class BufferService {
 
   private async flush(events: IngestEvent[]): Promise<void> {
     let waiting = false;
+    let stats: WriteOutcome['stats'];
     try {
       for (let attempt = 1; ; attempt++) {
         try {
           const outcome = await this.writer.write(events);
           if (attempt > 1) this.logger.log(`database back: ${events.length} events committed after ${attempt} attempts`);
-          this.publisher.publish(outcome.stats);
-          return;
+          stats = outcome.stats;
+          break;
         } catch (error) {
           // The database is away or refuses for a reason no single event causes: wait and retry
           // (the events stay acknowledged and queued; nothing is dropped or recorded as poison).
@@ -110,5 +111,8 @@ export class BufferService {
     } finally {
       if (waiting) this.retrying -= 1;
     }
+    // Outside the retry loop: the events are committed; a live update that cannot be sent is the
+    // publisher's to log, never a database outage (that would pause intake for every pipeline).
+    this.publisher.publish(stats);
   }
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DashError, type PipelineStats, type StoredEvent } from '@dash/domain';
-import { emptyStats, PG_POOL, STATS_COLUMNS, toPipelineStats, type StatsRow } from '@dash/infra';
+import { emptyStats, PG_POOL, STATS_COLUMNS, STATS_FROM, toPipelineStats, type StatsRow } from '@dash/infra';
 import type { Pool } from 'pg';
 
 export interface EventPage {
@@ -35,7 +35,7 @@ export class StatsService {
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
 
   async stats(pipelineId: string): Promise<PipelineStats> {
-    const { rows } = await this.pool.query<StatsRow>(`SELECT ${STATS_COLUMNS} FROM pipeline_stats WHERE pipeline_id = $1`, [pipelineId]);
+    const { rows } = await this.pool.query<StatsRow>(`SELECT ${STATS_COLUMNS} FROM ${STATS_FROM} WHERE pipeline_id = $1`, [pipelineId]);
     return rows[0] ? toPipelineStats(rows[0]) : emptyStats(pipelineId);
   }
 
