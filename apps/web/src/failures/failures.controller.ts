@@ -22,12 +22,14 @@ export class FailuresController {
     private readonly failures: FailuresService,
   ) {}
 
-  /** `{items: [{id, reason, attempts, failedAt, event}], total}`, newest first. */
+  /** `{items: [{id, reason, attempts, failedAt, event}], total, next}`, newest first; `?before=<next>` pages on. */
   @Get()
   async list(@CurrentPrincipal() principal: Principal, @Param('id') id: string, @Query() query: Record<string, unknown>) {
     readable(principal, id);
     await this.pipelines.entity(id);
-    return this.failures.list(id, limitOf(query.limit));
+    const before = query.before;
+    if (before !== undefined && (typeof before !== 'string' || before.length === 0 || before.length > 500)) throw new DashError(400, 'invalid_request', 'before must be a cursor returned by this API');
+    return this.failures.list(id, limitOf(query.limit), before);
   }
 
   /** `{replayed, stored, failed, pending}`: stored ones leave the list, refused ones stay. */

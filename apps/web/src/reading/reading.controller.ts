@@ -15,7 +15,8 @@ function limitOf(value: unknown): number {
 
 function optionalText(value: unknown, name: string): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.length === 0 || value.length > 500) throw new DashError(400, 'invalid_request', `${name} must be a non-empty string`);
+  // A NUL byte is text PostgreSQL refuses (a 500 otherwise).
+  if (typeof value !== 'string' || value.length === 0 || value.length > 500 || value.includes('\u0000')) throw new DashError(400, 'invalid_request', `${name} must be a non-empty string of at most 500 characters, without NUL`);
   return value;
 }
 

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DashError, extractEvents, MAX_JSON_DEPTH, nestsDeeperThan, verifyWebhook, type BodyFormat } from '@dash/domain';
+import { DashError, extractEvents, MAX_JSON_DEPTH, nestsDeeperThan, verifyWebhook, type BodyFormat, type WebhookHeaders } from '@dash/domain';
 import { DASH_CONFIG, type DashConfig } from '@dash/infra';
 import type { IncomingHttpHeaders } from 'node:http';
 import { PipelineCache } from '../pipelines/pipeline-cache';
@@ -25,7 +25,7 @@ const SIGNATURE_HEADERS = new Set(['webhook-id', 'webhook-timestamp', 'webhook-s
  * `webhook-*` header is there, that set decides (a repeated one counts as missing, with no fallback
  * to the other set), else the `svix-*` set.
  */
-export function signatureHeaders(headers: IncomingHttpHeaders, repeated: ReadonlySet<string>): { id?: string; timestamp?: string; signature?: string } {
+export function signatureHeaders(headers: IncomingHttpHeaders, repeated: ReadonlySet<string>): WebhookHeaders {
   const standard = headers['webhook-id'] !== undefined || headers['webhook-timestamp'] !== undefined || headers['webhook-signature'] !== undefined;
   if (standard) return { id: header(headers, 'webhook-id', repeated), timestamp: header(headers, 'webhook-timestamp', repeated), signature: header(headers, 'webhook-signature', repeated) };
   return { id: header(headers, 'svix-id', repeated), timestamp: header(headers, 'svix-timestamp', repeated), signature: header(headers, 'svix-signature', repeated) };

@@ -15,6 +15,9 @@ export const MAX_PAGE_BYTES = 4 * 1024 * 1024;
 /** A socket sending more `subscribe`/`unsubscribe` than this in one second is disconnected. */
 export const MAX_SOCKET_COMMANDS_PER_SECOND = 20;
 
+/** A socket whose unsent output grows past this (it stopped reading) is disconnected. */
+export const MAX_SOCKET_BUFFER_BYTES = 1024 * 1024;
+
 /**
  * True when arrays/objects nest deeper than `max` anywhere in the JSON text. A byte scan (no
  * recursion): a body nested 100 000 levels deep would otherwise overflow the stack wherever it is
