@@ -1,6 +1,7 @@
 import { MAX_LIVE_PAYLOAD_BYTES, MAX_PAGE_BYTES, MAX_SOCKET_COMMANDS_PER_SECOND, type DataUpdated } from '@dash/domain';
 import { randomBytes } from 'node:crypto';
 import { Webhook as SvixWebhook } from 'svix';
+import { LiveGateway } from '../../apps/web/src/live/live.gateway';
 import { connectViewer, queryDb, sendWebhook, startStack, testEnv, waitFor, type CreatedPipeline, type Stack, type Viewer } from './support/harness';
 
 const deepObject = (levels: number, newline = '') => '{"a":'.concat(newline).repeat(levels) + '1' + '}'.repeat(levels);
@@ -201,6 +202,24 @@ describe('hostile input and clients: depth, size and rate bounds', () => {
       for (let i = 0; i < MAX_SOCKET_COMMANDS_PER_SECOND * 3; i++) socket.emit('subscribe', { pipelineId: pipeline.id }, () => undefined);
       expect(await disconnected).toBe('io server disconnect');
       // A well-behaved client is served as before.
+      const calm = await viewer();
+      expect(await calm.emitWithAck('subscribe', { pipelineId: pipeline.id })).toMatchObject({ ok: true });
+    });
+  });
+
+  describe('a socket that stops reading', () => {
+    it('is disconnected once its unsent output passes the bound, and others are served', async () => {
+      const pipeline = await stack.api.createPipeline();
+      const socket = await viewer();
+      expect(await socket.emitWithAck('subscribe', { pipelineId: pipeline.id })).toMatchObject({ ok: true });
+      const gateway = stack.web.app.get(LiveGateway);
+      const countBefore = gateway.socketCount;
+      // The viewer's process stops reading its TCP socket (a frozen tab, a client that never reads).
+      (socket.io.engine.transport as unknown as { ws: { _socket: { pause(): void } } }).ws._socket.pause();
+      // Output piles up for it: 24 updates of 1 MB, more than the kernel's buffers hold.
+      const big = { pipelineId: pipeline.id, count: 1, version: 1, lastEventAt: null, emittedAt: new Date().toISOString(), lastEvent: { id: 'x', type: null, occurredAt: '', receivedAt: '', payload: { blob: 'q'.repeat(1_000_000) } } };
+      for (let i = 0; i < 24; i++) gateway.server.to(`pipeline:${pipeline.id}`).emit('data_updated', { ...big, version: i + 1 });
+      await waitFor(() => gateway.socketCount, (n) => n === countBefore - 1, 15_000, 'the non-reading socket disconnected');
       const calm = await viewer();
       expect(await calm.emitWithAck('subscribe', { pipelineId: pipeline.id })).toMatchObject({ ok: true });
     });

@@ -115,6 +115,10 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     for (const socket of this.server.of('/').sockets.values()) {
       if (unsentBytes(socket) <= MAX_SOCKET_BUFFER_BYTES) continue;
       this.logger.warn(`socket ${socket.id} disconnected: it stopped reading (over ${MAX_SOCKET_BUFFER_BYTES} bytes unsent)`);
+      // A plain disconnect waits for the unsent output to drain (it never will) and a WebSocket
+      // close frame would queue behind it: the connection is cut at once, its buffers freed.
+      const ws = (socket.conn as unknown as { transport?: { socket?: { terminate?: () => void } } }).transport?.socket;
+      ws?.terminate?.();
       socket.disconnect(true);
     }
   }
