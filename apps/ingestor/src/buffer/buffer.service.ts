@@ -111,8 +111,12 @@ export class BufferService {
     } finally {
       if (waiting) this.retrying -= 1;
     }
-    // Outside the retry loop: the events are committed; a live update that cannot be sent is the
-    // publisher's to log, never a database outage (that would pause intake for every pipeline).
-    this.publisher.publish(stats);
+    // Outside the retry loop: the events are committed; a live update that cannot be sent is logged,
+    // never taken for a database outage (that would pause intake for every pipeline) nor a failed job.
+    try {
+      this.publisher.publish(stats);
+    } catch (error) {
+      this.logger.error(`live update not sent: ${(error as Error).message}`);
+    }
   }
 }
