@@ -175,4 +175,18 @@ describe('dashboard in the browser', () => {
       await fresh.close();
     }
   });
+
+  it('stays live on a home page of more pipelines than a socket may subscribe to in a second', async () => {
+    // 45 pipelines: subscribed all at once, the socket would be disconnected past 20 a second and
+    // the page would loop reconnecting; the page paces its subscribes instead.
+    const many = [];
+    for (let i = 0; i < 43; i++) many.push(await api.createPipeline({ name: `Many ${i}` }));
+    const last = many[many.length - 1];
+    await page.goto(`${web.url}/?token=${api.token}`);
+    await expectText(page, '[data-testid="connection"]', 'live');
+    expect(await page.locator('[data-testid="pipeline-card"]').count()).toBe(45);
+    expect((await sendWebhook(web.url, last, { type: 'late' })).status).toBe(202);
+    await expectText(page, `[data-pipeline-id="${last.id}"] [data-testid="count"]`, '1');
+    expect(await text(page, '[data-testid="connection"]')).toBe('live');
+  });
 });

@@ -1,5 +1,6 @@
 import type { ClientToServerEvents, DataUpdated, PipelineStats, ServerToClientEvents } from '@dash/domain';
 import { io, type Socket } from 'socket.io-client';
+import { CommandPacer } from './pacer';
 
 export type ConnectionState = 'connecting' | 'syncing' | 'live' | 'reconnecting' | 'unauthorized';
 
@@ -51,6 +52,8 @@ export class LiveConnection {
   private readonly stateListeners: Array<(state: ConnectionState) => void> = [];
   /** When the socket was last known to be live (for "stale since"). */
   lastLiveAt = 0;
+  /** Subscribes leave at a pace the server accepts (it disconnects a socket sending too many). */
+  private readonly pacer = new CommandPacer();
 
   constructor(token: string) {
     this.socket = io({ transports: ['websocket'], auth: { token }, reconnectionDelay: 400, reconnectionDelayMax: 3000, timeout: 8000 });
@@ -108,6 +111,7 @@ export class LiveConnection {
 
   private async subscribe(pipelineId: string): Promise<boolean> {
     try {
+      await this.pacer.slot();
       const ack = await this.socket.timeout(10_000).emitWithAck('subscribe', { pipelineId });
       // A refusal is a definite answer (the page shows the REST error); only silence is retried.
       if (!ack.ok) return true;

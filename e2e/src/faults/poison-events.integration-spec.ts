@@ -67,7 +67,7 @@ describe('poison events: isolated, listed, replayed', () => {
     expect((await api.request('GET', '/api/pipelines/not-a-uuid/failures')).body).toMatchObject({ error: 'not_found' });
     expect((await api.request('POST', '/api/pipelines/00000000-0000-4000-8000-000000000000/failures/replay')).status).toBe(404);
     expect((await api.request('GET', `/api/pipelines/${pipeline.id}/failures?limit=0`)).body).toMatchObject({ error: 'invalid_request' });
-    expect((await api.request('GET', `/api/pipelines/${other.id}/failures`)).body).toEqual({ items: [], total: 0 });
+    expect((await api.request('GET', `/api/pipelines/${other.id}/failures`)).body).toEqual({ items: [], total: 0, next: null });
   });
 
   it('replays: events whose cause is gone are stored and leave the list; one still refused stays with one more attempt', async () => {

@@ -1,7 +1,7 @@
 import { signWebhook } from '@dash/domain';
 import { Api, queryDb, sendWebhook, testEnv, type CreatedPipeline } from '../support/harness';
 import { killAll, runLoad, reconcile, spawnStack, type LoadStats, type Proc, type WebProc } from '../support/processes';
-import { rawHttp } from '../support/raw-http';
+import { rawHttp, sendBody } from '../support/raw-http';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261128);
 const GENERATED_CASES = Number(process.env.FUZZ_CASES ?? 2000);
@@ -87,6 +87,15 @@ describe('bad input at /webhooks: table-driven and generated', () => {
     ['deeply nested arrays (100 000 levels)', () => { const b = deep(100_000, '[', ']'); return post(signedHeaders(b), b); }, 400, 'invalid_event'],
     ['deeply nested objects (100 000 levels)', () => { const b = deep(100_000, '{"a":', '}'); return post(signedHeaders(b), b); }, 400, 'invalid_event'],
     ['nested objects past the depth limit (200 levels)', () => { const b = deep(200, '{"a":', '}'); return post(signedHeaders(b), b); }, 400, 'invalid_event'],
+    // A newline is only whitespace in application/json: the depth bound must not reset there (issue 14).
+    ['objects nested 8 000 levels, a newline after each', () => { const b = deep(8000, '{"a":\n', '}'); return post(signedHeaders(b), b); }, 400, 'invalid_event'],
+    ['arrays nested 8 000 levels, a newline after each', () => { const b = deep(8000, '[\n', ']'); return post(signedHeaders(b), b); }, 400, 'invalid_event'],
+    ['arrays nested 8 000 levels', () => { const b = deep(8000, '[', ']'); return post(signedHeaders(b), b); }, 400, 'invalid_event'],
+    ['arrays and objects mixed, nested with newlines', () => { const b = deep(4000, '[{"a":\r\n', '}]'); return post(signedHeaders(b), b); }, 400, 'invalid_event'],
+    ['a batch item nested past the limit', () => { const b = `[{"id":"x","p":${deep(150, '[', ']')}}]`; return post(signedHeaders(b), b); }, 400, 'invalid_event'],
+    ['an NDJSON line nested past the limit', () => { const b = `{"a":1}\n{"b":${deep(150, '{"c":', '}')}}`; return post(signedHeaders(b, 'application/x-ndjson'), b); }, 400, 'invalid_event'],
+    ['svix- headers with a wrong signature', () => { const h = signedHeaders('{}'); return post({ 'content-type': 'application/json', 'svix-id': h['webhook-id'], 'svix-timestamp': h['webhook-timestamp'], 'svix-signature': 'v1,' + Buffer.alloc(32).toString('base64') }, '{}'); }, 401, 'invalid_signature'],
+    ['svix- headers with one missing', () => { const h = signedHeaders('{}'); return post({ 'content-type': 'application/json', 'svix-id': h['webhook-id'], 'svix-signature': h['webhook-signature'] }, '{}'); }, 401, 'missing_signature'],
     ['a huge array of scalars', () => { const b = JSON.stringify(Array.from({ length: 200_000 }, () => 1)); return post(signedHeaders(b), b); }, 400, 'invalid_event'],
     ['a batch of 5000 objects', () => { const b = JSON.stringify(Array.from({ length: 5000 }, () => ({}))); return post(signedHeaders(b), b); }, 400, 'invalid_event'],
     ['invalid UTF-8 inside a string', () => { const b = Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]); return post(signedHeaders(b), b); }, 400, 'invalid_json'],
@@ -160,6 +169,16 @@ describe('bad input at /webhooks: table-driven and generated', () => {
     expect(web.alive).toBe(true);
   });
 
+  it('answers 30 concurrent senders of oversized bodies (2 MiB, fast and slow) with a readable 413, never a reset', async () => {
+    const [outcomes, load] = await Promise.all([
+      Promise.all(Array.from({ length: 30 }, (_, i) => sendBody(web.url, `/webhooks/${target.id}`, 2 * 1024 * 1024, i % 3 === 0 ? { chunk: 16 * 1024, gapMs: 10 } : { chunk: 256 * 1024, gapMs: 0 }))),
+      goodTraffic(200),
+    ]);
+    expect(outcomes.filter((outcome) => outcome.status !== 413 || outcome.error !== 'payload_too_large' || outcome.socketError !== null)).toEqual([]);
+    expect(load.acknowledged.size).toBe(200);
+    expect(web.alive).toBe(true);
+  });
+
   it(`survives ${GENERATED_CASES} generated bad requests (seed ${SEED}) with 4xx only, storing nothing`, async () => {
     const random = prng(SEED);
     const bodies: Array<() => Buffer> = [
@@ -169,6 +188,11 @@ describe('bad input at /webhooks: table-driven and generated', () => {
         return Buffer.from(valid.slice(0, random.int(valid.length - 1))); // truncated: never valid
       },
       () => Buffer.from(deep(1 + random.int(3000), random.pick(['[', '{"k":']), '', '')), // unclosed nesting
+      // Closed nesting with newlines and mixed brackets: valid JSON, too deep past 100 levels.
+      () => {
+        const [open, close] = random.pick([['[\n', ']'], ['{"k":\n', '}'], ['[{"k":\n', '}]'], ['{"k":[', ']}']] as const);
+        return Buffer.from(deep(101 + random.int(3000), open, close));
+      },
       () => Buffer.from(random.pick(['true', 'false', '0', '-1e999', '"str"', '[1,2,3]', '[[]]', '[null]', '{"a":1}{"b":2}', '{,}', '{"a":1,}', "{'a':1}", 'NaN', '{"a":undefined}'])),
       // High bytes ending in 0xFF, which UTF-8 never uses: always invalid UTF-8.
       () => Buffer.concat([Buffer.from('{"a":"'), random.bytes(random.int(50)).map((b) => b | 0x80), Buffer.from([0xff]), Buffer.from('"}')]),

@@ -1,4 +1,5 @@
 export * from './lib/errors';
+export * from './lib/bounds';
 export * from './lib/events';
 export * from './lib/extract';
 export * from './lib/log-text';

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IngestEvent } from '@dash/domain';
 import { DASH_CONFIG, DashMetrics, type DashConfig } from '@dash/infra';
 import { LivePublisher } from '../live/live-publisher';
-import { EventWriter, isDataError } from '../writer/event-writer';
+import { EventWriter, isDataError, type WriteOutcome } from '../writer/event-writer';
 import { EventBuffer } from './event-buffer';
 
 /** FNV-1a: a cheap, stable hash so one pipeline always lands in the same partition. */
@@ -87,6 +87,7 @@ export class BufferService {
 
   private async flush(events: IngestEvent[]): Promise<void> {
     let waiting = false;
+    let stats: WriteOutcome['stats'];
     try {
       for (let attempt = 1; ; attempt++) {
         try {
@@ -95,8 +96,8 @@ export class BufferService {
           this.metrics.eventsStored.inc(events.length - outcome.failed - outcome.orphaned);
           if (outcome.failed > 0) this.metrics.eventsFailed.inc(outcome.failed);
           if (outcome.orphaned > 0) this.metrics.eventsOrphaned.inc(outcome.orphaned);
-          this.publisher.publish(outcome.stats);
-          return;
+          stats = outcome.stats;
+          break;
         } catch (error) {
           // The database is away or refuses for a reason no single event causes: wait and retry
           // (the events stay acknowledged and queued; nothing is dropped or recorded as poison).
@@ -113,6 +114,13 @@ export class BufferService {
       }
     } finally {
       if (waiting) this.retrying -= 1;
+    }
+    // Outside the retry loop: the events are committed; a live update that cannot be sent is logged,
+    // never taken for a database outage (that would pause intake for every pipeline) nor a failed job.
+    try {
+      this.publisher.publish(stats);
+    } catch (error) {
+      this.logger.error(`live update not sent: ${(error as Error).message}`);
     }
   }
 }

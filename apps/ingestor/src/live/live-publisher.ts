@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Emitter } from '@socket.io/redis-emitter';
 import { pipelineRoom, SocketEvent, type DataUpdated, type PipelineStats, type ServerToClientEvents } from '@dash/domain';
-import { coalesceWrites, createRedis, DASH_CONFIG, quit, RedisKeys, type DashConfig } from '@dash/infra';
+import { boundedEvent, coalesceWrites, createRedis, DASH_CONFIG, quit, RedisKeys, type DashConfig } from '@dash/infra';
 import type { Redis } from 'ioredis';
 
 /**
@@ -42,8 +42,15 @@ export class LivePublisher implements OnApplicationShutdown {
     this.emitter = new Emitter<ServerToClientEvents>(this.redis, { key: keys.socketio });
   }
 
+  /** Never throws: the events are committed whatever happens to their announcement. */
   publish(stats: readonly PipelineStats[]): void {
-    for (const state of stats) this.offer(state);
+    for (const state of stats) {
+      try {
+        this.offer(state);
+      } catch (error) {
+        this.logger.error(`live update of pipeline ${state.pipelineId} not sent: ${(error as Error).message}`);
+      }
+    }
   }
 
   private offer(state: PipelineStats): void {
@@ -75,8 +82,14 @@ export class LivePublisher implements OnApplicationShutdown {
     waitForToken(slot, slot.lastSentAt); // brings the bucket up to now
     slot.tokens = Math.max(0, slot.tokens - 1);
     slot.sentVersion = state.version;
-    const update: DataUpdated = { ...state, emittedAt: new Date().toISOString(), committedAt: new Date(slot.pendingCommittedAt).toISOString() };
-    this.emitter.to(pipelineRoom(pipelineId)).emit(SocketEvent.DataUpdated, update);
+    const update: DataUpdated = { ...state, lastEvent: state.lastEvent && boundedEvent(state.lastEvent), emittedAt: new Date().toISOString(), committedAt: new Date(slot.pendingCommittedAt).toISOString() };
+    try {
+      this.emitter.to(pipelineRoom(pipelineId)).emit(SocketEvent.DataUpdated, update);
+    } catch (error) {
+      // An update that cannot be encoded must not throw here: this runs from a timer too, where
+      // a throw would end the process. The next update carries the newer state.
+      this.logger.error(`live update of pipeline ${pipelineId} not sent: ${(error as Error).message}`);
+    }
     // Forget idle pipelines so the map stays bounded.
     setTimeout(() => {
       if (!slot.pending && !slot.timer && Date.now() - slot.lastSentAt >= MIN_INTERVAL_MS) this.slots.delete(pipelineId);

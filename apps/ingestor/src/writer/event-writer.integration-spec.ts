@@ -51,6 +51,22 @@ describe.each(STORAGE_SERVERS)(`${EventWriter.name} on $server ($storageMode)`, 
     expect(rows[0].payload).toEqual(JSON.parse(event(id, 'a').payloadJson));
   });
 
+  it('keeps a last payload over 16 KiB out of the stats (null, payloadTruncated, payloadBytes) and stores the event whole', async () => {
+    const id = await pipeline();
+    const big = JSON.stringify({ blob: 'x'.repeat(20_000) });
+    const outcome = await writer.write([event(id, 'small'), event(id, 'big', { payloadJson: big })]);
+    expect(outcome.stats[0].lastEvent).toMatchObject({ id: 'big', payload: null, payloadTruncated: true, payloadBytes: expect.any(Number) });
+    expect(outcome.stats[0].lastEvent?.payloadBytes).toBeGreaterThan(20_000);
+    const { rows } = await pool.query<{ last_event: { payload: unknown } }>('SELECT last_event FROM pipeline_stats WHERE pipeline_id = $1', [id]);
+    expect(rows[0].last_event.payload).toBeNull();
+    const stored = await pool.query<{ payload: unknown }>(`SELECT payload FROM events WHERE pipeline_id = $1 AND event_id = 'big'`, [id]);
+    expect(stored.rows[0].payload).toEqual(JSON.parse(big));
+    // A small last payload goes out whole, with no truncation mark.
+    const next = await writer.write([event(id, 'after')]);
+    expect(next.stats[0].lastEvent).toMatchObject({ id: 'after', payload: JSON.parse(event(id, 'after').payloadJson) });
+    expect(next.stats[0].lastEvent).not.toHaveProperty('payloadTruncated');
+  });
+
   it('deduplicates across batches on (pipeline, id) whatever the timestamps', async () => {
     const id = await pipeline();
     await writer.write([event(id, 'x', { occurredAt: Date.UTC(2026, 0, 1), receivedAt: Date.now() - 5000 })]);

@@ -1,4 +1,4 @@
-import type { ResolvedStorageMode } from '@dash/infra';
+import { boundedLastEventSql, type ResolvedStorageMode } from '@dash/infra';
 
 /**
  * A batch travels as one parameter: the JSON array of its events, exactly as they came off the
@@ -59,15 +59,18 @@ export function writeBatchSql(mode: ResolvedStorageMode): string {
   , newest AS (
     SELECT DISTINCT ON (pipeline_id) pipeline_id, event_id, type, occurred_at, received_at
     FROM stored ORDER BY pipeline_id, seq DESC
+  ), newest_payload AS (
+    -- The last event's payload, looked up in the batch once per pipeline (a join here gets no good
+    -- plan for a batch of unknown size; carrying every payload through \`stored\` to pick one costs
+    -- more), with its size: one over MAX_LIVE_PAYLOAD_BYTES is kept out of the stats (they go to
+    -- every viewer's acks and live updates).
+    SELECT n.*, p.payload, octet_length(p.payload::text) AS bytes
+    FROM newest n, LATERAL (SELECT s.payload FROM staged s WHERE s.pipeline_id = n.pipeline_id AND s.event_id = n.event_id LIMIT 1) p
   ), latest AS (
-    -- The last event's JSON, built once per pipeline; its payload looked up in the batch once per
-    -- pipeline (a join here gets no good plan for a batch of unknown size; carrying every
-    -- payload through \`stored\` to pick one costs more).
+    -- The last event's JSON, built once per pipeline.
     SELECT n.pipeline_id, n.received_at,
-      jsonb_build_object('id', n.event_id, 'type', n.type, 'occurredAt', ${iso('n.occurred_at')},
-                         'receivedAt', ${iso('n.received_at')},
-                         'payload', (SELECT s.payload FROM staged s WHERE s.pipeline_id = n.pipeline_id AND s.event_id = n.event_id LIMIT 1)) AS event
-    FROM newest n
+      ${boundedLastEventSql(`jsonb_build_object('id', n.event_id, 'type', n.type, 'occurredAt', ${iso('n.occurred_at')}, 'receivedAt', ${iso('n.received_at')}, 'payload', n.payload)`, 'n.bytes')} AS event
+    FROM newest_payload n
   ), totals AS (
     SELECT pipeline_id, count(*) AS n FROM stored GROUP BY pipeline_id
   )

@@ -12,10 +12,10 @@ import { FailuresService } from './failures.service';
 export class FailuresController {
   constructor(private readonly failures: FailuresService) {}
 
-  /** `{items: [{id, reason, attempts, failedAt, event}], total}`, newest first. */
+  /** `{items: [{id, reason, attempts, failedAt, event}], total, next}`, newest first; `?before=<next>` pages on. */
   @Get()
   list(@CurrentPipeline() pipeline: PipelineEntity, @ZodQuery(failuresQuerySchema) query: FailuresQuery) {
-    return this.failures.list(pipeline.id, query.limit);
+    return this.failures.list(pipeline.id, query.limit, query.before);
   }
 
   /** `{replayed, stored, failed, pending}`: stored ones leave the list, refused ones stay. */

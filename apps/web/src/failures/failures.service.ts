@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { IngestEvent } from '@dash/domain';
-import { PG_POOL } from '@dash/infra';
+import { DashError, MAX_PAGE_BYTES, type IngestEvent } from '@dash/domain';
+import { boundedEvent, PG_POOL } from '@dash/infra';
 import type { Pool } from 'pg';
 import { IngestQueue } from '../webhooks/ingest-queue';
 
@@ -11,7 +11,7 @@ export interface FailureView {
   attempts: number;
   failedAt: string;
   /** The event as it was accepted (type, times, payload), or null if its record is unreadable. */
-  event: { type: string | null; occurredAt: string; receivedAt: string; payload: unknown } | null;
+  event: { type: string | null; occurredAt: string; receivedAt: string; payload: unknown; payloadTruncated?: boolean } | null;
 }
 
 export interface ReplayResult {
@@ -54,6 +54,19 @@ function toIngestEvent({ payload, ...event }: EventRecord): IngestEvent {
   return { ...event, payloadJson: JSON.stringify(payload) };
 }
 
+const encodeFailureCursor = (at: string, id: string) => Buffer.from(JSON.stringify([at, id])).toString('base64url');
+
+function decodeFailureCursor(cursor: string): [string, string] {
+  try {
+    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    // Only what this API writes: a UTC time in PostgreSQL's range and a bigint (else a 500, not a 400).
+    if (typeof at === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(at) && !Number.isNaN(Date.parse(at)) && !at.startsWith('0000') && typeof id === 'string' && /^\d{1,19}$/.test(id) && BigInt(id) <= 9223372036854775807n) return [at, id];
+  } catch {
+    // fall through
+  }
+  throw new DashError(400, 'invalid_request', 'before is not a cursor returned by this API');
+}
+
 const iso = (ms: unknown) => (typeof ms === 'number' && Number.isFinite(ms) ? new Date(ms).toISOString() : '');
 
 /**
@@ -69,15 +82,40 @@ export class FailuresService {
     private readonly queue: IngestQueue,
   ) {}
 
-  async list(pipelineId: string, limit: number): Promise<{ items: FailureView[]; total: number }> {
+  /**
+   * Newest first. A page stops early rather than exceed MAX_PAGE_BYTES (`next` then points past
+   * it): sizes come from the database (`octet_length` of a text reads its header, it does not load
+   * it) and only the records that fit are fetched.
+   */
+  async list(pipelineId: string, limit: number, before?: string): Promise<{ items: FailureView[]; total: number; next: string | null }> {
+    const params: unknown[] = [pipelineId, limit + 1, MAX_PAGE_BYTES];
+    let where = 'pipeline_id = $1';
+    if (before !== undefined) {
+      const [at, id] = decodeFailureCursor(before);
+      params.push(at, id);
+      where += ` AND (created_at, id) < ($4::timestamptz, $5::bigint)`;
+    }
     const [{ rows }, total] = await Promise.all([
-      this.pool.query<FailureRow>(
-        'SELECT event_id, event, reason, attempts, created_at FROM ingest_failures WHERE pipeline_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2',
-        [pipelineId, limit],
+      this.pool.query<FailureRow & { fits: boolean; id: string; cursor_at: string }>(
+        `WITH page AS (
+           SELECT id, event_id, reason, attempts, created_at, octet_length(event) AS bytes
+           FROM ingest_failures WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $2
+         ), sized AS (
+           SELECT *, row_number() OVER w = 1 OR sum(bytes + octet_length(reason) + 256) OVER w <= $3 AS fits
+           FROM page WINDOW w AS (ORDER BY created_at DESC, id DESC)
+         )
+         SELECT s.id, s.event_id, s.reason, s.attempts, s.created_at, s.fits,
+           to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at,
+           CASE WHEN s.fits THEN (SELECT f.event FROM ingest_failures f WHERE f.id = s.id) END AS event
+         FROM sized s ORDER BY s.created_at DESC, s.id DESC`,
+        params,
       ),
       this.count(pipelineId),
     ]);
-    return { items: rows.map(toView), total };
+    let size = 0;
+    while (size < rows.length && size < limit && rows[size].fits) size++;
+    const last = rows[size - 1];
+    return { items: rows.slice(0, size).map(toView), total, next: rows.length > size && last ? encodeFailureCursor(last.cursor_at, last.id) : null };
   }
 
   async replay(pipelineId: string): Promise<ReplayResult> {
@@ -121,6 +159,7 @@ function toView(row: FailureRow): FailureView {
     reason: row.reason,
     attempts: row.attempts,
     failedAt: row.created_at.toISOString(),
-    event: event ? { type: event.type ?? null, occurredAt: iso(event.occurredAt), receivedAt: iso(event.receivedAt), payload: event.payload } : null,
+    // A record of an older version may nest too deep to serialize: its payload goes out as null, marked.
+    event: event ? boundedEvent({ type: event.type ?? null, occurredAt: iso(event.occurredAt), receivedAt: iso(event.receivedAt), payload: event.payload }) : null,
   };
 }

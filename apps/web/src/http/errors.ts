@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import { DashError, type ErrorBody, type ErrorCode } from '@dash/domain';
 import type { FastifyError, FastifyReply } from 'fastify';
+import { lingerBeforeClose } from './linger';
 
 const CODE_BY_STATUS: Record<number, ErrorCode> = {
   400: 'invalid_request',
@@ -47,6 +48,8 @@ function withoutQuery(message: string): string {
 
 export function sendError(reply: FastifyReply, error: unknown): void {
   const { status, body, retryAfter } = toErrorResponse(error);
+  // A body refused for its size may still be on its way: let the sender finish and read the answer.
+  if (status === 413) lingerBeforeClose(reply.raw.req);
   if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
   void reply.status(status).send(body);
 }

@@ -49,4 +49,6 @@ export const textParam = (max = 500) =>
   z
     .string({ error: 'must be a non-empty string' })
     .min(1, 'must be a non-empty string')
-    .max(max, `must be at most ${max} characters`);
+    .max(max, `must be at most ${max} characters`)
+    // A NUL byte is text PostgreSQL refuses (a 500 otherwise).
+    .refine((value) => !value.includes('\u0000'), 'must not contain a NUL byte');

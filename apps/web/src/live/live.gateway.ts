@@ -1,6 +1,6 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway, WebSocketServer, type OnGatewayInit } from '@nestjs/websockets';
-import { pipelineRoom, SocketEvent, UNAUTHORIZED, type ClientToServerEvents, type ServerToClientEvents, type SubscribeAck } from '@dash/domain';
+import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway, WebSocketServer, type OnGatewayConnection, type OnGatewayInit } from '@nestjs/websockets';
+import { MAX_SOCKET_BUFFER_BYTES, MAX_SOCKET_COMMANDS_PER_SECOND, pipelineRoom, SocketEvent, UNAUTHORIZED, type ClientToServerEvents, type ServerToClientEvents, type SubscribeAck } from '@dash/domain';
 import type { Server, Socket } from 'socket.io';
 import { AuthService, canRead, type Principal } from '../auth/auth.service';
 import { PipelineCache } from '../pipelines/pipeline-cache';
@@ -11,6 +11,9 @@ interface SocketData {
   principal: Principal;
   /** The viewer token the socket was opened with: its revocation disconnects the socket. */
   tokenId?: string;
+  /** Commands received in the current one-second window, and when it started. */
+  commands: number;
+  commandsSince: number;
 }
 type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 type LiveServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -24,6 +27,25 @@ const MAX_SUBSCRIPTIONS = 200;
  */
 const TOKEN_RECHECK_MS = 2_500;
 
+/** How often every socket's unsent output is measured. */
+const BUFFER_CHECK_MS = 1000;
+
+/**
+ * Bytes queued for a socket and not yet taken by the kernel: engine.io's buffer (packets waiting
+ * while the transport is busy) and the WebSocket's own. Internals read defensively: a socket.io
+ * upgrade that renames them makes this 0, never a throw.
+ */
+export function unsentBytes(socket: Socket): number {
+  const conn = socket.conn as unknown as { writeBuffer?: Array<{ data?: unknown }>; transport?: { socket?: { bufferedAmount?: unknown } } };
+  let bytes = 0;
+  for (const packet of conn.writeBuffer ?? []) {
+    const data = packet.data;
+    bytes += typeof data === 'string' ? data.length : Buffer.isBuffer(data) ? data.length : 0;
+  }
+  const buffered = conn.transport?.socket?.bufferedAmount;
+  return bytes + (typeof buffered === 'number' ? buffered : 0);
+}
+
 function pipelineIdOf(request: unknown): string | null {
   const id = (request as { pipelineId?: unknown } | null)?.pipelineId;
   return isUuid(id) ? id.toLowerCase() : null;
@@ -35,10 +57,11 @@ function pipelineIdOf(request: unknown): string | null {
  * the Redis adapter.
  */
 @WebSocketGateway()
-export class LiveGateway implements OnGatewayInit<LiveServer>, OnApplicationShutdown {
+export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnection<LiveSocket>, OnApplicationShutdown {
   private readonly logger = new Logger(LiveGateway.name);
   private recheckTimer?: NodeJS.Timeout;
   private stopListening?: () => void;
+  private bufferCheck: NodeJS.Timeout | null = null;
 
   @WebSocketServer()
   server!: LiveServer;
@@ -73,6 +96,7 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnApplicationShut
   onApplicationShutdown(): void {
     clearInterval(this.recheckTimer);
     this.stopListening?.();
+    if (this.bufferCheck) clearInterval(this.bufferCheck);
   }
 
   /** Disconnects this node's sockets opened with any of these (revoked) tokens. */
@@ -94,6 +118,45 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnApplicationShut
     } catch (error) {
       // The database is away: keep the sockets rather than drop every viewer.
       this.logger.warn(`token recheck: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * Bounds what one socket can make this process do and hold: more than
+   * MAX_SOCKET_COMMANDS_PER_SECOND commands in a second (each one a database read and an ack), or
+   * output piling up unread past MAX_SOCKET_BUFFER_BYTES, and it is disconnected.
+   */
+  handleConnection(socket: LiveSocket): void {
+    socket.data.commands = 0;
+    socket.data.commandsSince = Date.now();
+    socket.use((_packet, next) => {
+      const now = Date.now();
+      if (now - socket.data.commandsSince >= 1000) {
+        socket.data.commandsSince = now;
+        socket.data.commands = 0;
+      }
+      if (++socket.data.commands > MAX_SOCKET_COMMANDS_PER_SECOND) {
+        this.logger.warn(`socket ${socket.id} disconnected: more than ${MAX_SOCKET_COMMANDS_PER_SECOND} commands a second`);
+        socket.disconnect(true);
+        return;
+      }
+      next();
+    });
+    if (!this.bufferCheck) {
+      this.bufferCheck = setInterval(() => this.disconnectNonReaders(), BUFFER_CHECK_MS);
+      this.bufferCheck.unref();
+    }
+  }
+
+  private disconnectNonReaders(): void {
+    for (const socket of this.server.of('/').sockets.values()) {
+      if (unsentBytes(socket) <= MAX_SOCKET_BUFFER_BYTES) continue;
+      this.logger.warn(`socket ${socket.id} disconnected: it stopped reading (over ${MAX_SOCKET_BUFFER_BYTES} bytes unsent)`);
+      // A plain disconnect waits for the unsent output to drain (it never will) and a WebSocket
+      // close frame would queue behind it: the connection is cut at once, its buffers freed.
+      const ws = (socket.conn as unknown as { transport?: { socket?: { terminate?: () => void } } }).transport?.socket;
+      ws?.terminate?.();
+      socket.disconnect(true);
     }
   }
 

@@ -81,6 +81,14 @@ export class PipelineCache {
     this.loading.delete(id);
   }
 
+  /** Forgets every entry (after a Redis reconnect: changes announced meanwhile were missed). */
+  clear(): void {
+    this.generation += 1;
+    this.entries.clear();
+    this.misses.clear();
+    this.loading.clear();
+  }
+
   private async load(id: string): Promise<CachedPipeline | null> {
     const generation = this.generation;
     const entity = await this.pipelines.findOneBy({ id });

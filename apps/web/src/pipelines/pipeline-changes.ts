@@ -4,6 +4,7 @@ import { PIPELINE_CHANGED, type PipelineChanged } from '@dash/domain';
 import { DASH_CONFIG, type DashConfig } from '@dash/infra';
 import { firstValueFrom } from 'rxjs';
 import { PipelineCache } from './pipeline-cache';
+import { PollScheduler, SCHEDULE_TIMEOUT_MS, withTimeout } from './poll-scheduler';
 
 export const TRANSPORT_CLIENT = Symbol('TRANSPORT_CLIENT');
 
@@ -16,13 +17,23 @@ export class PipelineChangesPublisher implements OnApplicationShutdown {
     @Inject(TRANSPORT_CLIENT) private readonly client: ClientProxy,
     @Inject(DASH_CONFIG) private readonly config: DashConfig,
     private readonly cache: PipelineCache,
-  ) {}
+    private readonly polls: PollScheduler,
+  ) {
+    // Announcements sent while this node was cut from Redis never reached it: forget every entry.
+    polls.onReconnect(() => cache.clear());
+  }
 
   async announce(change: Omit<PipelineChanged, 'scope'>): Promise<void> {
     this.cache.evict(change.pipelineId);
+    if (!this.polls.available) {
+      // Redis away: other nodes drop the entry within the cache TTL, or at once when they reconnect.
+      this.logger.warn(`could not announce ${change.change} of ${change.pipelineId}: Redis is unavailable`);
+      return;
+    }
     try {
       const message: PipelineChanged = { ...change, scope: this.config.keyPrefix };
-      await firstValueFrom(this.client.emit<void, PipelineChanged>(PIPELINE_CHANGED, message), { defaultValue: undefined });
+      // Bounded: with Redis away the transport would hold the request forever.
+      await withTimeout(firstValueFrom(this.client.emit<void, PipelineChanged>(PIPELINE_CHANGED, message), { defaultValue: undefined }), SCHEDULE_TIMEOUT_MS, 'announce');
     } catch (error) {
       // Other nodes still drop the entry within the cache TTL.
       this.logger.warn(`could not announce ${change.change} of ${change.pipelineId}: ${(error as Error).message}`);

@@ -4,7 +4,7 @@ import { assertPublicUrl, DASH_CONFIG, PG_POOL, PipelineEntity, STORAGE_MODE, ty
 import type { Pool } from 'pg';
 import { DataSource, type Repository } from 'typeorm';
 import { PipelineChangesPublisher } from './pipeline-changes';
-import { PollScheduler } from './poll-scheduler';
+import { PollScheduler, redisUnavailable } from './poll-scheduler';
 import { isUuid, type CreatePipeline, type UpdatePipeline } from './pipelines.schemas';
 
 /** How long a rotated-out secret keeps verifying signatures. */
@@ -40,7 +40,18 @@ export class PipelinesService {
     this.pipelines = dataSource.getRepository(PipelineEntity);
   }
 
+  /**
+   * A change that needs Redis (a poll schedule, other nodes' caches) is refused up front while
+   * Redis is away: 503 with Retry-After and nothing changed, rather than a request that hangs while
+   * the database already holds the change (a client retrying a create would get a duplicate).
+   */
+  private requireRedis(what: string): void {
+    if (!this.polls.available) throw redisUnavailable(what);
+  }
+
   async create(input: CreatePipeline): Promise<PipelineView & { signingSecret: string }> {
+    // A webhook pipeline needs nothing of Redis: a new id is in no cache and has no schedule.
+    if (input.source.type === 'poll') this.requireRedis('creating a poll pipeline');
     await this.assertReachable(input.source);
     const signingSecret = generateSigningSecret();
     const entity = await this.dataSource.transaction(async (manager) => {
@@ -57,8 +68,18 @@ export class PipelinesService {
       await manager.query('INSERT INTO pipeline_stats (pipeline_id) VALUES ($1)', [saved.id]);
       return saved;
     });
+    if (entity.source.type === 'poll') {
+      try {
+        await this.polls.sync(entity);
+      } catch (error) {
+        // Committed first (so reconciliation never takes its schedule for an orphan), taken back
+        // when the schedule cannot be set: the answer is 503 and nothing is left half-made.
+        await this.pool.query('DELETE FROM pipelines WHERE id = $1', [entity.id]);
+        await this.polls.unschedule(entity.id).catch(() => undefined);
+        throw redisUnavailable(`creating a poll pipeline (${(error as Error).message})`);
+      }
+    }
     await this.changes.announce({ pipelineId: entity.id, change: 'created' });
-    await this.polls.sync(entity);
     return { ...(await this.view(entity)), signingSecret };
   }
 
@@ -76,16 +97,24 @@ export class PipelinesService {
 
   async update(id: string, input: UpdatePipeline): Promise<PipelineView> {
     const entity = await this.entity(id);
+    this.requireRedis('updating a pipeline');
     if (input.source) await this.assertReachable(input.source);
     Object.assign(entity, Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined)));
     const saved = await this.pipelines.save(entity);
     await this.changes.announce({ pipelineId: id, change: 'updated' });
-    await this.polls.sync(saved);
+    try {
+      await this.polls.sync(saved);
+    } catch (error) {
+      // Redis left between the check and now: the database holds the change, the schedule follows
+      // when Redis is back (reconciliation); a retry of the same PATCH is harmless.
+      throw redisUnavailable(`the pipeline was saved but its poll schedule was not (${(error as Error).message}); it is set when Redis is back`);
+    }
     return this.view(saved);
   }
 
   async remove(id: string): Promise<void> {
     await this.entity(id);
+    this.requireRedis('deleting a pipeline');
     await this.dataSource.transaction(async (manager) => {
       await manager.query('DELETE FROM pipelines WHERE id = $1', [id]);
       await manager.query('DELETE FROM event_ids WHERE pipeline_id = $1', [id]);
@@ -97,7 +126,9 @@ export class PipelinesService {
       }
     });
     await this.changes.announce({ pipelineId: id, change: 'deleted' });
-    await this.polls.unschedule(id);
+    // Gone from the database, which is what counts: a schedule left behind (Redis lost meanwhile)
+    // polls nothing and is removed by reconciliation.
+    await this.polls.unschedule(id).catch(() => undefined);
   }
 
   /** Runs the pipeline's poll now (on an ingestor) and answers with the outcome. */
@@ -110,6 +141,8 @@ export class PipelinesService {
   /** A new secret; the previous one keeps working for 24 hours. */
   async rotateSecret(id: string): Promise<{ signingSecret: string; previousSecretExpiresAt: string }> {
     const entity = await this.entity(id);
+    // Every node's cache must learn the new secret (announced over Redis).
+    this.requireRedis('rotating the secret');
     const signingSecret = generateSigningSecret();
     const expiresAt = new Date(Date.now() + PREVIOUS_SECRET_GRACE_MS);
     await this.pipelines.update(id, { previousSecret: entity.signingSecret, previousSecretExpiresAt: expiresAt, signingSecret });

@@ -1,31 +1,126 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { DashError, JobName, QueueName, type PollJobData } from '@dash/domain';
-import { createRedis, DASH_CONFIG, quit, RedisKeys, type DashConfig, type LastPoll, type PipelineEntity } from '@dash/infra';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { DashError, JobName, QueueName, type PipelineSource, type PollJobData } from '@dash/domain';
+import { createRedis, DASH_CONFIG, PG_POOL, quit, RedisKeys, type DashConfig, type LastPoll, type PipelineEntity } from '@dash/infra';
+import type { Pool } from 'pg';
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 
 const RUN_NOW_TIMEOUT_MS = 30_000;
-const schedulerId = (pipelineId: string) => `poll:${pipelineId}`;
+/** A schedule change Redis has not confirmed by then is given up (503 or left to reconciliation). */
+export const SCHEDULE_TIMEOUT_MS = 3000;
+export const REDIS_RETRY_AFTER_SECONDS = 5;
+const SCHEDULER_PREFIX = 'poll:';
+const schedulerId = (pipelineId: string) => `${SCHEDULER_PREFIX}${pipelineId}`;
+
+/** 503 unavailable with Retry-After: the change needs Redis, which does not answer. */
+export function redisUnavailable(what: string): DashError {
+  return new DashError(503, 'unavailable', `${what}: Redis is unavailable, nothing was changed; retry later`, REDIS_RETRY_AFTER_SECONDS);
+}
+
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no answer from Redis in ${ms} ms`)), ms);
+    }),
+  ]);
+}
 
 /**
  * Poll sources run as BullMQ job schedulers on the `default` queue, one per pipeline, kept in
  * step with the pipeline by the web node that changes it. Ingestors run the polls.
  */
 @Injectable()
-export class PollScheduler implements OnApplicationShutdown {
+export class PollScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(PollScheduler.name);
   private readonly connection: Redis;
   private readonly queue: Queue<PollJobData>;
   private events: QueueEvents | null = null;
   private eventsConnection: Redis | null = null;
+  private reconciling: Promise<void> | null = null;
+  /** Called after a reconnect (changes announced meanwhile were missed): the pipeline caches drop their entries. */
+  private readonly reconnectListeners: Array<() => void> = [];
+  private wasReady = false;
+  private stopped = false;
 
   constructor(
     @Inject(DASH_CONFIG) private readonly config: DashConfig,
     private readonly keys: RedisKeys,
+    @Inject(PG_POOL) private readonly pool: Pool,
   ) {
     this.connection = createRedis(config.redisUrl, 'producer', 'poll-scheduler');
     this.queue = new Queue<PollJobData>(QueueName.Default, { connection: this.connection, prefix: keys.bull });
     this.queue.on('error', (error) => this.logger.warn(`queue: ${error.message}`));
+  }
+
+  /**
+   * The database is the truth; the schedules in Redis follow it. A change made while Redis was away
+   * (or lost with it) is put right at boot and whenever Redis comes back.
+   */
+  onApplicationBootstrap(): void {
+    this.connection.on('ready', () => {
+      const reconnect = this.wasReady;
+      this.wasReady = true;
+      if (reconnect) for (const listener of this.reconnectListeners) listener();
+      void this.reconcile();
+    });
+    if (this.connection.status === 'ready') {
+      this.wasReady = true;
+      void this.reconcile();
+    }
+  }
+
+  onReconnect(listener: () => void): void {
+    this.reconnectListeners.push(listener);
+  }
+
+  /** True while Redis answers this node: a change that needs it can be made whole. */
+  get available(): boolean {
+    return this.connection.status === 'ready';
+  }
+
+  /**
+   * Makes the poll schedules match the database: one for each poll pipeline (at its interval), none
+   * for a pipeline that is gone or no longer polls. Schedulers are listed before the pipelines are
+   * read, and a pipeline is committed before its schedule is set, so a scheduler listed here whose
+   * pipeline is not read is really an orphan.
+   */
+  reconcile(): Promise<void> {
+    this.reconciling ??= this.reconcileOnce().finally(() => (this.reconciling = null));
+    return this.reconciling;
+  }
+
+  private async reconcileOnce(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const schedulers = await withTimeout(this.queue.getJobSchedulers(0, -1), SCHEDULE_TIMEOUT_MS * 3, 'list poll schedules');
+      const { rows } = await this.pool.query<{ id: string; source: PipelineSource }>("SELECT id, source FROM pipelines WHERE source->>'type' = 'poll'");
+      const wanted = new Map(rows.map((row) => [row.id, row.source.type === 'poll' ? row.source.intervalSeconds * 1000 : 0]));
+      let changed = 0;
+      for (const scheduler of schedulers) {
+        const key = scheduler.key ?? scheduler.id ?? '';
+        if (!key.startsWith(SCHEDULER_PREFIX)) continue;
+        const pipelineId = key.slice(SCHEDULER_PREFIX.length);
+        const every = wanted.get(pipelineId);
+        if (every === undefined) {
+          await withTimeout(this.queue.removeJobScheduler(key), SCHEDULE_TIMEOUT_MS, 'remove a poll schedule');
+          changed += 1;
+        } else if (Number(scheduler.every) === every) wanted.delete(pipelineId);
+      }
+      for (const [pipelineId, every] of wanted) {
+        await withTimeout(this.upsert(pipelineId, every), SCHEDULE_TIMEOUT_MS, 'set a poll schedule');
+        changed += 1;
+      }
+      if (changed > 0) this.logger.log(`poll schedules reconciled with the database: ${changed} changed`);
+    } catch (error) {
+      // Redis or the database away: the next reconnect (or boot) tries again.
+      this.logger.warn(`poll schedules not reconciled: ${(error as Error).message}`);
+    }
+  }
+
+  private upsert(pipelineId: string, every: number) {
+    return this.queue.upsertJobScheduler(schedulerId(pipelineId), { every }, { name: JobName.Poll, data: { pipelineId }, opts: { removeOnComplete: true, removeOnFail: 100 } });
   }
 
   /** Starts, changes or stops the schedule to match the pipeline's source. */
@@ -34,15 +129,11 @@ export class PollScheduler implements OnApplicationShutdown {
       await this.unschedule(pipeline.id);
       return;
     }
-    await this.queue.upsertJobScheduler(
-      schedulerId(pipeline.id),
-      { every: pipeline.source.intervalSeconds * 1000 },
-      { name: JobName.Poll, data: { pipelineId: pipeline.id }, opts: { removeOnComplete: true, removeOnFail: 100 } },
-    );
+    await withTimeout(this.upsert(pipeline.id, pipeline.source.intervalSeconds * 1000), SCHEDULE_TIMEOUT_MS, 'set the poll schedule');
   }
 
   async unschedule(pipelineId: string): Promise<void> {
-    await this.queue.removeJobScheduler(schedulerId(pipelineId));
+    await withTimeout(this.queue.removeJobScheduler(schedulerId(pipelineId)), SCHEDULE_TIMEOUT_MS, 'remove the poll schedule');
   }
 
   /** Runs one poll now on an ingestor and answers with its outcome. */
@@ -64,6 +155,7 @@ export class PollScheduler implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
     await this.events?.close().catch(() => undefined);
     if (this.eventsConnection) await quit(this.eventsConnection);
     await this.queue.close().catch(() => undefined);

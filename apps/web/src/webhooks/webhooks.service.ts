@@ -1,13 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DashError, extractEvents, verifyWebhook, type BodyFormat } from '@dash/domain';
+import { DashError, extractEvents, MAX_JSON_DEPTH, nestsDeeperThan, verifyWebhook, type BodyFormat, type WebhookHeaders } from '@dash/domain';
 import { DASH_CONFIG, type DashConfig } from '@dash/infra';
 import type { IncomingHttpHeaders } from 'node:http';
 import { PipelineCache } from '../pipelines/pipeline-cache';
 import { BacklogGate } from './backlog-gate';
 import { IngestQueue } from './ingest-queue';
 
-/** Deepest nesting of arrays and objects accepted in a body (real events are a few levels deep). */
-export const MAX_JSON_DEPTH = 100;
+// The byte scan and its limit live in the domain (poll items and replies use them too); re-exported here for the intake's callers.
+export { MAX_JSON_DEPTH, nestsDeeperThan } from '@dash/domain';
 
 function header(headers: IncomingHttpHeaders, name: string, repeated: ReadonlySet<string>): string | undefined {
   // A repeated header is ambiguous: treat it as absent rather than guess which one is signed.
@@ -17,9 +17,21 @@ function header(headers: IncomingHttpHeaders, name: string, repeated: ReadonlySe
   return typeof value === 'string' ? value : undefined;
 }
 
-const SIGNATURE_HEADERS = new Set(['webhook-id', 'webhook-timestamp', 'webhook-signature']);
+const SIGNATURE_HEADERS = new Set(['webhook-id', 'webhook-timestamp', 'webhook-signature', 'svix-id', 'svix-timestamp', 'svix-signature']);
 
-/** Which of the Standard Webhooks headers were sent more than once. */
+/**
+ * The Standard Webhooks headers, or their Svix-branded twins (`svix-id`, … : same scheme, sent by
+ * Clerk, Resend and other Svix-powered senders). One set is read whole, never mixed: when any
+ * `webhook-*` header is there, that set decides (a repeated one counts as missing, with no fallback
+ * to the other set), else the `svix-*` set.
+ */
+export function signatureHeaders(headers: IncomingHttpHeaders, repeated: ReadonlySet<string>): WebhookHeaders {
+  const standard = headers['webhook-id'] !== undefined || headers['webhook-timestamp'] !== undefined || headers['webhook-signature'] !== undefined;
+  if (standard) return { id: header(headers, 'webhook-id', repeated), timestamp: header(headers, 'webhook-timestamp', repeated), signature: header(headers, 'webhook-signature', repeated) };
+  return { id: header(headers, 'svix-id', repeated), timestamp: header(headers, 'svix-timestamp', repeated), signature: header(headers, 'svix-signature', repeated) };
+}
+
+/** Which of the signature headers (either set) were sent more than once. */
 export function repeatedHeaders(rawHeaders: readonly string[] | undefined): Set<string> {
   const seen = new Set<string>();
   const repeated = new Set<string>();
@@ -30,28 +42,6 @@ export function repeatedHeaders(rawHeaders: readonly string[] | undefined): Set<
     seen.add(name);
   }
   return repeated;
-}
-
-/**
- * True when arrays/objects nest deeper than `max` anywhere in the JSON text. A byte scan (no
- * recursion): a body nested 100 000 levels deep would otherwise overflow the stack when the job is
- * serialized, and PostgreSQL would refuse it anyway.
- */
-export function nestsDeeperThan(body: Buffer, max: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < body.length; i++) {
-    const byte = body[i];
-    if (inString) {
-      if (byte === 0x5c) i++; // backslash: skip the escaped byte
-      else if (byte === 0x22) inString = false;
-    } else if (byte === 0x22) inString = true;
-    else if (byte === 0x5b || byte === 0x7b) {
-      if (++depth > max) return true;
-    } else if (byte === 0x5d || byte === 0x7d) depth--;
-    else if (byte === 0x0a) depth = 0; // NDJSON: each line on its own
-  }
-  return false;
 }
 
 /** `application/json` or `application/x-ndjson` (parameters such as charset allowed), else 415. */
@@ -84,14 +74,14 @@ export class WebhooksService {
     if (!pipeline) throw new DashError(404, 'pipeline_not_found', `no pipeline ${pipelineId}`);
 
     const receivedAt = Date.now();
-    const webhookHeaders = { id: header(headers, 'webhook-id', repeated), timestamp: header(headers, 'webhook-timestamp', repeated), signature: header(headers, 'webhook-signature', repeated) };
+    const webhookHeaders = signatureHeaders(headers, repeated);
     verifyWebhook(this.pipelines.keysOf(pipeline, receivedAt), webhookHeaders, body, this.config.webhooks.toleranceSeconds, receivedAt);
     if (webhookHeaders.id && webhookHeaders.id.length > 255) throw new DashError(400, 'invalid_event', 'webhook-id is longer than 255 characters');
     // A stage boundary: the requests of one turn (see TurnBatch) verify their signatures back to back,
     // then parse their bodies back to back, each step with warm caches (docs/performance.md).
     await undefined;
 
-    if (nestsDeeperThan(body, MAX_JSON_DEPTH)) throw new DashError(400, 'invalid_event', `the body nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels`);
+    if (nestsDeeperThan(body, MAX_JSON_DEPTH, format === 'ndjson')) throw new DashError(400, 'invalid_event', `the body nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels`);
 
     const { entity } = pipeline;
     const events = extractEvents({

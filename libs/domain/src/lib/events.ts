@@ -33,7 +33,11 @@ export interface StoredEvent {
   type: string | null;
   occurredAt: string;
   receivedAt: string;
+  /** `null` with `payloadTruncated` where it is too big or too deep to send here (see MAX_LIVE_PAYLOAD_BYTES). */
   payload: unknown;
+  payloadTruncated?: true;
+  /** The payload's size as JSON text, where it was left out for its size. */
+  payloadBytes?: number;
 }
 
 export interface PipelineStats {

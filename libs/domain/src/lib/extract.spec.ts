@@ -1,6 +1,6 @@
 import { eventRecordJson } from './events';
 import { DEFAULT_EVENT_PATHS } from './pipeline';
-import { extractEvents, parseEventTime, type ExtractInput } from './extract';
+import { extractEvents, parseEventTime, pollEvents, type ExtractInput } from './extract';
 import { valueAtPath } from './paths';
 
 const receivedAt = Date.UTC(2026, 10, 28, 12, 0, 0);
@@ -113,5 +113,16 @@ describe(valueAtPath.name, () => {
     expect(valueAtPath(value, 'a.x.c')).toBeUndefined();
     expect(valueAtPath(value, 'constructor')).toBeUndefined();
     expect(valueAtPath(value, 'a.__proto__')).toBeUndefined();
+  });
+});
+
+describe(pollEvents.name, () => {
+  const paths = { eventIdPath: 'id', eventTimePath: 'timestamp', eventTypePath: 'type' };
+  const contentId = (item: unknown) => String(JSON.stringify(item).length);
+
+  it('refuses an item nested deeper than the limit with invalid_event, not a stack overflow', () => {
+    const deep = JSON.parse('{"a":'.repeat(8000) + '1' + '}'.repeat(8000)) as unknown;
+    expect(() => pollEvents('p', [{ id: 'ok' }, deep], paths, 0, contentId)).toThrow(expect.objectContaining({ status: 400, code: 'invalid_event' }));
+    expect(pollEvents('p', [{ id: 'ok', nested: { a: [1] } }], paths, 0, contentId)).toHaveLength(1);
   });
 });

@@ -1,3 +1,4 @@
+import { MAX_JSON_DEPTH, valueNestsDeeperThan } from './bounds';
 import { DashError } from './errors';
 import type { IngestEvent } from './events';
 import { valueAtPath } from './paths';
@@ -155,6 +156,9 @@ export function pollEvents(pipelineId: string, items: unknown, paths: EventPaths
   const context: EventContext = { pipelineId, receivedAt, paths, fallbackId: (item) => `poll:${contentId(item)}` };
   return items.map((item: unknown, index) => {
     if (!isObject(item)) throw new DashError(400, 'invalid_event', `item ${index} is not a JSON object`);
+    // Poll responses pass no byte scan: an item nested too deep would overflow the stack when
+    // serialized (its content id, the queue, replies). Refused like a webhook body, with the poll's record.
+    if (valueNestsDeeperThan(item, MAX_JSON_DEPTH)) throw new DashError(400, 'invalid_event', `item ${index} nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels`);
     return toEvent(context, item, index, null);
   });
 }

@@ -43,7 +43,7 @@ export function verifyWebhook(
 ): void {
   const { id, timestamp, signature } = headers;
   if (!id || !timestamp || !signature) {
-    throw new DashError(401, 'missing_signature', 'webhook-id, webhook-timestamp and webhook-signature headers are required');
+    throw new DashError(401, 'missing_signature', 'webhook-id, webhook-timestamp and webhook-signature headers (or their svix- twins) are required');
   }
   if (!/^\d{1,12}$/.test(timestamp)) {
     throw new DashError(401, 'invalid_signature', 'webhook-timestamp must be whole seconds since the epoch');
