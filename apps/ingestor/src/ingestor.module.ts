@@ -1,7 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { ClusterModule, ConfigModule, DatabaseModule, ObservabilityModule, RedisModule, type DashConfig } from '@dash/infra';
+import { ClusterModule, ConfigModule, DatabaseModule, ObservabilityModule, QueuesModule, RedisModule, type DashConfig } from '@dash/infra';
 import { BufferService } from './buffer/buffer.service';
 import { IngestorNodeDetails } from './cluster/node-details';
+import { BacklogSweeper } from './ingest/backlog-sweeper';
 import { IngestHealth } from './ingest/ingest.health';
 import { IngestWorker } from './ingest/ingest.worker';
 import { LivePublisher } from './live/live-publisher';
@@ -15,8 +16,16 @@ export class IngestorModule {
   static forRoot(config: DashConfig): DynamicModule {
     return {
       module: IngestorModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, ObservabilityModule, ClusterModule],
-      providers: [EventWriter, LivePublisher, BufferService, IngestWorker, IngestHealth, MaintenanceService, IngestorNodeDetails, PollService, PollWorker],
+      imports: [
+        ConfigModule.forRoot(config),
+        DatabaseModule,
+        RedisModule,
+        // A flush's job completions and backlog releases leave in one write each: corked.
+        QueuesModule.forRoot({ coalesceWrites: true, emitter: true }),
+        ObservabilityModule,
+        ClusterModule,
+      ],
+      providers: [BacklogSweeper, EventWriter, LivePublisher, BufferService, IngestWorker, IngestHealth, MaintenanceService, IngestorNodeDetails, PollService, PollWorker],
     };
   }
 }

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { ClusterModule, ConfigModule, DatabaseModule, ObservabilityModule, RedisModule, type DashConfig } from '@dash/infra';
+import { ClusterModule, ConfigModule, DatabaseModule, ObservabilityModule, QueuesModule, RedisModule, type DashConfig } from '@dash/infra';
 import { AuthModule } from './auth/auth.module';
 import { WebClusterModule } from './cluster/cluster.module';
 import { HealthController } from './health/health.controller';
@@ -23,7 +23,13 @@ export class WebModule {
   static forRoot(config: DashConfig): DynamicModule {
     return {
       module: WebModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, ObservabilityModule, ClusterModule, WebClusterModule, MetricsModule, AuthModule, PipelinesModule, WebhooksModule, FailuresModule, RejectionsModule, ReadingModule, SeriesModule, TokensModule, LiveModule, OpenApiModule, PagesModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        DatabaseModule,
+        RedisModule,
+        // Intake waits for each enqueue's answer: the producer is not corked.
+        QueuesModule.forRoot({ coalesceWrites: false, subscriber: true }),
+        ObservabilityModule, ClusterModule, WebClusterModule, MetricsModule, AuthModule, PipelinesModule, WebhooksModule, FailuresModule, RejectionsModule, ReadingModule, SeriesModule, TokensModule, LiveModule, OpenApiModule, PagesModule],
       controllers: [HealthController],
       providers: [{ provide: APP_FILTER, useClass: ErrorFilter }, RequestLog],
     };

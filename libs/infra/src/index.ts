@@ -21,3 +21,4 @@ export * from './lib/metrics/health';
 export * from './lib/metrics/metrics-server';
 export * from './lib/metrics/metrics.module';
 export * from './lib/logging/logger';
+export * from './lib/redis/queues.module';

@@ -1,27 +1,19 @@
-import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { QueueName } from '@dash/domain';
-import { Backlog, ClusterHeartbeat, DashMetrics, REDIS, RedisKeys } from '@dash/infra';
-import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { Backlog, ClusterHeartbeat, DashMetrics, InjectQueue } from '@dash/infra';
+import type { Queue } from 'bullmq';
 import { BufferService } from '../buffer/buffer.service';
 
 /** Adds this ingestor's queue depths and buffered events to its heartbeat. */
 @Injectable()
-export class IngestorNodeDetails implements OnModuleInit, OnApplicationShutdown {
-  private readonly queue: Queue;
-  private readonly backlog: Backlog;
-
+export class IngestorNodeDetails implements OnModuleInit {
   constructor(
     private readonly heartbeat: ClusterHeartbeat,
     private readonly buffers: BufferService,
     private readonly metrics: DashMetrics,
-    @Inject(REDIS) redis: Redis,
-    keys: RedisKeys,
-  ) {
-    // A shared connection: closing the queue leaves it to its owner.
-    this.queue = new Queue(QueueName.Pipelines, { connection: redis, prefix: keys.bull });
-    this.backlog = new Backlog(redis, keys);
-  }
+    @InjectQueue(QueueName.Pipelines) private readonly queue: Queue,
+    private readonly backlog: Backlog,
+  ) {}
 
   onModuleInit(): void {
     this.metrics.provide({
@@ -32,9 +24,5 @@ export class IngestorNodeDetails implements OnModuleInit, OnApplicationShutdown 
       const counts = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
       return { queues: counts, bufferBacklog: this.buffers.backlog };
     });
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.queue.close().catch(() => undefined);
   }
 }

@@ -19,7 +19,7 @@ describe(BacklogSweeper.name, () => {
     await redis.hset(`${keys.bull}:${QueueName.Pipelines}:queued`, 'name', 'ingest');
     await backlog.add('queued', { p1: 3 });
     await backlog.add('ghost', { p1: 5, p2: 2 });
-    const sweeper = new BacklogSweeper(redis, keys);
+    const sweeper = new BacklogSweeper(redis, keys, backlog);
     expect(await sweeper.sweep()).toBe(0); // first sighting: could be an enqueue under way
     expect((await backlog.totals()).total).toBe(10);
     expect(await sweeper.sweep()).toBe(1);

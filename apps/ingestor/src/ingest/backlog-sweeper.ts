@@ -1,6 +1,6 @@
-import { Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { QueueName } from '@dash/domain';
-import { Backlog, type RedisKeys } from '@dash/infra';
+import { Backlog, REDIS_PRODUCER, RedisKeys } from '@dash/infra';
 import type { Redis } from 'ioredis';
 
 /**
@@ -10,18 +10,18 @@ import type { Redis } from 'ioredis';
  * good. A count whose job is absent from the queue on two passes in a row (at least one
  * interval apart, far longer than an enqueue takes) is released here.
  */
+@Injectable()
 export class BacklogSweeper {
   private readonly logger = new Logger(BacklogSweeper.name);
-  private readonly backlog: Backlog;
   private readonly jobsKey: string;
   private readonly jobKeyPrefix: string;
   private suspects = new Set<string>();
 
   constructor(
-    private readonly redis: Redis,
+    @Inject(REDIS_PRODUCER) private readonly redis: Redis,
     keys: RedisKeys,
+    private readonly backlog: Backlog,
   ) {
-    this.backlog = new Backlog(redis, keys);
     // The same hash Backlog keeps its per-job shares in, and BullMQ's key of a job.
     this.jobsKey = `${keys.backlog}:jobs`;
     this.jobKeyPrefix = `${keys.bull}:${QueueName.Pipelines}:`;

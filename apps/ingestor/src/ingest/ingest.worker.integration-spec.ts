@@ -1,8 +1,8 @@
 import { JobName, type IngestEvent, type IngestJobData } from '@dash/domain';
-import { loadConfig } from '@dash/infra';
+import { Backlog, coalesceWrites, createRedis, loadConfig, quit } from '@dash/infra';
 import { pipelinesQueueFixture } from '@dash/infra/testing';
 import { randomUUID } from 'node:crypto';
-import type { BufferService } from '../buffer/buffer.service';
+import { BacklogSweeper } from './backlog-sweeper';
 import { IngestWorker } from './ingest.worker';
 
 /** Buffers that hold every add until released: what a slow database looks like to the worker. */
@@ -51,7 +51,15 @@ describe(IngestWorker.name, () => {
   const { prefix, redisUrl, keys, redis, queue } = fixture;
   const config = loadConfig({ REDIS_URL: redisUrl, DASH_KEY_PREFIX: prefix, BUFFER_MAX_ITEMS: '1000', BUFFER_PARTITIONS: '10' }, 'ingestor');
 
-  afterAll(() => fixture.close());
+  // What the queues module injects in the ingestor: a corked worker connection, the backlog and its sweeper.
+  const connection = coalesceWrites(createRedis(redisUrl, 'worker', 'test-ingest-worker'));
+  const backlog = new Backlog(redis, keys);
+  const sweeper = new BacklogSweeper(redis, keys, backlog);
+
+  afterAll(async () => {
+    await quit(connection);
+    await fixture.close();
+  });
 
   const job = (events: number): { name: string; data: IngestJobData; opts: { jobId: string } } => ({
     name: JobName.Ingest,
@@ -66,7 +74,7 @@ describe(IngestWorker.name, () => {
     // fits 5 of them, though QUEUE_CONCURRENCY allows 20.
     await queue.addBulk(Array.from({ length: 12 }, () => job(2000)));
     const buffers = new HeldBuffers();
-    const worker = new IngestWorker(config, redis, keys, buffers as unknown as BufferService);
+    const worker = new IngestWorker(config, keys, buffers, connection, backlog, sweeper);
     worker.onApplicationBootstrap();
     try {
       await waitFor(() => buffers.jobsTaken >= 5);

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { JobName, MAX_JOB_EVENTS, QueueName, type IngestJobData } from '@dash/domain';
-import { Backlog, coalesceWrites, createRedis, DASH_CONFIG, quit, REDIS, RedisKeys, type DashConfig } from '@dash/infra';
+import { Backlog, DASH_CONFIG, dispatchJobs, REDIS_WORKER, RedisKeys, type DashConfig } from '@dash/infra';
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { BufferService } from '../buffer/buffer.service';
@@ -27,12 +27,9 @@ const MIN_CONCURRENCY = 2;
 @Injectable()
 export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(IngestWorker.name);
-  private readonly connection: Redis;
-  private readonly backlog: Backlog;
   private worker: Worker<IngestJobData> | null = null;
   private backpressure: NodeJS.Timeout | null = null;
   private sweeping: NodeJS.Timeout | null = null;
-  private readonly sweeper: BacklogSweeper;
   private held = false;
   private closing = false;
   /** Stop fetching jobs at this many events held in memory; fetch again at half of it. */
@@ -48,20 +45,22 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
 
   constructor(
     @Inject(DASH_CONFIG) private readonly config: DashConfig,
-    @Inject(REDIS) redis: Redis,
     private readonly keys: RedisKeys,
-    private readonly buffers: BufferService,
+    // What the worker asks of the buffers (a unit spec hands a fake that holds events).
+    @Inject(BufferService) private readonly buffers: Pick<BufferService, 'add' | 'held' | 'degraded' | 'flushNow' | 'stop'>,
+    /** The worker connection (corked in the ingestor: a flush's completions leave in one write). */
+    @Inject(REDIS_WORKER) private readonly connection: Redis,
+    private readonly backlog: Backlog,
+    private readonly sweeper: BacklogSweeper,
   ) {
-    this.connection = coalesceWrites(createRedis(config.redisUrl, 'worker', 'ingest-worker'));
-    this.backlog = new Backlog(redis, keys);
-    this.sweeper = new BacklogSweeper(redis, keys);
     this.highWater = Math.max(config.buffer.maxItems * config.buffer.partitions, 2 * config.buffer.maxItems);
     this.connection.on('ready', () => (this.redisDownSince = null));
     this.connection.on('close', () => (this.redisDownSince ??= performance.now()));
   }
 
   onApplicationBootstrap(): void {
-    this.worker = new Worker<IngestJobData>(QueueName.Pipelines, (job) => this.process(job), {
+    const processor = dispatchJobs(QueueName.Pipelines, { [JobName.Ingest]: (job: Job<IngestJobData>) => this.ingest(job) }, this.logger);
+    this.worker = new Worker<IngestJobData>(QueueName.Pipelines, processor, {
       connection: this.connection,
       prefix: this.keys.bull,
       concurrency: this.fittingConcurrency(),
@@ -117,8 +116,7 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
     return Math.max(MIN_CONCURRENCY, Math.min(this.config.queues.pipelines, fit));
   }
 
-  private async process(job: Job<IngestJobData>): Promise<void> {
-    if (job.name !== JobName.Ingest) throw new Error(`unknown job ${job.name}`);
+  private async ingest(job: Job<IngestJobData>): Promise<void> {
     this.fitConcurrency(job.data.events.length);
     await this.buffers.add(job.data.events);
     // Not awaited: the job completes in the same turn, so a flush's releases and completions
@@ -147,8 +145,6 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
     await closing;
     clearTimeout(timer);
     this.logger.log('shutdown 3/5: worker closed, its active jobs completed');
-    await quit(this.connection);
-    this.logger.log('shutdown 4/5: queue connection closed');
   }
 }
 

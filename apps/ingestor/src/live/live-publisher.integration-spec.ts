@@ -1,5 +1,6 @@
-import type { PipelineStats } from '@dash/domain';
-import { loadConfig, RedisKeys, whenReady } from '@dash/infra';
+import type { PipelineStats, ServerToClientEvents } from '@dash/domain';
+import { coalesceWrites, createRedis, quit, RedisKeys, whenReady } from '@dash/infra';
+import { Emitter } from '@socket.io/redis-emitter';
 import { Redis } from 'ioredis';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { LivePublisher } from './live-publisher';
@@ -22,6 +23,8 @@ describe(LivePublisher.name, () => {
   const seen: number[] = [];
   /** The frames announced, as latin1 text. */
   const frames: string[] = [];
+  /** What the queues module injects in the ingestor: a corked worker connection and the emitter on it. */
+  const connection = coalesceWrites(createRedis(redisUrl, 'worker', 'test-live-publisher'));
   let publisher: LivePublisher;
 
   beforeAll(async () => {
@@ -31,12 +34,13 @@ describe(LivePublisher.name, () => {
       const match = /marker-v(\d{4})/.exec(message.toString('latin1'));
       if (match) seen.push(Number(match[1]));
     });
-    publisher = new LivePublisher(loadConfig({ REDIS_URL: redisUrl, DASH_KEY_PREFIX: prefix }, 'ingestor'), keys);
-    await whenReady((publisher as unknown as { redis: Redis }).redis);
+    publisher = new LivePublisher(connection, new Emitter<ServerToClientEvents>(connection, { key: keys.socketio }));
+    await whenReady(connection);
   });
 
   afterAll(async () => {
-    await publisher.onApplicationShutdown();
+    publisher.onApplicationShutdown();
+    await quit(connection);
     subscriber.disconnect();
   });
 

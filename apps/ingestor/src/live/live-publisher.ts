@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { Emitter } from '@socket.io/redis-emitter';
+import type { Emitter } from '@socket.io/redis-emitter';
 import { pipelineRoom, SocketEvent, type DataUpdated, type PipelineStats, type ServerToClientEvents } from '@dash/domain';
-import { boundedEvent, coalesceWrites, createRedis, DASH_CONFIG, quit, RedisKeys, type DashConfig } from '@dash/infra';
+import { boundedEvent, LIVE_EMITTER, REDIS_WORKER } from '@dash/infra';
 import type { Redis } from 'ioredis';
 
 /**
@@ -33,14 +33,13 @@ interface Slot {
 @Injectable()
 export class LivePublisher implements OnApplicationShutdown {
   private readonly logger = new Logger(LivePublisher.name);
-  private readonly redis: Redis;
-  private readonly emitter: Emitter<ServerToClientEvents>;
   private readonly slots = new Map<string, Slot>();
 
-  constructor(@Inject(DASH_CONFIG) config: DashConfig, keys: RedisKeys) {
-    this.redis = coalesceWrites(createRedis(config.redisUrl, 'worker', 'live-publisher'));
-    this.emitter = new Emitter<ServerToClientEvents>(this.redis, { key: keys.socketio });
-  }
+  constructor(
+    /** The emitter's connection: while it is down, the newest state waits and is sent once it is back. */
+    @Inject(REDIS_WORKER) private readonly redis: Pick<Redis, 'status'>,
+    @Inject(LIVE_EMITTER) private readonly emitter: Pick<Emitter<ServerToClientEvents>, 'to'>,
+  ) {}
 
   /** Never throws: the events are committed whatever happens to their announcement. */
   publish(stats: readonly PipelineStats[]): void {
@@ -96,12 +95,11 @@ export class LivePublisher implements OnApplicationShutdown {
     }, MIN_INTERVAL_MS * 10).unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  onApplicationShutdown(): void {
     for (const [pipelineId, slot] of this.slots) {
       if (slot.timer) clearTimeout(slot.timer);
       if (slot.pending) this.send(pipelineId, slot);
     }
-    await quit(this.redis);
   }
 }
 

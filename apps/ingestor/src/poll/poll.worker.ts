@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { JobName, QueueName, type PollJobData } from '@dash/domain';
-import { createRedis, DASH_CONFIG, quit, RedisKeys, type DashConfig, type LastPoll } from '@dash/infra';
+import { DASH_CONFIG, dispatchJobs, REDIS_WORKER, RedisKeys, type DashConfig, type LastPoll } from '@dash/infra';
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { PollService } from './poll.service';
@@ -9,19 +9,18 @@ import { PollService } from './poll.service';
 @Injectable()
 export class PollWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(PollWorker.name);
-  private readonly connection: Redis;
   private worker: Worker<PollJobData, LastPoll | null> | null = null;
 
   constructor(
     @Inject(DASH_CONFIG) private readonly config: DashConfig,
     private readonly keys: RedisKeys,
     private readonly polls: PollService,
-  ) {
-    this.connection = createRedis(config.redisUrl, 'worker', 'poll-worker');
-  }
+    @Inject(REDIS_WORKER) private readonly connection: Redis,
+  ) {}
 
   onApplicationBootstrap(): void {
-    this.worker = new Worker<PollJobData, LastPoll | null>(QueueName.Default, (job) => this.process(job), {
+    const processor = dispatchJobs(QueueName.Default, { [JobName.Poll]: (job: Job<PollJobData>) => this.polls.poll(job.data.pipelineId) }, this.logger);
+    this.worker = new Worker<PollJobData, LastPoll | null>(QueueName.Default, processor as (job: Job<PollJobData>) => Promise<LastPoll | null>, {
       connection: this.connection,
       prefix: this.keys.bull,
       concurrency: this.config.queues.default,
@@ -29,13 +28,7 @@ export class PollWorker implements OnApplicationBootstrap, BeforeApplicationShut
     this.worker.on('error', (error) => this.logger.warn(`worker: ${error.message}`));
   }
 
-  private async process(job: Job<PollJobData>): Promise<LastPoll | null> {
-    if (job.name !== JobName.Poll) throw new Error(`unknown job ${job.name}`);
-    return this.polls.poll(job.data.pipelineId);
-  }
-
   async beforeApplicationShutdown(): Promise<void> {
     await this.worker?.close();
-    await quit(this.connection);
   }
 }

@@ -2,7 +2,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { SocketEvent, type DataUpdated } from '@dash/domain';
-import { createRedis, quit, type DashConfig, type DashMetrics, RedisKeys } from '@dash/infra';
+import type { DashMetrics, RedisKeys } from '@dash/infra';
 import type { Redis } from 'ioredis';
 import type { Server, ServerOptions } from 'socket.io';
 
@@ -15,12 +15,10 @@ const MAX_MESSAGE_BYTES = 16 * 1024;
  * so no sticky sessions are needed behind a load balancer.
  */
 export class RedisIoAdapter extends IoAdapter {
-  private pub: Redis | null = null;
-  private sub: Redis | null = null;
-
+  /** `pub` and `sub` come from the queues module (the worker and subscriber connections), which closes them. */
   constructor(
     app: INestApplicationContext,
-    private readonly config: DashConfig,
+    private readonly connections: { pub: Redis; sub: Redis; keys: RedisKeys },
     private readonly metrics?: DashMetrics,
   ) {
     super(app);
@@ -33,18 +31,11 @@ export class RedisIoAdapter extends IoAdapter {
       maxHttpBufferSize: MAX_MESSAGE_BYTES,
       cors: { origin: true, credentials: false },
     }) as Server;
-    this.pub = createRedis(this.config.redisUrl, 'worker', 'socket.io-pub');
-    this.sub = createRedis(this.config.redisUrl, 'worker', 'socket.io-sub');
-    const adapter = createAdapter(this.pub, this.sub, { key: new RedisKeys(this.config.keyPrefix).socketio });
+    const { pub, sub, keys } = this.connections;
+    const adapter = createAdapter(pub, sub, { key: keys.socketio });
     server.adapter(adapter);
     if (this.metrics) observePubsubLatency(server, this.metrics);
     return server;
-  }
-
-  override async close(server: Server): Promise<void> {
-    await super.close(server);
-    if (this.pub) await quit(this.pub);
-    if (this.sub) await quit(this.sub);
   }
 }
 

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { DashError, JobName, QueueName, type PipelineSource, type PollJobData } from '@dash/domain';
-import { createRedis, DASH_CONFIG, PG_POOL, quit, RedisKeys, type DashConfig, type LastPoll, type PipelineEntity } from '@dash/infra';
+import { DashError, JobName, Jobs, QueueName, type PipelineSource, type PollJobData } from '@dash/domain';
+import { InjectQueue, PG_POOL, REDIS_PRODUCER, REDIS_WORKER, RedisKeys, type LastPoll, type PipelineEntity } from '@dash/infra';
 import type { Pool } from 'pg';
-import { Queue, QueueEvents } from 'bullmq';
+import { QueueEvents, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 
 const RUN_NOW_TIMEOUT_MS = 30_000;
@@ -34,10 +34,7 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
 @Injectable()
 export class PollScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(PollScheduler.name);
-  private readonly connection: Redis;
-  private readonly queue: Queue<PollJobData>;
   private events: QueueEvents | null = null;
-  private eventsConnection: Redis | null = null;
   private reconciling: Promise<void> | null = null;
   /** Called after a reconnect (changes announced meanwhile were missed): the pipeline caches drop their entries. */
   private readonly reconnectListeners: Array<() => void> = [];
@@ -45,14 +42,14 @@ export class PollScheduler implements OnApplicationBootstrap, OnApplicationShutd
   private stopped = false;
 
   constructor(
-    @Inject(DASH_CONFIG) private readonly config: DashConfig,
     private readonly keys: RedisKeys,
     @Inject(PG_POOL) private readonly pool: Pool,
-  ) {
-    this.connection = createRedis(config.redisUrl, 'producer', 'poll-scheduler');
-    this.queue = new Queue<PollJobData>(QueueName.Default, { connection: this.connection, prefix: keys.bull });
-    this.queue.on('error', (error) => this.logger.warn(`queue: ${error.message}`));
-  }
+    /** The `default` queue's producer connection: its reconnects trigger reconciliation. */
+    @Inject(REDIS_PRODUCER) private readonly connection: Redis,
+    /** QueueEvents blocks on a duplicate of this connection, which it closes itself. */
+    @Inject(REDIS_WORKER) private readonly worker: Redis,
+    @InjectQueue(QueueName.Default) private readonly queue: Queue<PollJobData>,
+  ) {}
 
   /**
    * The database is the truth; the schedules in Redis follow it. A change made while Redis was away
@@ -120,7 +117,8 @@ export class PollScheduler implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private upsert(pipelineId: string, every: number) {
-    return this.queue.upsertJobScheduler(schedulerId(pipelineId), { every }, { name: JobName.Poll, data: { pipelineId }, opts: { removeOnComplete: true, removeOnFail: 100 } });
+    // A scheduled poll's outcome is read from the pipeline, not from the job: none is kept once done.
+    return this.queue.upsertJobScheduler(schedulerId(pipelineId), { every }, { name: JobName.Poll, data: { pipelineId }, opts: { ...Jobs[JobName.Poll].options, removeOnComplete: true } });
   }
 
   /** Starts, changes or stops the schedule to match the pipeline's source. */
@@ -139,11 +137,11 @@ export class PollScheduler implements OnApplicationBootstrap, OnApplicationShutd
   /** Runs one poll now on an ingestor and answers with its outcome. */
   async runNow(pipelineId: string): Promise<LastPoll> {
     if (!this.events) {
-      this.eventsConnection = createRedis(this.config.redisUrl, 'worker', 'poll-events');
-      this.events = new QueueEvents(QueueName.Default, { connection: this.eventsConnection, prefix: this.keys.bull });
+      this.events = new QueueEvents(QueueName.Default, { connection: this.worker, prefix: this.keys.bull });
+      this.events.on('error', (error) => this.logger.warn(`queue events: ${error.message}`));
     }
     await this.events.waitUntilReady();
-    const job = await this.queue.add(JobName.Poll, { pipelineId }, { removeOnComplete: 100, removeOnFail: 100 });
+    const job = await this.queue.add(JobName.Poll, { pipelineId }, Jobs[JobName.Poll].options);
     try {
       const result = (await job.waitUntilFinished(this.events, RUN_NOW_TIMEOUT_MS)) as LastPoll | null;
       if (!result) throw new DashError(400, 'invalid_request', 'this pipeline has no poll source');
@@ -157,8 +155,5 @@ export class PollScheduler implements OnApplicationBootstrap, OnApplicationShutd
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     await this.events?.close().catch(() => undefined);
-    if (this.eventsConnection) await quit(this.eventsConnection);
-    await this.queue.close().catch(() => undefined);
-    await quit(this.connection);
   }
 }

@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { DashError } from '@dash/domain';
-import { Backlog, DASH_CONFIG, REDIS, RedisKeys, type DashConfig } from '@dash/infra';
-import type { Redis } from 'ioredis';
+import { Backlog, DASH_CONFIG, type DashConfig } from '@dash/infra';
 
 const REFRESH_MS = 100;
 
@@ -13,7 +12,6 @@ const REFRESH_MS = 100;
 @Injectable()
 export class BacklogGate implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(BacklogGate.name);
-  private readonly backlog: Backlog;
   private readonly max: number;
   private total = 0;
   private byPipeline = new Map<string, number>();
@@ -21,8 +19,11 @@ export class BacklogGate implements OnApplicationBootstrap, OnApplicationShutdow
   private samples: Array<[number, number]> = [];
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(@Inject(DASH_CONFIG) config: DashConfig, @Inject(REDIS) redis: Redis, keys: RedisKeys) {
-    this.backlog = new Backlog(redis, keys);
+  constructor(
+    @Inject(DASH_CONFIG) config: DashConfig,
+    // Only its totals are read: a unit spec hands a fake.
+    @Inject(Backlog) private readonly backlog: Pick<Backlog, 'totals'>,
+  ) {
     this.max = config.ingest.maxBacklog;
   }
 

@@ -1,7 +1,7 @@
-import type { IngestEvent } from '@dash/domain';
-import { loadConfig, whenReady } from '@dash/infra';
+import { QueueName, type IngestEvent, type IngestJobData } from '@dash/domain';
+import { Backlog, createRedis, quit, whenReady, type RedisKeys } from '@dash/infra';
 import { pipelinesQueueFixture } from '@dash/infra/testing';
-import type { Redis } from 'ioredis';
+import { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { IngestQueue } from './ingest-queue';
@@ -39,21 +39,32 @@ async function slowProxy(target: URL): Promise<{ url: string; close: () => Promi
   };
 }
 
-const waitUntilReady = (producer: IngestQueue) => whenReady((producer as unknown as { connection: Redis }).connection);
+/** A producer with what the queues module would inject: a fail-fast connection, the queue and the backlog on it. */
+async function producerOn(url: string, keys: RedisKeys): Promise<{ producer: IngestQueue; close: () => Promise<void> }> {
+  const connection = createRedis(url, 'producer', 'test-ingest-producer');
+  const queue = new Queue<IngestJobData>(QueueName.Pipelines, { connection, prefix: keys.bull });
+  await whenReady(connection);
+  return {
+    producer: new IngestQueue(connection, queue, new Backlog(connection, keys)),
+    close: async () => {
+      await queue.close();
+      await quit(connection);
+    },
+  };
+}
 
 const event = (pipelineId: string, i: number): IngestEvent => ({ pipelineId, id: `e${i}`, type: null, occurredAt: 0, receivedAt: 0, payloadJson: '{}' });
 
 describe(IngestQueue.name, () => {
   const fixture = pipelinesQueueFixture('producer');
-  const { prefix, redisUrl, keys, redis, queue } = fixture;
+  const { redisUrl, keys, redis, queue } = fixture;
 
   afterAll(() => fixture.close());
 
   it('sends one job at a time: requests arriving during a round trip go together in the next job, and each is answered once its job is queued', async () => {
     const proxy = await slowProxy(new URL(redisUrl));
-    const producer = new IngestQueue(loadConfig({ REDIS_URL: proxy.url, DASH_KEY_PREFIX: prefix }, 'web'), keys);
+    const { producer, close } = await producerOn(proxy.url, keys);
     try {
-      await waitUntilReady(producer);
       const pipelineId = randomUUID();
       // 60 requests, one every 2 ms: about three round trips' worth.
       const answered: number[] = [];
@@ -77,29 +88,27 @@ describe(IngestQueue.name, () => {
       // The backlog counts every event once, as one share per job.
       expect(Number(await redis.hget(`${keys.backlog}:totals`, pipelineId))).toBe(60);
     } finally {
-      await producer.onApplicationShutdown();
+      await close();
       await proxy.close();
     }
   });
 
   it('sends a lone request at once, without waiting for more', async () => {
-    const producer = new IngestQueue(loadConfig({ REDIS_URL: redisUrl, DASH_KEY_PREFIX: prefix }, 'web'), keys);
+    const { producer, close } = await producerOn(redisUrl, keys);
     try {
-      await waitUntilReady(producer);
       const before = await queue.count();
       // Nothing else arrives: the request must not wait for company to be queued and answered.
       await producer.enqueue([event(randomUUID(), 0)]);
       expect(await queue.count()).toBe(before + 1);
     } finally {
-      await producer.onApplicationShutdown();
+      await close();
     }
   });
 
   it('answers 503 and leaves no backlog count when Redis refuses the job', async () => {
-    const producer = new IngestQueue(loadConfig({ REDIS_URL: redisUrl, DASH_KEY_PREFIX: prefix }, 'web'), keys);
+    const { producer, close } = await producerOn(redisUrl, keys);
     const meta = `${keys.bull}:${queue.name}:meta`;
     try {
-      await waitUntilReady(producer);
       const pipelineId = randomUUID();
       const before = await queue.count();
       // The queue's metadata of the wrong type: BullMQ's script fails on it; the share was counted first.
@@ -111,7 +120,7 @@ describe(IngestQueue.name, () => {
       expect(await queue.count()).toBe(before);
     } finally {
       await redis.del(meta);
-      await producer.onApplicationShutdown();
+      await close();
     }
   });
 });

@@ -1,7 +1,7 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { DashError, JobName, MAX_JOB_EVENTS, QueueName, type IngestEvent, type IngestJobData } from '@dash/domain';
-import { Backlog, createRedis, DASH_CONFIG, quit, RedisKeys, type DashConfig } from '@dash/infra';
-import { Queue } from 'bullmq';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { DashError, JobName, Jobs, MAX_JOB_EVENTS, QueueName, type IngestEvent, type IngestJobData } from '@dash/domain';
+import { Backlog, InjectQueue, REDIS_PRODUCER } from '@dash/infra';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 
@@ -11,13 +11,8 @@ const BUSY_GATHER_MS = 2;
 const ENQUEUE_TIMEOUT_MS = 5000;
 const RETRY_AFTER_SECONDS = 5;
 
-/** Ingest jobs are retried with backoff for about two hours if an ingestor fails them. */
-export const INGEST_JOB_OPTIONS = {
-  attempts: 15,
-  backoff: { type: 'exponential', delay: 500 },
-  removeOnComplete: true,
-  removeOnFail: false,
-} as const;
+/** Ingest jobs are retried with backoff for about two hours if an ingestor fails them (the table in `@dash/domain`). */
+export const INGEST_JOB_OPTIONS = Jobs[JobName.Ingest].options;
 
 interface Waiter {
   events: IngestEvent[];
@@ -31,11 +26,8 @@ interface Waiter {
  * has confirmed the job that carries its events.
  */
 @Injectable()
-export class IngestQueue implements OnApplicationShutdown {
+export class IngestQueue {
   private readonly logger = new Logger(IngestQueue.name);
-  private readonly connection: Redis;
-  private readonly queue: Queue<IngestJobData>;
-  private readonly backlog: Backlog;
   private waiting: Waiter[] = [];
   private waitingEvents = 0;
   private scheduled = false;
@@ -45,16 +37,15 @@ export class IngestQueue implements OnApplicationShutdown {
   /** Jobs this node has queued since it started, and the events they carried (`GET /metrics`). */
   readonly queued = { jobs: 0, events: 0 };
 
-  constructor(@Inject(DASH_CONFIG) config: DashConfig, keys: RedisKeys) {
-    // Not corked (`coalesceWrites`): every request in a job waits for Redis's answer, so the job
-    // leaves the moment it is complete (corked, it waited for the loop's next check phase, behind
-    // the parsing of every request that had arrived meanwhile: about 1 ms more under load).
-    this.connection = createRedis(config.redisUrl, 'producer', 'ingest-producer');
-    this.queue = new Queue<IngestJobData>(QueueName.Pipelines, { connection: this.connection, prefix: keys.bull });
-    this.queue.on('error', (error) => this.logger.warn(`queue: ${error.message}`));
-    // The same connection as the queue, so the count and the job reach Redis in that order.
-    this.backlog = new Backlog(this.connection, keys);
-  }
+  // The web's producer connection is not corked (`coalesceWrites`): every request in a job waits for
+  // Redis's answer, so the job leaves the moment it is complete (corked, it waited for the loop's
+  // next check phase, behind the parsing of every request that had arrived meanwhile). The backlog
+  // counts on the same connection as the queue, so the count and the job reach Redis in that order.
+  constructor(
+    @Inject(REDIS_PRODUCER) private readonly connection: Redis,
+    @InjectQueue(QueueName.Pipelines) private readonly queue: Queue<IngestJobData>,
+    private readonly backlog: Backlog,
+  ) {}
 
   /** Resolves once the events are durably queued; rejects with 503 if Redis cannot take them. */
   enqueue(events: IngestEvent[]): Promise<void> {
@@ -126,11 +117,6 @@ export class IngestQueue implements OnApplicationShutdown {
   /** Jobs of the ingest queue by state (`dash_queue_jobs`): a web node sees a backlog even with every ingestor down. */
   async jobCounts(): Promise<Record<string, Record<string, number>>> {
     return { [QueueName.Pipelines]: await this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed') };
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.queue.close().catch(() => undefined);
-    await quit(this.connection);
   }
 }
 

@@ -1,0 +1,148 @@
+import { Global, Inject, Injectable, Logger, Module, type DynamicModule, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import { Emitter } from '@socket.io/redis-emitter';
+import { Jobs, jobNamesOf, QueueName, type JobName, type ServerToClientEvents } from '@dash/domain';
+import { Queue, UnrecoverableError, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { DashConfig } from '../config/config';
+import { DASH_CONFIG } from '../config/config.module';
+import { Backlog } from './backlog';
+import { RedisKeys } from './keys';
+import { coalesceWrites, createRedis, quit } from './redis';
+import { REDIS } from './redis.module';
+
+/** Fails fast while Redis is away (`enableOfflineQueue: false`): queue producers, so intake answers 503 at once. */
+export const REDIS_PRODUCER = Symbol('REDIS_PRODUCER');
+/** Retries forever (`maxRetriesPerRequest: null`), as BullMQ workers ask; also publishes (emitter, socket.io adapter). */
+export const REDIS_WORKER = Symbol('REDIS_WORKER');
+/** In subscriber mode once used: the socket.io adapter's subscriptions. */
+export const REDIS_SUBSCRIBER = Symbol('REDIS_SUBSCRIBER');
+/** The socket.io emitter: updates to every web node's sockets from a process without a socket.io server. */
+export const LIVE_EMITTER = Symbol('LIVE_EMITTER');
+
+/** The injection token of a named queue (as `@nestjs/bullmq`'s `getQueueToken`). */
+export function getQueueToken(name: QueueName): string {
+  return `dash:queue:${name}`;
+}
+
+/** Injects the named queue. */
+export const InjectQueue = (name: QueueName) => Inject(getQueueToken(name));
+
+export interface QueuesOptions {
+  /**
+   * Cork the producer's and the worker's writes to one per turn of the loop (`coalesceWrites`):
+   * where completions and releases leave in bursts (the ingestor), not where every request waits
+   * for its own enqueue's answer (the web's intake).
+   */
+  coalesceWrites: boolean;
+  /** A subscriber connection (the web's socket.io adapter). */
+  subscriber?: boolean;
+  /** The socket.io emitter on the worker connection (the ingestor's live updates). */
+  emitter?: boolean;
+}
+
+const QUEUES = Symbol('QUEUES');
+const CONNECTIONS = Symbol('CONNECTIONS');
+
+/** Closes what the module made, in order: queues first, then the connections they ran on. */
+@Injectable()
+class QueuesShutdown implements OnApplicationShutdown {
+  constructor(
+    @Inject(DASH_CONFIG) private readonly config: DashConfig,
+    @Inject(QUEUES) private readonly queues: Queue[],
+    @Inject(CONNECTIONS) private readonly connections: Redis[],
+  ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    // Global modules shut down after the features that use them (Nest's reverse order of distance),
+    // so workers, schedulers and publishers have finished with these by now.
+    await Promise.all(this.queues.map((queue) => queue.close().catch(() => undefined)));
+    for (const connection of this.connections) await quit(connection);
+    // The ingestor numbers its shutdown steps (docs/reliability.md); this is the fourth.
+    new Logger('Queues').log(`${this.config.role === 'ingestor' ? 'shutdown 4/5: ' : ''}queues and their Redis connections closed`);
+  }
+}
+
+/**
+ * The Redis connections by role, the named BullMQ queues, the backlog counters and the socket.io
+ * emitter, each provided by token: services receive them and never build them, so a unit spec can
+ * hand them fakes. Each connection is created after `REDIS` (so after the key prefix is bound).
+ */
+@Global()
+@Module({})
+export class QueuesModule {
+  static forRoot(options: QueuesOptions): DynamicModule {
+    const made: Redis[] = [];
+    const connection = (token: symbol, role: 'producer' | 'worker', name: string, cork: boolean): Provider => ({
+      provide: token,
+      inject: [DASH_CONFIG, REDIS],
+      useFactory: (config: DashConfig) => {
+        const client = createRedis(config.redisUrl, role, `${config.role}-${name}`);
+        made.push(client);
+        return cork ? coalesceWrites(client) : client;
+      },
+    });
+    const queueNames = Object.values(QueueName);
+    const queues: Queue[] = [];
+    const providers: Provider[] = [
+      connection(REDIS_PRODUCER, 'producer', 'producer', options.coalesceWrites),
+      connection(REDIS_WORKER, 'worker', 'worker', options.coalesceWrites),
+      ...queueNames.map(
+        (name): Provider => ({
+          provide: getQueueToken(name),
+          inject: [REDIS_PRODUCER, RedisKeys],
+          useFactory: (producer: Redis, keys: RedisKeys) => {
+            const queue = new Queue(name, { connection: producer, prefix: keys.bull });
+            const logger = new Logger(`Queue ${name}`);
+            queue.on('error', (error) => logger.warn(error.message));
+            queues.push(queue);
+            return queue;
+          },
+        }),
+      ),
+      // On the producer connection, as the ingest queue: a job's count reaches Redis before the job.
+      { provide: Backlog, inject: [REDIS_PRODUCER, RedisKeys], useFactory: (producer: Redis, keys: RedisKeys) => new Backlog(producer, keys) },
+      { provide: QUEUES, useValue: queues },
+      { provide: CONNECTIONS, useValue: made },
+      QueuesShutdown,
+    ];
+    const exported: Array<symbol | string | typeof Backlog> = [REDIS_PRODUCER, REDIS_WORKER, Backlog, ...queueNames.map(getQueueToken)];
+    if (options.subscriber) {
+      providers.push(connection(REDIS_SUBSCRIBER, 'worker', 'subscriber', false));
+      exported.push(REDIS_SUBSCRIBER);
+    }
+    if (options.emitter) {
+      providers.push({
+        provide: LIVE_EMITTER,
+        inject: [REDIS_WORKER, RedisKeys],
+        useFactory: (worker: Redis, keys: RedisKeys) => new Emitter<ServerToClientEvents>(worker, { key: keys.socketio }),
+      });
+      exported.push(LIVE_EMITTER);
+    }
+    return { module: QueuesModule, providers, exports: exported };
+  }
+}
+
+type Handler = (job: Job) => Promise<unknown>;
+
+/**
+ * A worker's processor for one queue: runs the handler of the job's name. Every job name of the
+ * queue in `Jobs` must have a handler (checked when the worker is made); a job with any other name
+ * fails at once, without retries, and is logged (it was queued by something that should not have).
+ */
+export function dispatchJobs(queue: QueueName, handlers: Partial<Record<JobName, Handler>>, logger: Logger): (job: Job) => Promise<unknown> {
+  const expected = jobNamesOf(queue);
+  const missing = expected.filter((name) => !handlers[name]);
+  const extra = (Object.keys(handlers) as JobName[]).filter((name) => !expected.includes(name));
+  if (missing.length > 0 || extra.length > 0) {
+    throw new Error(`queue ${queue}: handlers must match its jobs (${expected.join(', ')}); missing: ${missing.join(', ') || 'none'}, not on this queue: ${extra.join(', ') || 'none'}`);
+  }
+  return async (job: Job) => {
+    const handler = Object.hasOwn(Jobs, job.name) && Jobs[job.name as JobName].queue === queue ? handlers[job.name as JobName] : undefined;
+    if (!handler) {
+      const message = `job ${job.id} on queue ${queue} has the unknown name "${job.name}" (this queue takes: ${expected.join(', ')}); failed without retrying`;
+      logger.error(message);
+      throw new UnrecoverableError(message);
+    }
+    return handler(job);
+  };
+}
