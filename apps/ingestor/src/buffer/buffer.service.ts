@@ -30,8 +30,9 @@ export class BufferService {
 
   constructor(
     @Inject(DASH_CONFIG) config: DashConfig,
-    private readonly writer: EventWriter,
-    private readonly publisher: LivePublisher,
+    // Only what a flush asks of each (a unit spec hands fakes).
+    @Inject(EventWriter) private readonly writer: Pick<EventWriter, 'write'>,
+    @Inject(LivePublisher) private readonly publisher: Pick<LivePublisher, 'publish'>,
     private readonly metrics: DashMetrics,
   ) {
     this.partitions = Array.from({ length: config.buffer.partitions }, () => new EventBuffer<IngestEvent>((events) => this.flush(events), config.buffer));

@@ -61,9 +61,10 @@ export function bodyFormat(contentType: string | undefined): BodyFormat {
 export class WebhooksService {
   constructor(
     @Inject(DASH_CONFIG) private readonly config: DashConfig,
-    private readonly pipelines: PipelineCache,
-    private readonly gate: BacklogGate,
-    private readonly queue: IngestQueue,
+    // Only what intake asks of each (a unit spec hands fakes).
+    @Inject(PipelineCache) private readonly pipelines: Pick<PipelineCache, 'get' | 'keysOf'>,
+    @Inject(BacklogGate) private readonly gate: Pick<BacklogGate, 'check'>,
+    @Inject(IngestQueue) private readonly queue: Pick<IngestQueue, 'enqueue'>,
   ) {}
 
   async receive(pipelineId: string, headers: IncomingHttpHeaders, body: unknown, rawHeaders?: readonly string[]): Promise<{ accepted: number }> {
