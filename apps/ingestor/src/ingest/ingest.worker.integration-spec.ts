@@ -97,4 +97,27 @@ describe(IngestWorker.name, () => {
       await worker.beforeApplicationShutdown();
     }
   });
+
+  it('fails a job with a name it does not know at once, without retries, saying why; and keeps taking ingest jobs', async () => {
+    const buffers = new HeldBuffers();
+    const worker = new IngestWorker(config, keys, buffers, connection, backlog, sweeper);
+    worker.onApplicationBootstrap();
+    // Jobs left by the test before complete as they come (a database that keeps up).
+    const drain = setInterval(() => buffers.releaseAll(), 20);
+    try {
+      const bogus = await queue.add('bogus' as typeof JobName.Ingest, { events: [] }, { attempts: 5, backoff: { type: 'fixed', delay: 10 } });
+      await waitFor(async () => (await queue.getJobState(bogus.id as string)) === 'failed');
+      const failed = await queue.getJob(bogus.id as string);
+      expect(failed?.attemptsMade).toBe(1);
+      expect(failed?.failedReason).toContain('unknown name "bogus"');
+
+      const { name, data, opts } = job(3);
+      await queue.add(name as typeof JobName.Ingest, data, { ...opts, removeOnComplete: false });
+      await waitFor(async () => (await queue.getJobState(opts.jobId)) === 'completed');
+    } finally {
+      clearInterval(drain);
+      buffers.releaseAll();
+      await worker.beforeApplicationShutdown();
+    }
+  });
 });

@@ -20,7 +20,7 @@ export class PollWorker implements OnApplicationBootstrap, BeforeApplicationShut
 
   onApplicationBootstrap(): void {
     const processor = dispatchJobs(QueueName.Default, { [JobName.Poll]: (job: Job<PollJobData>) => this.polls.poll(job.data.pipelineId) }, this.logger);
-    this.worker = new Worker<PollJobData, LastPoll | null>(QueueName.Default, processor as (job: Job<PollJobData>) => Promise<LastPoll | null>, {
+    this.worker = new Worker<PollJobData, LastPoll | null>(QueueName.Default, processor, {
       connection: this.connection,
       prefix: this.keys.bull,
       concurrency: this.config.queues.default,

@@ -1,5 +1,8 @@
-import { valueNestsDeeperThan } from '@dash/domain';
-import { nestsDeeperThan, repeatedHeaders, signatureHeaders } from './webhooks.service';
+import { decodeSigningSecret, generateSigningSecret, signWebhook, valueNestsDeeperThan, DashError, type IngestEvent } from '@dash/domain';
+import { loadConfig, PipelineEntity } from '@dash/infra';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { CachedPipeline } from '../pipelines/pipeline-cache';
+import { nestsDeeperThan, repeatedHeaders, signatureHeaders, WebhooksService } from './webhooks.service';
 
 describe(nestsDeeperThan.name, () => {
   const deep = (n: number) => Buffer.from('{"a":'.repeat(n) + '1' + '}'.repeat(n));
@@ -64,5 +67,91 @@ describe(repeatedHeaders.name, () => {
     const raw = ['Webhook-Id', 'a', 'webhook-id', 'b', 'webhook-signature', 'v1,x', 'X-Other', '1', 'x-other', '2'];
     expect([...repeatedHeaders(raw)]).toEqual(['webhook-id']);
     expect(repeatedHeaders(undefined).size).toBe(0);
+  });
+});
+
+describe(WebhooksService.name, () => {
+  const pipelineId = '6f1c2a7e-4b1d-4c3e-9a55-0d2a8f0e1b11';
+  const secret = generateSigningSecret();
+  const entity = Object.assign(new PipelineEntity(), {
+    id: pipelineId,
+    name: 'orders',
+    source: { type: 'webhook' },
+    eventIdPath: 'id',
+    eventTimePath: 'timestamp',
+    eventTypePath: 'type',
+    signingSecret: secret,
+    previousSecret: null,
+    previousSecretExpiresAt: null,
+  });
+  const cached: CachedPipeline = { entity, currentKey: decodeSigningSecret(secret), previousKey: null, previousKeyUntil: 0 };
+
+  /** The service with hand-written stand-ins for the pipeline cache, the backlog gate and the queue. */
+  const intake = (options: { full?: boolean; queueDown?: boolean } = {}) => {
+    const queued: IngestEvent[][] = [];
+    const service = new WebhooksService(
+      loadConfig({}, 'web'),
+      { get: async (id: string) => (id === pipelineId ? cached : null), keysOf: (pipeline: CachedPipeline) => [pipeline.currentKey] },
+      {
+        check: () => {
+          if (options.full) throw new DashError(429, 'backlog_full', 'full', 3);
+        },
+      },
+      {
+        enqueue: async (events: IngestEvent[]) => {
+          if (options.queueDown) throw new DashError(503, 'unavailable', 'Redis away', 5);
+          queued.push(events);
+        },
+      },
+    );
+    return { service, queued };
+  };
+
+  const signed = (body: string, id = 'msg_1', secretUsed = secret): IncomingHttpHeaders => {
+    const timestamp = Math.floor(Date.now() / 1000);
+    return { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signWebhook(secretUsed, id, timestamp, body) };
+  };
+
+  it('queues the events of a signed request and answers how many it accepted', async () => {
+    const { service, queued } = intake();
+    const body = JSON.stringify([{ id: 'a', type: 'order.created' }, { id: 'b', type: 'order.paid' }]);
+    await expect(service.receive(pipelineId, signed(body), Buffer.from(body))).resolves.toEqual({ accepted: 2 });
+    expect(queued).toHaveLength(1);
+    expect(queued[0].map((event) => [event.pipelineId, event.id, event.type])).toEqual([
+      [pipelineId, 'a', 'order.created'],
+      [pipelineId, 'b', 'order.paid'],
+    ]);
+  });
+
+  it.each([
+    ['an unknown pipeline', { pipeline: '6f1c2a7e-4b1d-4c3e-9a55-0d2a8f0e1b12' }, 404, 'pipeline_not_found'],
+    ['a signature by another secret', { secret: generateSigningSecret() }, 401, 'invalid_signature'],
+    ['a body nested too deep', { body: '['.repeat(200) + ']'.repeat(200) }, 400, 'invalid_event'],
+    ['a webhook-id longer than 255 characters', { id: 'x'.repeat(256) }, 400, 'invalid_event'],
+  ])('refuses %s and queues nothing', async (_, change: { pipeline?: string; secret?: string; body?: string; id?: string }, status, code) => {
+    const { service, queued } = intake();
+    const body = change.body ?? '{"id":"a"}';
+    await expect(service.receive(change.pipeline ?? pipelineId, signed(body, change.id, change.secret), Buffer.from(body))).rejects.toMatchObject({ status, code });
+    expect(queued).toEqual([]);
+  });
+
+  it('refuses a content type other than JSON or NDJSON with 415 before anything else', async () => {
+    const { service, queued } = intake();
+    const headers = { ...signed('{}'), 'content-type': 'text/plain' };
+    await expect(service.receive(pipelineId, headers, Buffer.from('{}'))).rejects.toMatchObject({ status: 415, code: 'unsupported_media_type' });
+    expect(queued).toEqual([]);
+  });
+
+  it('answers the backlog gate\'s 429 and queues nothing', async () => {
+    const { service, queued } = intake({ full: true });
+    const body = '{"id":"a"}';
+    await expect(service.receive(pipelineId, signed(body), Buffer.from(body))).rejects.toMatchObject({ status: 429, code: 'backlog_full', retryAfterSeconds: 3 });
+    expect(queued).toEqual([]);
+  });
+
+  it('answers 503 when the queue cannot take the events (the sender retries)', async () => {
+    const { service } = intake({ queueDown: true });
+    const body = '{"id":"a"}';
+    await expect(service.receive(pipelineId, signed(body), Buffer.from(body))).rejects.toMatchObject({ status: 503, code: 'unavailable' });
   });
 });

@@ -1,7 +1,7 @@
 import { Global, Inject, Injectable, Logger, Module, type DynamicModule, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import { Emitter } from '@socket.io/redis-emitter';
 import { Jobs, jobNamesOf, QueueName, type JobName, type ServerToClientEvents } from '@dash/domain';
-import { Queue, UnrecoverableError, type Job } from 'bullmq';
+import { Queue, UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { DashConfig } from '../config/config';
 import { DASH_CONFIG } from '../config/config.module';
@@ -122,22 +122,27 @@ export class QueuesModule {
   }
 }
 
-type Handler = (job: Job) => Promise<unknown>;
+/** What dispatching reads of a job (a BullMQ `Job` has it). */
+export interface DispatchedJob {
+  id?: string;
+  name: string;
+}
 
 /**
  * A worker's processor for one queue: runs the handler of the job's name. Every job name of the
  * queue in `Jobs` must have a handler (checked when the worker is made); a job with any other name
  * fails at once, without retries, and is logged (it was queued by something that should not have).
  */
-export function dispatchJobs(queue: QueueName, handlers: Partial<Record<JobName, Handler>>, logger: Logger): (job: Job) => Promise<unknown> {
+export function dispatchJobs<J extends DispatchedJob, R>(queue: QueueName, handlers: Partial<Record<JobName, (job: J) => Promise<R>>>, logger: Pick<Logger, 'error'>): (job: J) => Promise<R> {
   const expected = jobNamesOf(queue);
   const missing = expected.filter((name) => !handlers[name]);
   const extra = (Object.keys(handlers) as JobName[]).filter((name) => !expected.includes(name));
   if (missing.length > 0 || extra.length > 0) {
     throw new Error(`queue ${queue}: handlers must match its jobs (${expected.join(', ')}); missing: ${missing.join(', ') || 'none'}, not on this queue: ${extra.join(', ') || 'none'}`);
   }
-  return async (job: Job) => {
-    const handler = Object.hasOwn(Jobs, job.name) && Jobs[job.name as JobName].queue === queue ? handlers[job.name as JobName] : undefined;
+  return async (job: J) => {
+    const known = Object.hasOwn(Jobs, job.name) && Jobs[job.name as JobName].queue === queue;
+    const handler = known ? handlers[job.name as JobName] : undefined;
     if (!handler) {
       const message = `job ${job.id} on queue ${queue} has the unknown name "${job.name}" (this queue takes: ${expected.join(', ')}); failed without retrying`;
       logger.error(message);
