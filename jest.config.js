@@ -1,4 +1,6 @@
-// `npm test` runs every project's suites in one jest run. Timeouts are global options (a
+// `npm test` runs the unit tier (`*.spec.ts`: no database, no Redis, seconds) first, then, once both
+// apps are built, the integration tier (`*.integration-spec.ts`: real PostgreSQL, Redis, processes,
+// browsers); each tier is one jest run over every project. Timeouts are global options (a
 // project's own testTimeout only applies when that project runs alone), sized for the
 // end-to-end and fault suites; each suite bounds its own waits well below this.
 module.exports = {
