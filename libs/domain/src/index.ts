@@ -6,3 +6,4 @@ export * from './lib/pipeline';
 export * from './lib/queues';
 export * from './lib/signature';
 export * from './lib/socket-events';
+export * from './lib/alerts';

@@ -18,4 +18,8 @@ export class RedisKeys {
   get nodes(): string {
     return `${this.prefix}:nodes`;
   }
+  /** Sorted set: pipeline id → when a web node last answered it `429 backlog_full` (the `backlog_full` alert reads it). */
+  get backlogRejections(): string {
+    return `${this.prefix}:alerts:backlog-rejections`;
+  }
 }
