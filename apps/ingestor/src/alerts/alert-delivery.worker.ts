@@ -36,8 +36,17 @@ export class AlertDeliveryWorker implements OnApplicationBootstrap, BeforeApplic
       connection: this.connection,
       prefix: this.keys.bull,
       concurrency: this.config.queues.mailers,
+      // A delivery whose ingestor dies is taken over; a job that keeps killing its ingestors stops at last.
+      maxStalledCount: 10,
     });
     this.worker.on('error', (error) => this.logger.warn(`worker: ${error.message}`));
+    // A job BullMQ gives up on by itself (stalled too often) is recorded too: no notification ends silently.
+    this.worker.on('failed', (job, error) => {
+      if (!job || !/stalled/i.test(error.message)) return;
+      this.pool
+        .query(`UPDATE alert_notifications SET status = 'failed', error = $2 WHERE id = $1 AND status = 'queued'`, [job.data.notificationId, error.message.slice(0, MAX_ERROR_LENGTH)])
+        .catch((failure: Error) => this.logger.warn(`could not record notification ${job.data.notificationId}: ${failure.message}`));
+    });
   }
 
   private async process(job: Job<AlertDeliverJobData>): Promise<void> {
