@@ -26,6 +26,9 @@ const SCHEDULER_ID = 'alerts-evaluate';
 const MAX_BACKLOG_LOOKBACK_MS = 86_400_000;
 /** Notifications handed to the queue per round (the rest go next round). */
 const ENQUEUE_BATCH = 1000;
+const SCHEDULER_RETRY_MS = 2000;
+/** A transport message that cannot go out (Redis away) is given up after this long: the round goes on. */
+const ANNOUNCE_TIMEOUT_MS = 2000;
 /** One lock across the cluster: rounds never overlap, so no stale verdict undoes a newer one. */
 const ROUND_LOCK = `hashtext('dash_alert_round')`;
 
@@ -50,6 +53,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnApplicationShut
   private readonly connection: Redis;
   private readonly rounds: Queue;
   private readonly deliveries: Queue<AlertDeliverJobData>;
+  private closing = false;
 
   constructor(
     @Inject(DASH_CONFIG) private readonly config: DashConfig,
@@ -64,9 +68,24 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnApplicationShut
     for (const queue of [this.rounds, this.deliveries]) queue.on('error', (error) => this.logger.warn(`queue: ${error.message}`));
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    // Every ingestor upserts the same scheduler: BullMQ keeps one, and gives each run to one worker.
-    await this.rounds.upsertJobScheduler(SCHEDULER_ID, { every: EVALUATE_EVERY_MS }, { name: AlertJobName.Evaluate, data: {}, opts: { removeOnComplete: true, removeOnFail: 10 } });
+  onApplicationBootstrap(): void {
+    void this.ensureScheduler();
+  }
+
+  /**
+   * Every ingestor upserts the same scheduler: BullMQ keeps one, and gives each run to one worker.
+   * In the background and retried, so an ingestor starting while Redis is away still starts.
+   */
+  private async ensureScheduler(): Promise<void> {
+    while (!this.closing) {
+      try {
+        await this.rounds.upsertJobScheduler(SCHEDULER_ID, { every: EVALUATE_EVERY_MS }, { name: AlertJobName.Evaluate, data: {}, opts: { removeOnComplete: true, removeOnFail: 10 } });
+        return;
+      } catch (error) {
+        this.logger.warn(`could not schedule alert rounds (retrying): ${(error as Error).message}`);
+        await new Promise((resolve) => setTimeout(resolve, SCHEDULER_RETRY_MS).unref());
+      }
+    }
   }
 
   /** A rule changed: evaluate now rather than at the next tick (one job, however many ingestors ask). */
@@ -128,10 +147,17 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnApplicationShut
 
   /** State and notification changes reach the web nodes (and their browsers) over the transport. */
   async announce(change: AlertStateChanged): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await firstValueFrom(this.transport.emit<void, AlertStateChanged>(ALERT_STATE_CHANGED, change), { defaultValue: undefined });
+      await Promise.race([
+        firstValueFrom(this.transport.emit<void, AlertStateChanged>(ALERT_STATE_CHANGED, change), { defaultValue: undefined }),
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no transport within ${ANNOUNCE_TIMEOUT_MS} ms`)), ANNOUNCE_TIMEOUT_MS))),
+      ]);
     } catch (error) {
+      // The page reads the state again on its next alert update or load; the state itself is committed.
       this.logger.warn(`could not announce alert ${change.alertId}: ${(error as Error).message}`);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -155,6 +181,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnApplicationShut
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.closing = true;
     await this.rounds.close().catch(() => undefined);
     await this.deliveries.close().catch(() => undefined);
     await quit(this.connection);
