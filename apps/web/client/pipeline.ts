@@ -1,5 +1,6 @@
 import type { StoredEvent } from '@dash/domain';
 import { ApiError, getEvents, getPipeline, getSeries, storedToken, type Bucket, type PipelineView } from './api';
+import { mountAlerts } from './alerts';
 import { BucketWindow } from './buckets';
 import { EventsChart } from './chart';
 import { append, copyButton, h, setText } from './dom';
@@ -172,6 +173,7 @@ function showPipeline(main: HTMLElement, connection: HTMLElement, token: string,
   );
 
   const live = new LiveConnection(token);
+  mountAlerts(main, pipeline.id, live);
   const figure = live.figure(pipeline.id);
   let count = pipeline.count;
   let lastEventAt = pipeline.lastEventAt ? Date.parse(pipeline.lastEventAt) : null;
