@@ -114,15 +114,11 @@ export function getEvents(id: string, limit = 20, query: EventsQuery = {}): Prom
   return api<EventsPage>(pipelinePath(id, `/events?${params.toString()}`));
 }
 
-/** One event by its exact id: `null` when the pipeline has none with that id. */
+/** One event by its exact id (`?eventId=`): `null` when the pipeline has none with that id. */
 export async function findEvent(id: string, eventId: string): Promise<StoredEvent | null> {
-  try {
-    const found = await api<StoredEvent | EventsPage>(pipelinePath(id, `/events/${encodeURIComponent(eventId)}`));
-    return 'items' in found ? (found.items[0] ?? null) : found;
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 404 && error.code !== 'pipeline_not_found') return null;
-    throw error;
-  }
+  const page = await api<EventsPage>(pipelinePath(id, `/events?${new URLSearchParams({ eventId, limit: '1' }).toString()}`));
+  // Checked here too, so a server that ignores the parameter never shows the wrong event.
+  return page.items.find((event) => event.id === eventId) ?? null;
 }
 
 export interface PipelineInput {
