@@ -24,7 +24,7 @@ async function expectText(locator: Locator, expected: string | RegExp): Promise<
 const visible = (locator: Locator) => locator.first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
 
 /** The management controls a viewer must never see, by their visible names. */
-const MANAGEMENT = ['New pipeline', 'Replay', 'Save changes', 'Rotate secret', 'Delete pipeline', 'Create token', 'Revoke'];
+const MANAGEMENT = ['New pipeline', 'Replay', 'Save changes', 'Rotate secret', 'Delete', 'Create token', 'Revoke', 'Create alert'];
 
 /**
  * The dashboard as a console, in real Chromium: an admin creates a pipeline, reads its events,
@@ -50,7 +50,8 @@ describe('dashboard console in the browser', () => {
     if (!existsSync(CHROMIUM)) throw new Error(`Chromium is missing at ${CHROMIUM}: apt-get install -y chromium (.ci/run does it)`);
     mkdirSync(ARTIFACTS, { recursive: true });
     ingestor = await startIngestor(env.config('ingestor', { BUFFER_MAX_WAIT_MS: '50' }));
-    web = await startWeb(env.config('web'));
+    // Alert webhooks go to a local receiver in this test.
+    web = await startWeb(env.config('web', { OUTBOUND_ALLOW_PRIVATE: 'true' }));
     api = new Api(web.url);
     other = await api.createPipeline({ name: 'Sign-ups' });
     browser = await launchChromium();
@@ -159,6 +160,45 @@ describe('dashboard console in the browser', () => {
     const rejections = page.getByTestId('rejections');
     const row = rejections.getByRole('row', { name: /msg_wrong_secret/ });
     await expectText(row, /401\s+invalid_signature\s+msg_wrong_secret/);
+  });
+
+  it('creates an alert with a signed webhook, shows its state and notifications, and deletes it', async () => {
+    const alerts = page.getByTestId('alerts');
+    await alerts.getByLabel('Alert name').fill('Events failing');
+    await alerts.getByLabel('Condition').selectOption('failures');
+    await alerts.getByLabel('Channel').selectOption('webhook');
+    // Nothing listens there: the notification is recorded, then retried.
+    await alerts.getByLabel('Send to').fill('http://127.0.0.1:9/hook');
+    await alerts.getByRole('button', { name: 'Create alert' }).click();
+    await expectText(alerts.getByTestId('alert-secret'), 'whsec_');
+    const row = alerts.getByRole('article', { name: 'Alert Events failing' });
+    await expectText(row.getByTestId('alert-state'), /^(ok|firing)$/);
+
+    // A new failure makes it fire; the page shows the state and the notification.
+    expect((await sendWebhook(web.url, created, [{ id: 'bad_2', type: 'order.created', note: 'c\u0000d' }])).status).toBe(202);
+    await waitFor(
+      async () => {
+        await alerts.getByRole('button', { name: 'Refresh' }).click();
+        return (await row.innerText().catch(() => '')).replace(/\s+/g, ' ');
+      },
+      (text) => /firing/.test(text) && /1 notification/.test(text),
+      30_000,
+      'the alert firing with its notification',
+    );
+    await row.getByText('1 notification').click();
+    await expectText(row.locator('.history li'), /firing by webhook/);
+    await shot('alerts');
+
+    // An e-mail channel without SMTP_URL is refused, and the form says why.
+    await alerts.getByLabel('Alert name').fill('Mail me');
+    await alerts.getByLabel('Channel').selectOption('email');
+    await alerts.getByLabel('Send to').fill('ops@example.com');
+    await alerts.getByRole('button', { name: 'Create alert' }).click();
+    await expectText(alerts.locator('form [role="alert"]'), /\(\w+\)$/);
+
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await waitFor(() => row.count(), (n) => n === 0, UI_TIMEOUT, 'the alert gone from the page');
+    expect((await api.request('GET', `/api/pipelines/${created.id}/alerts`)).body.items).toEqual([]);
   });
 
   it('edits the pipeline, rotates its secret (the old one keeps working) from settings', async () => {

@@ -3,6 +3,7 @@ import { ApiError, findEvent, getEvents, getPipeline, getSeries, isAdmin, stored
 import { BucketWindow } from './buckets';
 import { EventsChart } from './chart';
 import { append, copyButton, field, h, setText } from './dom';
+import { alertsSection } from './alert-forms';
 import { signingExamples } from './examples';
 import { failuresSection, rejectionsSection, settingsSection } from './pipeline-sections';
 import { formatAgo, formatCount, formatDuration, formatRate, formatTime, preview } from './format';
@@ -160,7 +161,7 @@ function showPipeline(main: HTMLElement, connection: HTMLElement, token: string,
     eventsCard,
   );
   const title = main.querySelector('h1');
-  append(main, failuresSection(pipeline, admin), rejectionsSection(pipeline));
+  append(main, failuresSection(pipeline, admin), rejectionsSection(pipeline), alertsSection(pipeline.id, admin));
   if (admin)
     append(
       main,
