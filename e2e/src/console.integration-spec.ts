@@ -45,6 +45,8 @@ describe('dashboard console in the browser', () => {
   let shareLink = '';
 
   const shot = (name: string, target: Page = page) => target.screenshot({ path: join(ARTIFACTS, `console-${name}.png`), fullPage: true });
+  /** One section of a page, for the docs (a whole pipeline page is too tall to read). */
+  const shotOf = (name: string, target: Locator) => target.screenshot({ path: join(ARTIFACTS, `console-${name}.png`) });
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`Chromium is missing at ${CHROMIUM}: apt-get install -y chromium (.ci/run does it)`);
@@ -137,7 +139,7 @@ describe('dashboard console in the browser', () => {
 
     await page.getByRole('button', { name: 'Show all' }).click();
     await waitFor(() => rows.count(), (n) => n === 20, UI_TIMEOUT, 'all events again');
-    await shot('events');
+    await shotOf('events', page.locator('section[aria-labelledby="events-title"]'));
   });
 
   it('lists failures with their reason and replays them with a result', async () => {
@@ -187,7 +189,9 @@ describe('dashboard console in the browser', () => {
     );
     await row.getByText('1 notification').click();
     await expectText(row.locator('.history li'), /firing by webhook/);
-    await shot('alerts');
+    await shotOf('alerts', alerts);
+    await shotOf('failures', page.getByTestId('failures'));
+    await shotOf('rejections', page.getByTestId('rejections'));
 
     // An e-mail channel without SMTP_URL is refused, and the form says why.
     await alerts.getByLabel('Alert name').fill('Mail me');
@@ -218,7 +222,7 @@ describe('dashboard console in the browser', () => {
     expect((await sendWebhook(web.url, created, { kind: 'after.rotation' })).status).toBe(202);
     expect((await sendWebhook(web.url, { ...created, signingSecret: rotated }, { kind: 'after.rotation' })).status).toBe(202);
     created = { ...created, signingSecret: rotated };
-    await shot('settings');
+    await shotOf('settings', settings);
   });
 
   it('makes a viewer token on /tokens, shows its share link once and lists it', async () => {

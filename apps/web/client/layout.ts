@@ -29,6 +29,8 @@ export function frame(crumbs: Array<{ label: string; href?: string }>): { main: 
       append(sections, h('a', { href, 'aria-current': location.pathname === href ? 'page' : null }, label));
     }
     sections.hidden = false;
+    // The menu already says where the admin is: a lone crumb would repeat it.
+    if (crumbs.length === 1) nav.hidden = true;
   });
   const header = h(
     'header',
