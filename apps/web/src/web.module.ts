@@ -8,10 +8,13 @@ import { FailuresModule } from './failures/failures.module';
 import { ErrorFilter } from './http/errors';
 import { LiveModule } from './live/live.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { OpenApiModule } from './openapi/openapi.module';
 import { PagesModule } from './pages/pages.module';
 import { PipelinesModule } from './pipelines/pipelines.module';
 import { ReadingModule } from './reading/reading.module';
+import { RejectionsModule } from './rejections/rejections.module';
 import { SeriesModule } from './series/series.module';
+import { TokensModule } from './tokens/tokens.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({})
@@ -19,7 +22,7 @@ export class WebModule {
   static forRoot(config: DashConfig): DynamicModule {
     return {
       module: WebModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, ClusterModule, WebClusterModule, MetricsModule, AuthModule, PipelinesModule, WebhooksModule, FailuresModule, ReadingModule, SeriesModule, LiveModule, PagesModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, ClusterModule, WebClusterModule, MetricsModule, AuthModule, PipelinesModule, WebhooksModule, FailuresModule, RejectionsModule, ReadingModule, SeriesModule, TokensModule, LiveModule, OpenApiModule, PagesModule],
       controllers: [HealthController],
       providers: [{ provide: APP_FILTER, useClass: ErrorFilter }],
     };

@@ -93,6 +93,11 @@ describe('bad input at the REST API and socket.io', () => {
       ['GET', () => '/api/pipelines'],
       ['PUT', (id) => `/api/pipelines/${id}`],
       ['GET', (id) => `/api/${id}`],
+      ['GET', (id) => `/api/pipelines/${id}/rejections`],
+      ['GET', (id) => `/api/pipelines/${id}/events?eventId=${id}`],
+      ['GET', () => '/api/tokens'],
+      ['DELETE', (id) => `/api/tokens/${id}`],
+      ['GET', () => '/api/openapi.json'],
     ];
     const tokens = [api.token, '', 'dash_vt_forged', 'x'.repeat(500), 'Bearer', '\u00e9t\u00e9'];
     const failures: string[] = [];

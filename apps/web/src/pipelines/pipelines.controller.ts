@@ -1,17 +1,14 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, UseGuards } from '@nestjs/common';
 import { DashError } from '@dash/domain';
 import { AuthGuard, CurrentPrincipal, requireAdmin } from '../auth/auth.guard';
-import { AuthService, canRead, type Principal } from '../auth/auth.service';
-import { createPipelineSchema, createTokenSchema, parseBody, updatePipelineSchema } from './pipelines.schemas';
+import { canRead, type Principal } from '../auth/auth.service';
+import { createPipelineSchema, parseBody, updatePipelineSchema } from './pipelines.schemas';
 import { PipelinesService } from './pipelines.service';
 
 @Controller('api')
 @UseGuards(AuthGuard)
 export class PipelinesController {
-  constructor(
-    private readonly pipelines: PipelinesService,
-    private readonly auth: AuthService,
-  ) {}
+  constructor(private readonly pipelines: PipelinesService) {}
 
   @Post('pipelines')
   create(@CurrentPrincipal() principal: Principal, @Body() body: unknown) {
@@ -55,17 +52,6 @@ export class PipelinesController {
   poll(@CurrentPrincipal() principal: Principal, @Param('id') id: string) {
     requireAdmin(principal);
     return this.pipelines.pollNow(id);
-  }
-
-  @Post('tokens')
-  async createToken(@CurrentPrincipal() principal: Principal, @Body() body: unknown) {
-    requireAdmin(principal);
-    const { pipelines } = parseBody(createTokenSchema, body);
-    const unique = [...new Set(pipelines)];
-    const found = new Set(await this.pipelines.exists(unique));
-    const missing = unique.filter((id) => !found.has(id));
-    if (missing.length) throw new DashError(400, 'invalid_request', `unknown pipelines: ${missing.join(', ')}`);
-    return { token: await this.auth.createViewerToken(unique), pipelines: unique };
   }
 }
 

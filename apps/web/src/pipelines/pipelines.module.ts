@@ -22,6 +22,6 @@ import { PollScheduler } from './poll-scheduler';
       useFactory: (config: DashConfig) => ClientProxyFactory.create(redisTransport(config.redisUrl)),
     },
   ],
-  exports: [PipelinesService, PipelineCache],
+  exports: [PipelinesService, PipelineCache, TRANSPORT_CLIENT],
 })
 export class PipelinesModule {}

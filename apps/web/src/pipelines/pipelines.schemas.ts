@@ -22,7 +22,7 @@ const paths = {
 
 export const createPipelineSchema = z.object({ name: z.string().trim().min(1).max(200), source: sourceSchema, ...paths }).strict();
 export const updatePipelineSchema = z.object({ name: z.string().trim().min(1).max(200).optional(), source: sourceSchema.optional(), ...paths }).strict();
-export const createTokenSchema = z.object({ pipelines: z.array(z.string().uuid()).min(1).max(1000) }).strict();
+export const createTokenSchema = z.object({ pipelines: z.array(z.string().uuid()).min(1).max(1000), label: z.string().trim().min(1).max(200).optional() }).strict();
 
 export type CreatePipeline = z.infer<typeof createPipelineSchema>;
 export type UpdatePipeline = z.infer<typeof updatePipelineSchema>;

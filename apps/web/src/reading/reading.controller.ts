@@ -38,6 +38,6 @@ export class ReadingController {
   async events(@CurrentPrincipal() principal: Principal, @Param('id') id: string, @Query() query: Record<string, unknown>) {
     readable(principal, id);
     await this.pipelines.entity(id);
-    return this.reader.events(id, { limit: limitOf(query.limit), before: optionalText(query.before, 'before'), type: optionalText(query.type, 'type') });
+    return this.reader.events(id, { limit: limitOf(query.limit), before: optionalText(query.before, 'before'), type: optionalText(query.type, 'type'), eventId: optionalText(query.eventId, 'eventId') });
   }
 }

@@ -39,12 +39,17 @@ export class StatsService {
     return rows[0] ? toPipelineStats(rows[0]) : emptyStats(pipelineId);
   }
 
-  async events(pipelineId: string, options: { limit: number; before?: string; type?: string }): Promise<EventPage> {
+  async events(pipelineId: string, options: { limit: number; before?: string; type?: string; eventId?: string }): Promise<EventPage> {
     const params: unknown[] = [pipelineId, options.limit + 1];
     let where = 'pipeline_id = $1';
     if (options.type !== undefined) {
       params.push(options.type);
       where += ` AND type = $${params.length}`;
+    }
+    if (options.eventId !== undefined) {
+      // An exact id (the page's search box): the deliveries stored under it, usually one.
+      params.push(options.eventId);
+      where += ` AND event_id = $${params.length}`;
     }
     if (options.before !== undefined) {
       const [time, seq] = decodeCursor(options.before);

@@ -6,6 +6,7 @@ import { ENTITIES } from './entities';
 import { CoreSchema1732752000000 } from './migrations/1732752000000-core-schema';
 import { eventStorageMigration, type ResolvedStorageMode } from './migrations/1732752000001-event-storage';
 import { Retention1732752000002 } from './migrations/1732752000002-retention';
+import { Tokens1732752000006 } from './migrations/1732752000006-tokens';
 
 const logger = new Logger('Database');
 
@@ -40,7 +41,7 @@ export function createDataSource(config: Pick<DashConfig, 'databaseUrl' | 'stora
     type: 'postgres',
     url: config.databaseUrl,
     entities: ENTITIES,
-    migrations: [CoreSchema1732752000000, eventStorageMigration(config.storageMode), Retention1732752000002],
+    migrations: [CoreSchema1732752000000, eventStorageMigration(config.storageMode), Retention1732752000002, Tokens1732752000006],
     migrationsTableName: 'dash_migrations',
     migrationsTransactionMode: 'each',
     extra: { max: 5, application_name: 'dash' },

@@ -63,8 +63,15 @@ export class ApiTokenEntity {
   @Column('uuid', { name: 'pipeline_ids', array: true })
   pipelineIds!: string[];
 
+  @Column('text', { nullable: true })
+  label!: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
+
+  /** Written at most once a minute per token and node, off the request path. */
+  @Column('timestamptz', { name: 'last_used_at', nullable: true })
+  lastUsedAt!: Date | null;
 }
 
 export const ENTITIES = [PipelineEntity, ApiTokenEntity];

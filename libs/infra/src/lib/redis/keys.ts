@@ -18,4 +18,8 @@ export class RedisKeys {
   get nodes(): string {
     return `${this.prefix}:nodes`;
   }
+  /** A pipeline's latest deliveries refused with a 4xx (a capped list, newest first). */
+  rejections(pipelineId: string): string {
+    return `${this.prefix}:rejections:${pipelineId}`;
+  }
 }

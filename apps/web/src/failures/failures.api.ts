@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { intQuery, isoTime, type RouteDoc } from '../openapi/route-doc';
+
+/** The failures routes (FailuresController), for the OpenAPI document. */
+export const FAILURE_ROUTES: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/api/pipelines/{id}/failures',
+    operationId: 'listFailures',
+    summary: 'Events the database refused, with the reason, newest first',
+    access: 'reader',
+    query: z.object({ limit: intQuery(1, 1000).optional().describe('default 100') }),
+    status: 200,
+    response: z.object({
+      items: z.array(
+        z.object({
+          id: z.string(),
+          reason: z.string(),
+          attempts: z.number().int(),
+          failedAt: isoTime,
+          event: z.object({ type: z.string().nullable(), occurredAt: isoTime, receivedAt: isoTime, payload: z.unknown() }).nullable(),
+        }),
+      ),
+      total: z.number().int(),
+    }),
+  },
+  {
+    method: 'post',
+    path: '/api/pipelines/{id}/failures/replay',
+    operationId: 'replayFailures',
+    summary: 'Try the failed events again: stored ones leave the list, refused ones stay',
+    access: 'admin',
+    status: 200,
+    response: z.object({ replayed: z.number().int(), stored: z.number().int(), failed: z.number().int(), pending: z.number().int() }),
+    errors: [404],
+  },
+];
