@@ -50,7 +50,7 @@ describe('alerts on the pipeline page', () => {
     expect((await sendWebhook(web.url, pipeline, { id: 'p1', type: 'payment' })).status).toBe(202);
     await page.waitForSelector(`[data-alert-id="${alert.id}"][data-state="ok"]`, { timeout: UI_TIMEOUT });
     expect(await stateOf(alert.id)).toBe('ok');
-    expect(await page.locator(`[data-alert-id="${alert.id}"]`).innerText()).toMatch(/firing by webhook/);
+    expect(await page.locator(`[data-alert-id="${alert.id}"] [data-testid="alert-last"]`).innerText()).toMatch(/resolved by webhook/);
     expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
   });
 });
