@@ -64,6 +64,8 @@ const name = `dash_bench_${randomBytes(4).toString('hex')}`;
 const databaseUrl = Object.assign(new URL(PG_ADMIN_URL), { pathname: `/${name}` }).toString();
 const TIMESCALE_ADMIN_URL = process.env.BENCH_TIMESCALE_URL ?? 'postgres://postgres@127.0.0.1:5433/postgres';
 const hypertableUrl = Object.assign(new URL(TIMESCALE_ADMIN_URL), { pathname: `/${name}` }).toString();
+// A key prefix belongs to one database: the hypertable's ingestor gets its own.
+const hypertableEnv = { DATABASE_URL: hypertableUrl, STORAGE_MODE: 'timescale', DASH_KEY_PREFIX: `${name}_ht` };
 let hypertableCreated = false;
 const adminToken = `bench-admin-${randomBytes(16).toString('hex')}`;
 const logDir = join(tmpdir(), name);
@@ -514,7 +516,7 @@ function ingestEvent(pipelineId, i, at) {
 async function prepareHypertable() {
   await stopChild('ingestor');
   hypertableCreated = true;
-  const ingestor = spawnChild('ingestor', appMain('ingestor'), { ...appEnv('ingestor'), DATABASE_URL: hypertableUrl, STORAGE_MODE: 'timescale' });
+  const ingestor = spawnChild('ingestor', appMain('ingestor'), { ...appEnv('ingestor'), ...hypertableEnv });
   await ingestor.waitForLine(/ingestor .* running/, 90_000);
   await stopChild('ingestor');
   const client = new pg.Client({ connectionString: hypertableUrl });
@@ -546,7 +548,7 @@ async function writeScenarios() {
   try {
     results.write.hypertable = {};
     hyperClient = await prepareHypertable();
-    const hyperTarget = { key: 'write.dash.hypertable', env: { DATABASE_URL: hypertableUrl, STORAGE_MODE: 'timescale' }, pipeline: () => hypertablePipeline(hyperClient) };
+    const hyperTarget = { key: 'write.dash.hypertable', env: hypertableEnv, pipeline: () => hypertablePipeline(hyperClient) };
     // Rounds alternate the limit and Dash, native and hypertable, so all meet the same host; each
     // side reports its median.
     for (let round = 1; round <= settings.writeRounds; round++) {
@@ -616,7 +618,7 @@ async function writeDashRound(client, n, target = { key: 'write.dash', env: {}, 
   const pipeline = await target.pipeline();
   await stopChild('ingestor');
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  const queue = new Queue('pipelines', { connection, prefix: `${name}:bull` });
+  const queue = new Queue('pipelines', { connection, prefix: `${target.env.DASH_KEY_PREFIX ?? name}:bull` });
   const jobs = [];
   for (let i = 0; i < n; i += settings.writeJobEvents) {
     const events = [];
@@ -970,7 +972,7 @@ async function cleanup() {
     try {
       let cursor = '0';
       do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${name}:*`, 'COUNT', 1000);
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${name}*`, 'COUNT', 1000);
         cursor = next;
         if (keys.length) await redis.del(...keys);
       } while (cursor !== '0');
