@@ -1,4 +1,5 @@
-import type { PipelineStats, StoredEvent } from '@dash/domain';
+// The answers' types come from @dash/domain, as the server's do (type-only: no server code in the bundle).
+import type { EventPage, PipelineStats, PipelineView, Series, SeriesBucket } from '@dash/domain';
 
 const TOKEN_KEY = 'dash.token';
 let memoryToken: string | null = null;
@@ -55,31 +56,12 @@ export async function api<T>(path: string): Promise<T> {
   return body as T;
 }
 
-export interface PipelineView {
-  id: string;
-  name: string;
-  source: { type: string; url?: string; intervalSeconds?: number };
-  webhookPath: string;
-  createdAt: string;
-  count: number;
-  lastEventAt: string | null;
-}
-
-export type Bucket = '1m' | '5m' | '1h' | '1d';
-
-export interface Series {
-  bucket: Bucket;
-  from: string;
-  to: string;
-  points: Array<{ t: string; count: number }>;
-}
-
 export const getPipelines = () => api<{ items: PipelineView[] }>('/api/pipelines');
 export const getPipeline = (id: string) => api<PipelineView>(`/api/pipelines/${encodeURIComponent(id)}`);
 export const getStats = (id: string) => api<PipelineStats>(`/api/pipelines/${encodeURIComponent(id)}/stats`);
-export const getEvents = (id: string, limit = 20) => api<{ items: StoredEvent[]; next: string | null }>(`/api/pipelines/${encodeURIComponent(id)}/events?limit=${limit}`);
+export const getEvents = (id: string, limit = 20) => api<EventPage>(`/api/pipelines/${encodeURIComponent(id)}/events?limit=${limit}`);
 
-export function getSeries(id: string, bucket: Bucket, from: Date, to?: Date): Promise<Series> {
+export function getSeries(id: string, bucket: SeriesBucket, from: Date, to?: Date): Promise<Series> {
   const query = new URLSearchParams({ bucket, from: from.toISOString() });
   if (to) query.set('to', to.toISOString());
   return api<Series>(`/api/pipelines/${encodeURIComponent(id)}/series?${query.toString()}`);

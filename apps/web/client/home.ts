@@ -1,4 +1,5 @@
-import { ApiError, getPipelines, getSeries, storedToken, type PipelineView } from './api';
+import type { PipelineView } from '@dash/domain';
+import { ApiError, getPipelines, getSeries, storedToken } from './api';
 import { BucketWindow } from './buckets';
 import { append, h, setText } from './dom';
 import { formatAgo, formatCount, formatRate } from './format';

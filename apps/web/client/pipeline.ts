@@ -1,5 +1,5 @@
-import type { StoredEvent } from '@dash/domain';
-import { ApiError, getEvents, getPipeline, getSeries, storedToken, type Bucket, type PipelineView } from './api';
+import type { PipelineView, SeriesBucket, StoredEvent } from '@dash/domain';
+import { ApiError, getEvents, getPipeline, getSeries, storedToken } from './api';
 import { BucketWindow } from './buckets';
 import { EventsChart } from './chart';
 import { append, copyButton, h, setText } from './dom';
@@ -16,7 +16,7 @@ const RECENT_EVENTS = 20;
 
 interface Range {
   label: string;
-  bucket: Bucket;
+  bucket: SeriesBucket;
   spanMs: number;
 }
 
