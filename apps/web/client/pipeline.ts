@@ -1,4 +1,5 @@
 import type { PipelineView, SeriesBucket, StoredEvent } from '@dash/domain';
+import { mountAlerts } from './alerts';
 import { ApiError, getEvents, getPipeline, getSeries, storedToken } from './api';
 import { BucketWindow } from './buckets';
 import { EventsChart } from './chart';
@@ -172,6 +173,7 @@ function showPipeline(main: HTMLElement, connection: HTMLElement, token: string,
   );
 
   const live = new LiveConnection(token);
+  mountAlerts(main, pipeline.id, live);
   const figure = live.figure(pipeline.id);
   let count = pipeline.count;
   let lastEventAt = pipeline.lastEventAt ? Date.parse(pipeline.lastEventAt) : null;

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { ClusterModule, ConfigModule, DatabaseModule, ObservabilityModule, RedisModule, type DashConfig } from '@dash/infra';
+import { AlertsModule } from './alerts/alerts.module';
 import { AuthModule } from './auth/auth.module';
 import { WebClusterModule } from './cluster/cluster.module';
 import { HealthController } from './health/health.controller';
@@ -23,7 +24,7 @@ export class WebModule {
   static forRoot(config: DashConfig): DynamicModule {
     return {
       module: WebModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, ObservabilityModule, ClusterModule, WebClusterModule, MetricsModule, AuthModule, PipelinesModule, WebhooksModule, FailuresModule, RejectionsModule, ReadingModule, SeriesModule, TokensModule, LiveModule, OpenApiModule, PagesModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule, RedisModule, ObservabilityModule, ClusterModule, WebClusterModule, MetricsModule, AuthModule, PipelinesModule, WebhooksModule, FailuresModule, RejectionsModule, ReadingModule, SeriesModule, TokensModule, LiveModule, OpenApiModule, PagesModule, AlertsModule],
       controllers: [HealthController],
       providers: [{ provide: APP_FILTER, useClass: ErrorFilter }, RequestLog],
     };

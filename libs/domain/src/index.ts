@@ -12,3 +12,4 @@ export * from './lib/redact';
 export * from './lib/signature';
 export * from './lib/socket-events';
 export * from './lib/tokens';
+export * from './lib/alerts';
