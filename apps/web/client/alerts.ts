@@ -1,4 +1,4 @@
-import type { AlertCondition, AlertNotificationKind, AlertNotificationStatus, AlertState } from '@dash/domain';
+import type { AlertCondition, AlertView } from '@dash/domain';
 import { api } from './api';
 import { h } from './dom';
 import { formatAgo } from './format';
@@ -7,16 +7,6 @@ import { formatAgo } from './format';
 const SHOWN_NOTIFICATIONS = 5;
 /** Updates arriving together cause one read. */
 const REFRESH_DEBOUNCE_MS = 300;
-
-interface AlertItem {
-  id: string;
-  name: string;
-  condition: AlertCondition;
-  channels: Array<{ type: 'email' | 'webhook' }>;
-  state: AlertState;
-  since: string;
-  notifications: Array<{ at: string; channel: string; kind: AlertNotificationKind; status: AlertNotificationStatus; attempts: number; error: string | null }>;
-}
 
 /** What the page needs from its live connection: alert updates of this pipeline. */
 export interface AlertUpdates {
@@ -38,9 +28,9 @@ function describe(condition: AlertCondition): string {
   }
 }
 
-function alertRow(alert: AlertItem, now: number): HTMLElement {
+function alertRow(alert: AlertView, now: number): HTMLElement {
   const firing = alert.state === 'firing';
-  const notes = alert.notifications.slice(0, SHOWN_NOTIFICATIONS);
+  const notes = (alert.notifications ?? []).slice(0, SHOWN_NOTIFICATIONS);
   return h(
     'li',
     { class: 'alert', 'data-testid': 'alert', 'data-alert-id': alert.id, 'data-state': alert.state },
@@ -76,7 +66,7 @@ export function mountAlerts(parent: HTMLElement, pipelineId: string, live: Alert
 
   async function load(): Promise<void> {
     try {
-      const { items } = await api<{ items: AlertItem[] }>(`/api/pipelines/${encodeURIComponent(pipelineId)}/alerts`);
+      const { items } = await api<{ items: AlertView[] }>(`/api/pipelines/${encodeURIComponent(pipelineId)}/alerts`);
       const now = Date.now();
       list.replaceChildren(...(items.length ? items.map((alert) => alertRow(alert, now)) : [h('li', { class: 'muted' }, 'No alerts on this pipeline.')]));
     } catch {

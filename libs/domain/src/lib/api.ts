@@ -1,6 +1,7 @@
 // The REST API's answers, as the server builds them and the dashboard (apps/web/client) reads
 // them: one definition, so the two cannot drift. Types only: the browser bundle takes no code
 // from here. The OpenAPI document describes the same shapes with zod (apps/web/src/*/*.api.ts).
+import type { AlertChannel, AlertCondition, AlertNotificationKind, AlertNotificationStatus, AlertState } from './alerts';
 import type { StoredEvent } from './events';
 import type { PipelineSource } from './pipeline';
 
@@ -51,4 +52,30 @@ export interface Series {
   from: string;
   to: string;
   points: SeriesPoint[];
+}
+
+export interface NotificationView {
+  at: string;
+  channel: AlertChannel['type'];
+  kind: AlertNotificationKind;
+  status: AlertNotificationStatus;
+  attempts: number;
+  error: string | null;
+}
+
+/** A channel as a viewer sees it: where it goes is the admin's business. */
+export type AlertChannelView = AlertChannel | { type: AlertChannel['type'] };
+
+/** An alert as `GET /api/pipelines/:id/alerts` lists it (with its latest notifications). */
+export interface AlertView {
+  id: string;
+  pipelineId: string;
+  name: string;
+  condition: AlertCondition;
+  channels: AlertChannelView[];
+  state: AlertState;
+  since: string;
+  version: number;
+  createdAt: string;
+  notifications?: NotificationView[];
 }
