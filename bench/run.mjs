@@ -133,6 +133,7 @@ async function startWeb() {
 }
 
 async function startIngestor() {
+  await releaseKeyPrefix();
   const ingestor = spawnChild('ingestor', appMain('ingestor'), appEnv('ingestor'));
   await ingestor.waitForLine(/ingestor .* running/, 90_000);
   return ingestor;
@@ -507,6 +508,20 @@ function ingestEvent(pipelineId, i, at) {
 }
 
 /**
+ * The write path alternates ingestors on two databases (native, then the hypertable) under one key
+ * prefix, never two at once. An ingestor binds the prefix to its database at start and refuses
+ * one bound to another (`<prefix>:owner`), so the bench lets go of the binding before each start.
+ */
+async function releaseKeyPrefix() {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  try {
+    await redis.del(`${name}:owner`);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
  * The write path's second storage: a database of the same name on the TimescaleDB server, migrated
  * by an ingestor started on it with STORAGE_MODE=timescale (so a server that cannot do it stops the
  * run instead of measuring native partitions twice), with one pipeline created in it directly.
@@ -514,6 +529,7 @@ function ingestEvent(pipelineId, i, at) {
 async function prepareHypertable() {
   await stopChild('ingestor');
   hypertableCreated = true;
+  await releaseKeyPrefix();
   const ingestor = spawnChild('ingestor', appMain('ingestor'), { ...appEnv('ingestor'), DATABASE_URL: hypertableUrl, STORAGE_MODE: 'timescale' });
   await ingestor.waitForLine(/ingestor .* running/, 90_000);
   await stopChild('ingestor');
@@ -628,6 +644,7 @@ async function writeDashRound(client, n, target = { key: 'write.dash', env: {}, 
   await queue.close();
   connection.disconnect();
   const countOf = async () => Number((await client.query('SELECT count FROM pipeline_stats WHERE pipeline_id = $1', [pipeline.id])).rows[0]?.count ?? 0);
+  await releaseKeyPrefix();
   const drain = await phase(target.key, async () => {
     const spawnedAt = now();
     const child = spawnChild('ingestor', appMain('ingestor'), { ...appEnv('ingestor'), ...target.env });
