@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig, PG_POOL, STORAGE_SERVERS } from '@dash/infra';
+import { ConfigError, loadConfig, PG_POOL } from '@dash/infra';
+import { STORAGE_SERVERS } from '@dash/infra/testing';
 import { MaintenanceService } from '../../apps/ingestor/src/maintenance/maintenance.service';
 import { queryDb, sendWebhook, startStack, testEnv, waitFor, type Api, type CreatedPipeline, type RunningWeb, type Stack, type TestEnv } from './support/harness';
 

@@ -1,3 +1,4 @@
+export * from './lib/api';
 export * from './lib/errors';
 export * from './lib/bounds';
 export * from './lib/events';

@@ -4,7 +4,6 @@ export * from './lib/database/database';
 export * from './lib/database/database.module';
 export * from './lib/database/entities';
 export * from './lib/database/stats';
-export * from './lib/database/test-database';
 export type { ResolvedStorageMode } from './lib/database/migrations/1732752000001-event-storage';
 export * from './lib/redis/keys';
 export * from './lib/redis/redis';

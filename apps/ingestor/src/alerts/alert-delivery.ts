@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { AlertChannel, AlertCondition, AlertNotificationKind, AlertWebhookBody } from '@dash/domain';
 import { DASH_CONFIG, PG_POOL, type DashConfig } from '@dash/infra';
 import { createTransport, type Transporter } from 'nodemailer';
@@ -51,7 +51,6 @@ function describe(condition: AlertCondition): string {
 /** Sends one notification through its channel: e-mail over SMTP_URL, or a signed webhook. */
 @Injectable()
 export class AlertDelivery implements OnApplicationShutdown {
-  private readonly logger = new Logger(AlertDelivery.name);
   private mailer: Transporter | null = null;
 
   constructor(

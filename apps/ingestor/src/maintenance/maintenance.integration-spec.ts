@@ -1,4 +1,5 @@
-import { createPool, createTestDatabase, loadConfig, STORAGE_SERVERS, type TestDatabase } from '@dash/infra';
+import { createPool, loadConfig } from '@dash/infra';
+import { createTestDatabase, STORAGE_SERVERS, type TestDatabase } from '@dash/infra/testing';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { EventWriter } from '../writer/event-writer';

@@ -1,5 +1,6 @@
 import type { IngestEvent } from '@dash/domain';
-import { createPool, createTestDatabase, STORAGE_SERVERS, type TestDatabase } from '@dash/infra';
+import { createPool } from '@dash/infra';
+import { createTestDatabase, STORAGE_SERVERS, type TestDatabase } from '@dash/infra/testing';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { EventWriter } from './event-writer';

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DashError, generateSigningSecret, type AlertChannel, type AlertCondition, type AlertNotificationKind, type AlertNotificationStatus, type AlertState } from '@dash/domain';
+import { DashError, generateSigningSecret, type AlertChannel, type AlertCondition, type AlertNotificationKind, type AlertNotificationStatus, type AlertState, type AlertView, type NotificationView } from '@dash/domain';
 import { assertPublicUrl, DASH_CONFIG, PG_POOL, type DashConfig } from '@dash/infra';
 import type { Pool } from 'pg';
 import { isUuid } from '../pipelines/pipelines.schemas';
@@ -8,31 +8,6 @@ import type { CreateAlert, UpdateAlert } from './alerts.schemas';
 
 /** Notifications listed with each alert. */
 export const NOTIFICATIONS_LISTED = 50;
-
-export interface NotificationView {
-  at: string;
-  channel: AlertChannel['type'];
-  kind: AlertNotificationKind;
-  status: AlertNotificationStatus;
-  attempts: number;
-  error: string | null;
-}
-
-/** A channel as a viewer sees it: where it goes is the admin's business. */
-type ChannelView = AlertChannel | { type: AlertChannel['type'] };
-
-export interface AlertView {
-  id: string;
-  pipelineId: string;
-  name: string;
-  condition: AlertCondition;
-  channels: ChannelView[];
-  state: AlertState;
-  since: string;
-  version: number;
-  createdAt: string;
-  notifications?: NotificationView[];
-}
 
 interface AlertRow {
   id: string;

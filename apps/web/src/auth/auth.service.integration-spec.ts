@@ -1,4 +1,5 @@
-import { createDataSource, createTestDatabase, loadConfig, type TestDatabase } from '@dash/infra';
+import { createDataSource, loadConfig } from '@dash/infra';
+import { createTestDatabase, type TestDatabase } from '@dash/infra/testing';
 import { randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { AuthService } from './auth.service';

@@ -1,4 +1,5 @@
-import { createDataSource, createTestDatabase, PipelineEntity, type TestDatabase } from '@dash/infra';
+import { createDataSource, PipelineEntity } from '@dash/infra';
+import { createTestDatabase, type TestDatabase } from '@dash/infra/testing';
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { PipelineCache } from './pipeline-cache';

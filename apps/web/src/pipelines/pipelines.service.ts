@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DashError, generateSigningSecret, sourceForViewer, type PipelineSource } from '@dash/domain';
+import { DashError, DEFAULT_EVENT_PATHS, generateSigningSecret, sourceForViewer, type PipelineSource, type PipelineView } from '@dash/domain';
 import { assertPublicUrl, DASH_CONFIG, PG_POOL, PipelineEntity, STORAGE_MODE, type DashConfig, type ResolvedStorageMode } from '@dash/infra';
 import type { Pool } from 'pg';
 import { DataSource, type Repository } from 'typeorm';
@@ -9,21 +9,6 @@ import { isUuid, type CreatePipeline, type UpdatePipeline } from './pipelines.sc
 
 /** How long a rotated-out secret keeps verifying signatures. */
 export const PREVIOUS_SECRET_GRACE_MS = 24 * 60 * 60 * 1000;
-
-export interface PipelineView {
-  id: string;
-  name: string;
-  source: PipelineSource;
-  eventIdPath: string;
-  eventTimePath: string;
-  eventTypePath: string;
-  webhookPath: string;
-  createdAt: string;
-  updatedAt: string;
-  count: number;
-  lastEventAt: string | null;
-  lastPoll: PipelineEntity['lastPoll'];
-}
 
 @Injectable()
 export class PipelinesService {
@@ -59,9 +44,9 @@ export class PipelinesService {
         manager.create(PipelineEntity, {
           name: input.name,
           source: input.source,
-          eventIdPath: input.eventIdPath ?? 'id',
-          eventTimePath: input.eventTimePath ?? 'timestamp',
-          eventTypePath: input.eventTypePath ?? 'type',
+          eventIdPath: input.eventIdPath ?? DEFAULT_EVENT_PATHS.eventIdPath,
+          eventTimePath: input.eventTimePath ?? DEFAULT_EVENT_PATHS.eventTimePath,
+          eventTypePath: input.eventTypePath ?? DEFAULT_EVENT_PATHS.eventTypePath,
           signingSecret,
         }),
       );

@@ -1,12 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DashError, MAX_PAGE_BYTES, type PipelineStats, type StoredEvent } from '@dash/domain';
+import { DashError, MAX_PAGE_BYTES, type EventPage, type PipelineStats } from '@dash/domain';
 import { boundedEvent, emptyStats, PG_POOL, STATS_COLUMNS, STATS_FROM, toPipelineStats, type StatsRow } from '@dash/infra';
 import type { Pool } from 'pg';
-
-export interface EventPage {
-  items: StoredEvent[];
-  next: string | null;
-}
 
 interface EventRow {
   seq: string;

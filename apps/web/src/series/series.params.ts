@@ -1,8 +1,6 @@
-import { DashError } from '@dash/domain';
+import { DashError, type SeriesBucket } from '@dash/domain';
 import { z } from 'zod';
 import { parseWith, textParam } from '../http/zod-validation';
-
-export type SeriesBucket = '1m' | '5m' | '1h' | '1d';
 
 interface BucketSpec {
   ms: number;

@@ -1,20 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { Series, SeriesPoint } from '@dash/domain';
 import { PG_POOL } from '@dash/infra';
 import type { Pool } from 'pg';
-import { BUCKETS, type SeriesBucket, type SeriesQuery } from './series.params';
-
-export interface SeriesPoint {
-  /** Bucket start, ISO 8601 UTC. */
-  t: string;
-  count: number;
-}
-
-export interface Series {
-  bucket: SeriesBucket;
-  from: string;
-  to: string;
-  points: SeriesPoint[];
-}
+import { BUCKETS, type SeriesQuery } from './series.params';
 
 // One statement for both storage modes: in native mode the rollups are tables the writer keeps
 // current; in TimescaleDB mode they are continuous aggregates with real-time aggregation, so

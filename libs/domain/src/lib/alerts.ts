@@ -7,8 +7,6 @@ export type AlertCondition =
   | { type: 'failures'; seconds?: number }
   | { type: 'backlog_full'; seconds?: number };
 
-export type AlertConditionType = AlertCondition['type'];
-
 export type AlertChannel = { type: 'email'; to: string[] } | { type: 'webhook'; url: string };
 
 export type AlertState = 'ok' | 'firing';
