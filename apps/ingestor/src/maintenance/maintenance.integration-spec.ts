@@ -1,4 +1,4 @@
-import { createPool, createTestDatabase, loadConfig, STORAGE_SERVERS, type TestDatabase } from '@dash/infra';
+import { createPool, createTestDatabase, EventsRepository, FailuresRepository, loadConfig, STORAGE_SERVERS, type TestDatabase } from '@dash/infra';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { EventWriter } from '../writer/event-writer';
@@ -59,7 +59,7 @@ describe(`${MaintenanceService.name} on timescaledb: compression and retention p
   beforeAll(async () => {
     database = await createTestDatabase('tsdbpolicies', 'timescale', 'timescaledb');
     pool = createPool({ databaseUrl: database.url, role: 'ingestor' });
-    writer = new EventWriter(pool, 'timescale');
+    writer = new EventWriter(new EventsRepository(pool, 'timescale'), new FailuresRepository(pool));
     await pauseScheduler();
   });
 

@@ -1,5 +1,5 @@
 import type { IngestEvent } from '@dash/domain';
-import { createPool, createTestDatabase, STORAGE_SERVERS, type TestDatabase } from '@dash/infra';
+import { createPool, createTestDatabase, EventsRepository, FailuresRepository, STORAGE_SERVERS, type TestDatabase } from '@dash/infra';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { EventWriter } from './event-writer';
@@ -14,7 +14,7 @@ describe.each(STORAGE_SERVERS)(`${EventWriter.name} on $server ($storageMode)`, 
   beforeAll(async () => {
     database = await createTestDatabase('writer', storageMode, server);
     pool = createPool({ databaseUrl: database.url, role: 'ingestor' });
-    writer = new EventWriter(pool, storageMode);
+    writer = new EventWriter(new EventsRepository(pool, storageMode), new FailuresRepository(pool));
   });
 
   afterAll(async () => {

@@ -1,0 +1,3 @@
+export * from './events.repository';
+export * from './failures.repository';
+export * from './pg-errors';

@@ -1,0 +1,5 @@
+import { EventsRepository } from './events.repository';
+import { FailuresRepository } from './failures.repository';
+
+/** Every repository, provided and exported by DatabaseModule. */
+export const REPOSITORIES = [EventsRepository, FailuresRepository];
