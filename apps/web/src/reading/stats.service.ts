@@ -1,7 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { DashError, type PipelineStats, type StoredEvent } from '@dash/domain';
-import { boundedEvent, emptyStats, EventsRepository, PG_POOL, type StoredEventRow, STATS_COLUMNS, STATS_FROM, toPipelineStats, type StatsRow } from '@dash/infra';
-import type { Pool } from 'pg';
+import { boundedEvent, EventsRepository, StatsRepository, type StoredEventRow } from '@dash/infra';
 
 export interface EventPage {
   items: StoredEvent[];
@@ -29,19 +28,18 @@ function decodeCursor(cursor: string): [string, string] {
 @Injectable()
 export class StatsService {
   constructor(
-    @Inject(PG_POOL) private readonly pool: Pool,
-    private readonly stored: EventsRepository,
+    private readonly pipelineStats: StatsRepository,
+    private readonly storedEvents: EventsRepository,
   ) {}
 
   async stats(pipelineId: string): Promise<PipelineStats> {
-    const { rows } = await this.pool.query<StatsRow>(`SELECT ${STATS_COLUMNS} FROM ${STATS_FROM} WHERE pipeline_id = $1`, [pipelineId]);
-    return rows[0] ? toPipelineStats(rows[0]) : emptyStats(pipelineId);
+    return this.pipelineStats.stats(pipelineId);
   }
 
   async events(pipelineId: string, options: { limit: number; before?: string; type?: string; eventId?: string }): Promise<EventPage> {
     const before = options.before === undefined ? undefined : decodeCursor(options.before);
     // A page may stop before `limit` (MAX_PAGE_BYTES): `next` then points past its last event.
-    const { rows, more } = await this.stored.page(pipelineId, { limit: options.limit, type: options.type, eventId: options.eventId, before });
+    const { rows, more } = await this.storedEvents.page(pipelineId, { limit: options.limit, type: options.type, eventId: options.eventId, before });
     return {
       // Payloads stored by older versions may nest too deep to serialize: sent as null, marked.
       items: rows.map((row) => boundedEvent({ id: row.event_id, type: row.type, occurredAt: row.occurred_at.toISOString(), receivedAt: row.received_at.toISOString(), payload: row.payload })),

@@ -1,3 +1,4 @@
 export * from './events.repository';
 export * from './failures.repository';
 export * from './pg-errors';
+export * from './stats.repository';

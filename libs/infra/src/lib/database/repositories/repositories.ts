@@ -1,5 +1,6 @@
 import { EventsRepository } from './events.repository';
 import { FailuresRepository } from './failures.repository';
+import { StatsRepository } from './stats.repository';
 
 /** Every repository, provided and exported by DatabaseModule. */
-export const REPOSITORIES = [EventsRepository, FailuresRepository];
+export const REPOSITORIES = [EventsRepository, FailuresRepository, StatsRepository];
