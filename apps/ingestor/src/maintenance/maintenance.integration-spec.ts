@@ -1,4 +1,4 @@
-import { createPool, createTestDatabase, EventsRepository, FailuresRepository, loadConfig, STORAGE_SERVERS, type TestDatabase } from '@dash/infra';
+import { createPool, createTestDatabase, DedupRepository, EventsRepository, FailuresRepository, loadConfig, STORAGE_SERVERS, StorageRepository, type TestDatabase } from '@dash/infra';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { EventWriter } from '../writer/event-writer';
@@ -38,7 +38,7 @@ describe.each(STORAGE_SERVERS)(`${MaintenanceService.name} on $server ($storageM
     const nearEdge = await claims(20, DEDUP_WINDOW_HOURS - 1);
     const fresh = await claims(20, 0);
 
-    await new MaintenanceService(pool, storageMode, loadConfig({ DATABASE_URL: database.url }, 'ingestor')).run();
+    await new MaintenanceService(new StorageRepository(pool, storageMode), new DedupRepository(pool), loadConfig({ DATABASE_URL: database.url }, 'ingestor')).run();
 
     expect(await countOf(expired)).toBe(0);
     expect(await countOf(dayOld)).toBe(20);
@@ -74,7 +74,7 @@ describe(`${MaintenanceService.name} on timescaledb: compression and retention p
   }
 
   async function maintain(env: Record<string, string>): Promise<void> {
-    await new MaintenanceService(pool, 'timescale', loadConfig({ DATABASE_URL: database.url, ...env }, 'ingestor')).run();
+    await new MaintenanceService(new StorageRepository(pool, 'timescale'), new DedupRepository(pool), loadConfig({ DATABASE_URL: database.url, ...env }, 'ingestor')).run();
     await pauseScheduler();
   }
 

@@ -1,4 +1,6 @@
+export * from './dedup.repository';
 export * from './events.repository';
 export * from './failures.repository';
 export * from './pg-errors';
 export * from './stats.repository';
+export * from './storage.repository';

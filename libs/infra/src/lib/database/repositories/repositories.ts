@@ -1,6 +1,8 @@
+import { DedupRepository } from './dedup.repository';
 import { EventsRepository } from './events.repository';
 import { FailuresRepository } from './failures.repository';
 import { StatsRepository } from './stats.repository';
+import { StorageRepository } from './storage.repository';
 
 /** Every repository, provided and exported by DatabaseModule. */
-export const REPOSITORIES = [EventsRepository, FailuresRepository, StatsRepository];
+export const REPOSITORIES = [DedupRepository, EventsRepository, FailuresRepository, StatsRepository, StorageRepository];
