@@ -5,3 +5,4 @@ export * from './pg-errors';
 export * from './pipelines.repository';
 export * from './stats.repository';
 export * from './storage.repository';
+export * from './tokens.repository';
