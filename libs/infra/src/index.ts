@@ -2,6 +2,7 @@ export * from './lib/config/config';
 export * from './lib/config/config.module';
 export * from './lib/database/database';
 export * from './lib/database/database.module';
+export * from './lib/database/repositories';
 export * from './lib/database/entities';
 export * from './lib/database/stats';
 export type { ResolvedStorageMode } from './lib/database/migrations/1732752000001-event-storage';

@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { DashError, JobName, QueueName, type PipelineSource, type PollJobData } from '@dash/domain';
-import { createRedis, DASH_CONFIG, PG_POOL, quit, RedisKeys, type DashConfig, type LastPoll, type PipelineEntity } from '@dash/infra';
-import type { Pool } from 'pg';
+import { DashError, JobName, QueueName, type PollJobData } from '@dash/domain';
+import { createRedis, DASH_CONFIG, PipelinesRepository, quit, RedisKeys, type DashConfig, type LastPoll, type PipelineEntity } from '@dash/infra';
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 
@@ -47,7 +46,7 @@ export class PollScheduler implements OnApplicationBootstrap, OnApplicationShutd
   constructor(
     @Inject(DASH_CONFIG) private readonly config: DashConfig,
     private readonly keys: RedisKeys,
-    @Inject(PG_POOL) private readonly pool: Pool,
+    private readonly pipelines: PipelinesRepository,
   ) {
     this.connection = createRedis(config.redisUrl, 'producer', 'poll-scheduler');
     this.queue = new Queue<PollJobData>(QueueName.Default, { connection: this.connection, prefix: keys.bull });
@@ -95,7 +94,7 @@ export class PollScheduler implements OnApplicationBootstrap, OnApplicationShutd
     if (this.stopped) return;
     try {
       const schedulers = await withTimeout(this.queue.getJobSchedulers(0, -1), SCHEDULE_TIMEOUT_MS * 3, 'list poll schedules');
-      const { rows } = await this.pool.query<{ id: string; source: PipelineSource }>("SELECT id, source FROM pipelines WHERE source->>'type' = 'poll'");
+      const rows = await this.pipelines.pollSources();
       const wanted = new Map(rows.map((row) => [row.id, row.source.type === 'poll' ? row.source.intervalSeconds * 1000 : 0]));
       let changed = 0;
       for (const scheduler of schedulers) {
