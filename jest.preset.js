@@ -1,19 +1,15 @@
 // Shared jest settings: swc for speed (with decorator metadata for Nest DI), UTC clocks,
-// and the workspace path aliases.
-const path = require('node:path');
+// and the workspace path aliases (from tsconfig.base.json, via scripts/swc-options.js).
+const { options, moduleNameMapper } = require('./scripts/swc-options.js');
 
 process.env.TZ = 'UTC';
 
 module.exports = {
   testEnvironment: 'node',
   transform: {
-    '^.+\\.ts$': ['@swc/jest', { swcrc: false, ...require('./scripts/swc-options.js') }],
+    '^.+\\.ts$': ['@swc/jest', { swcrc: false, ...options }],
   },
   moduleFileExtensions: ['ts', 'js', 'json'],
-  moduleNameMapper: {
-    '^@dash/domain$': path.join(__dirname, 'libs/domain/src/index.ts'),
-    '^@dash/infra$': path.join(__dirname, 'libs/infra/src/index.ts'),
-    '^@dash/infra/testing$': path.join(__dirname, 'libs/infra/src/testing/index.ts'),
-  },
+  moduleNameMapper,
   testMatch: ['**/?(*.)+(spec|integration-spec).ts'],
 };

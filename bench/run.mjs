@@ -6,7 +6,7 @@
 //   npm run bench                          full run (about 4 minutes)
 //   node bench/run.mjs --smoke --out f.json  every scenario briefly, no timing targets
 //   BENCH_CPU_PROF=/tmp/prof npm run bench  also writes .cpuprofile files of web and ingestor
-//   BENCH_ONLY=intake,fanout npm run bench  a subset (intake,batched,write,freshness,fanout)
+//   BENCH_ONLY=intake,fanout npm run bench  a subset (intake,batched,write,freshness,fanout,alerts)
 // The write scenario also runs on a TimescaleDB hypertable (BENCH_TIMESCALE_URL, by default the
 // server ../shared/scripts/timescaledb.sh runs on 5433), beside the native partitions.
 // See docs/performance.md.
@@ -22,6 +22,7 @@ import { cpus, totalmem, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { alertsBench, alertsFigures } from './alerts.mjs';
 import { batchPool, eventBody, singlePool } from './lib/payload.mjs';
 import { nodeFlags } from '../scripts/launch.js';
 import { Child, cpuTicks, cpuTicksByPid, freePort, machineTicks, now, pacedSend, rssMb, sleep, summarize, waitUntil } from './lib/util.mjs';
@@ -53,7 +54,7 @@ const settings = {
   fanoutEventRate: num('BENCH_FANOUT_EVENT_RATE', 100),
   /** Distinct signed requests pre-built per second of intake (a pool that wraps would repeat ids). */
   poolRate: num('BENCH_POOL_RATE', smoke ? 3000 : 10_000),
-  only: (process.env.BENCH_ONLY ?? 'intake,batched,write,freshness,fanout').split(',').map((s) => s.trim()),
+  only: (process.env.BENCH_ONLY ?? 'intake,batched,write,freshness,fanout,alerts').split(',').map((s) => s.trim()),
   cpuProfileDir: process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : null,
 };
 const outPath = resolve(argValue('--out') ?? process.env.BENCH_OUT ?? join(root, 'bench/results.json'));
@@ -63,6 +64,8 @@ const name = `dash_bench_${randomBytes(4).toString('hex')}`;
 const databaseUrl = Object.assign(new URL(PG_ADMIN_URL), { pathname: `/${name}` }).toString();
 const TIMESCALE_ADMIN_URL = process.env.BENCH_TIMESCALE_URL ?? 'postgres://postgres@127.0.0.1:5433/postgres';
 const hypertableUrl = Object.assign(new URL(TIMESCALE_ADMIN_URL), { pathname: `/${name}` }).toString();
+// A key prefix belongs to one database: the hypertable's ingestor gets its own.
+const hypertableEnv = { DATABASE_URL: hypertableUrl, STORAGE_MODE: 'timescale', DASH_KEY_PREFIX: `${name}_ht` };
 let hypertableCreated = false;
 const adminToken = `bench-admin-${randomBytes(16).toString('hex')}`;
 const logDir = join(tmpdir(), name);
@@ -513,7 +516,7 @@ function ingestEvent(pipelineId, i, at) {
 async function prepareHypertable() {
   await stopChild('ingestor');
   hypertableCreated = true;
-  const ingestor = spawnChild('ingestor', appMain('ingestor'), { ...appEnv('ingestor'), DATABASE_URL: hypertableUrl, STORAGE_MODE: 'timescale' });
+  const ingestor = spawnChild('ingestor', appMain('ingestor'), { ...appEnv('ingestor'), ...hypertableEnv });
   await ingestor.waitForLine(/ingestor .* running/, 90_000);
   await stopChild('ingestor');
   const client = new pg.Client({ connectionString: hypertableUrl });
@@ -545,7 +548,7 @@ async function writeScenarios() {
   try {
     results.write.hypertable = {};
     hyperClient = await prepareHypertable();
-    const hyperTarget = { key: 'write.dash.hypertable', env: { DATABASE_URL: hypertableUrl, STORAGE_MODE: 'timescale' }, pipeline: () => hypertablePipeline(hyperClient) };
+    const hyperTarget = { key: 'write.dash.hypertable', env: hypertableEnv, pipeline: () => hypertablePipeline(hyperClient) };
     // Rounds alternate the limit and Dash, native and hypertable, so all meet the same host; each
     // side reports its median.
     for (let round = 1; round <= settings.writeRounds; round++) {
@@ -615,7 +618,7 @@ async function writeDashRound(client, n, target = { key: 'write.dash', env: {}, 
   const pipeline = await target.pipeline();
   await stopChild('ingestor');
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  const queue = new Queue('pipelines', { connection, prefix: `${name}:bull` });
+  const queue = new Queue('pipelines', { connection, prefix: `${target.env.DASH_KEY_PREFIX ?? name}:bull` });
   const jobs = [];
   for (let i = 0; i < n; i += settings.writeJobEvents) {
     const events = [];
@@ -894,6 +897,7 @@ function figures() {
       figure('fanout.p99', 'Fan-out latency p99 (emit→viewer)', 'ms', fanout.dash.latencyMs.p99, fanout.bare.latencyMs.p99, 'bare socket.io', null),
     );
   }
+  if (results.alerts) list.push(...alertsFigures(results.alerts, figure));
   const leaked = results.backlogLeaks.reduce((sum, leak) => sum + leak.events, 0);
   list.push(figure('backlog.leaked', 'Backlog left after all events stored', 'events', leaked, null, null, '0 (else 429s later)', (v) => v === 0));
   list.push(figure('rss.web.idle', 'RSS web, idle', 'MB', memory.webIdle, memory.bareHttpIdle, 'bare node:http', '≤ 150 MB', (v) => v <= 150));
@@ -968,7 +972,7 @@ async function cleanup() {
     try {
       let cursor = '0';
       do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${name}:*`, 'COUNT', 1000);
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${name}*`, 'COUNT', 1000);
         cursor = next;
         if (keys.length) await redis.del(...keys);
       } while (cursor !== '0');
@@ -1022,7 +1026,9 @@ async function main() {
   results.memory.webIdle = rssMb(children.get('web').pid);
   results.memory.ingestorIdle = rssMb(children.get('ingestor').pid);
 
-  const scenarios = { intake: intakeScenarios, batched: batchedScenarios, write: writeScenarios, freshness: freshnessScenarios, fanout: fanoutScenarios };
+  // Alerts: bench/alerts.mjs, in a database of its own (the running ingestor must not evaluate its rules).
+  const alertsScenario = async () => void (results.alerts = await alertsBench({ pgAdminUrl: PG_ADMIN_URL, dist: distCopy, rounds: smoke ? 3 : 20, log }));
+  const scenarios = { intake: intakeScenarios, batched: batchedScenarios, write: writeScenarios, freshness: freshnessScenarios, fanout: fanoutScenarios, alerts: alertsScenario };
   for (const [key, run] of Object.entries(scenarios)) {
     if (!settings.only.includes(key)) continue;
     await run();

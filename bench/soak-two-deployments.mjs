@@ -20,6 +20,7 @@ import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeArgs } from '../scripts/launch.js';
 import { singlePool } from './lib/payload.mjs';
 import { Child, freePort, pacedSend, sleep, waitUntil } from './lib/util.mjs';
 
@@ -56,13 +57,13 @@ function env(deployment, role, port) {
 /** Web and ingestor of one deployment; resolves with the web port, or rejects with the reason it stopped. */
 async function start(deployment, label) {
   const port = await freePort();
-  const web = new Child(`${label}-web`, [join(root, 'dist/apps/web/src/main.js')], { env: env(deployment, 'web', port), cwd: root, logPath: join(logDir, `${label}-web.log`) });
+  const web = new Child(`${label}-web`, nodeArgs('web'), { env: env(deployment, 'web', port), cwd: root, logPath: join(logDir, `${label}-web.log`) });
   deployment.children.push(web);
   let exited = false;
   void web.exit.then(() => (exited = true));
   await waitUntil(async () => exited || (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.ok, { timeoutMs: 90_000, intervalMs: 100, label: `${label} web /health` });
   if (exited) throw new Error(web.lines.find((line) => /DASH_KEY_PREFIX/.test(line)) ?? web.lines.slice(-5).join('\n'));
-  const ingestor = new Child(`${label}-ingestor`, ['--max-semi-space-size=4', join(root, 'dist/apps/ingestor/src/main.js')], { env: env(deployment, 'ingestor'), cwd: root, logPath: join(logDir, `${label}-ingestor.log`) });
+  const ingestor = new Child(`${label}-ingestor`, nodeArgs('ingestor'), { env: env(deployment, 'ingestor'), cwd: root, logPath: join(logDir, `${label}-ingestor.log`) });
   deployment.children.push(ingestor);
   await ingestor.waitForLine(/ingestor .* running/, 90_000);
   deployment.port = port;

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 const require = createRequire(import.meta.url);
-const sql = require(resolve(process.argv[2], 'apps/ingestor/src/writer/event-writer.sql.js'));
+const sql = require(resolve(process.argv[2], 'libs/infra/src/lib/database/repositories/events.sql.js'));
 const domain = require(resolve(process.argv[2], 'libs/domain/src/index.js'));
 const url = process.argv[3];
 const N = Number(process.argv[4] ?? 1000);

@@ -1,7 +1,7 @@
 import type { INestMicroservice } from '@nestjs/common';
 import type { DataUpdated } from '@dash/domain';
 import { signWebhook } from '@dash/domain';
-import { STORAGE_SERVERS } from '@dash/infra';
+import { STORAGE_SERVERS } from '@dash/infra/testing';
 import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { Api, connectViewer, queryDb, REDIS_URL, sendWebhook, startIngestor, startWeb, testEnv, waitFor, type CreatedPipeline, type RunningWeb, type Viewer } from './support/harness';

@@ -32,7 +32,7 @@ describe('a key prefix bound to one database', () => {
       const refused = spawnApp(role, { ...second.env, PORT: '0' }, `second-${role}`);
       const exit = await refused.waitForExit(60_000);
       expect(exit.code).not.toBe(0);
-      expect(refused.grep(/DASH_KEY_PREFIX "dash_t_deployone_[0-9a-f]+" belongs to another Dash deployment/)).not.toEqual([]);
+      expect(refused.grep(/DASH_KEY_PREFIX \\?"dash_t_deployone_[0-9a-f]+\\?" belongs to another Dash deployment/)).not.toEqual([]);
     }
     // The second deployment's database was migrated, so it has an identity of its own: it is not the owner.
     const [other] = await queryDb<{ value: string }>(second, `SELECT value FROM dash_meta WHERE key = 'deployment_id'`);

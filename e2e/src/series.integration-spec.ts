@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig, PG_POOL, STORAGE_SERVERS } from '@dash/infra';
+import { ConfigError, DedupRepository, loadConfig, StorageRepository } from '@dash/infra';
+import { STORAGE_SERVERS } from '@dash/infra/testing';
 import { MaintenanceService } from '../../apps/ingestor/src/maintenance/maintenance.service';
 import { queryDb, sendWebhook, startStack, testEnv, waitFor, type Api, type CreatedPipeline, type RunningWeb, type Stack, type TestEnv } from './support/harness';
 
@@ -309,7 +310,7 @@ describe('compression and retention on TimescaleDB: the series stay right', () =
     // ... then an ingestor starts with a 30-day retention (as if time had passed since these events
     // came in) and the scheduler runs the policies it applied.
     const config = env.config('ingestor', { EVENT_RETENTION_DAYS: '30' });
-    await new MaintenanceService(stack.ingestor.get(PG_POOL), 'timescale', config).run();
+    await new MaintenanceService(stack.ingestor.get(StorageRepository), stack.ingestor.get(DedupRepository), config).run();
     await pauseScheduler(env);
     await runPolicies(env, ['policy_retention', 'events'], ['policy_compression', 'events'], ...REFRESH);
     const chunks = await compressedDays();

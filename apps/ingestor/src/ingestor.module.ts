@@ -1,5 +1,10 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { ClusterModule, ConfigModule, DatabaseModule, ObservabilityModule, QueuesModule, RedisModule, type DashConfig } from '@dash/infra';
+import { ClientProxyFactory } from '@nestjs/microservices';
+import { ClusterModule, ConfigModule, DASH_CONFIG, DatabaseModule, ObservabilityModule, QueuesModule, redisTransport, RedisModule, type DashConfig } from '@dash/infra';
+import { AlertDelivery } from './alerts/alert-delivery';
+import { AlertDeliveryWorker } from './alerts/alert-delivery.worker';
+import { AlertEvaluator, ALERTS_TRANSPORT_CLIENT } from './alerts/alert-evaluator';
+import { AlertRulesListener } from './alerts/alert-rules.listener';
 import { BufferService } from './buffer/buffer.service';
 import { IngestorNodeDetails } from './cluster/node-details';
 import { BacklogSweeper } from './ingest/backlog-sweeper';
@@ -25,7 +30,13 @@ export class IngestorModule {
         ObservabilityModule,
         ClusterModule,
       ],
-      providers: [BacklogSweeper, EventWriter, LivePublisher, BufferService, IngestWorker, IngestHealth, MaintenanceService, IngestorNodeDetails, PollService, PollWorker],
+      controllers: [AlertRulesListener],
+      providers: [
+        BacklogSweeper, EventWriter, LivePublisher, BufferService, IngestWorker, IngestHealth, MaintenanceService, IngestorNodeDetails, PollService, PollWorker,
+        AlertEvaluator, AlertDelivery, AlertDeliveryWorker,
+        // Alert state changes go to the web nodes on the NestJS Redis transport.
+        { provide: ALERTS_TRANSPORT_CLIENT, inject: [DASH_CONFIG], useFactory: (config: DashConfig) => ClientProxyFactory.create(redisTransport(config.redisUrl)) },
+      ],
     };
   }
 }

@@ -42,25 +42,42 @@ export class ApiError extends Error {
   }
 }
 
-export async function api<T>(path: string): Promise<T> {
+export async function api<T>(path: string, method = 'GET', body?: unknown): Promise<T> {
   const token = storedToken();
+  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
   let response: Response;
   try {
-    response = await fetch(path, { headers: token ? { authorization: `Bearer ${token}` } : {}, cache: 'no-store' });
+    response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
   } catch {
     throw new ApiError(0, 'network', 'The server cannot be reached.');
   }
-  const body = (await response.json().catch(() => null)) as { error?: string; message?: string } | null;
-  if (!response.ok) throw new ApiError(response.status, body?.error ?? 'error', body?.message ?? `HTTP ${response.status}`);
-  return body as T;
+  // 204 (delete) has no body.
+  const answer = (response.status === 204 ? null : await response.json().catch(() => null)) as { error?: string; message?: string } | null;
+  if (!response.ok) throw new ApiError(response.status, answer?.error ?? 'error', answer?.message ?? `HTTP ${response.status}`);
+  return answer as T;
 }
+
+export interface PollSource {
+  type: 'poll';
+  url: string;
+  intervalSeconds: number;
+  headers?: Record<string, string>;
+  itemsPath?: string;
+}
+
+export type SourceView = { type: 'webhook' } | PollSource;
 
 export interface PipelineView {
   id: string;
   name: string;
-  source: { type: string; url?: string; intervalSeconds?: number };
+  source: SourceView;
+  eventIdPath?: string;
+  eventTimePath?: string;
+  eventTypePath?: string;
   webhookPath: string;
   createdAt: string;
+  updatedAt?: string;
   count: number;
   lastEventAt: string | null;
 }
@@ -77,7 +94,109 @@ export interface Series {
 export const getPipelines = () => api<{ items: PipelineView[] }>('/api/pipelines');
 export const getPipeline = (id: string) => api<PipelineView>(`/api/pipelines/${encodeURIComponent(id)}`);
 export const getStats = (id: string) => api<PipelineStats>(`/api/pipelines/${encodeURIComponent(id)}/stats`);
-export const getEvents = (id: string, limit = 20) => api<{ items: StoredEvent[]; next: string | null }>(`/api/pipelines/${encodeURIComponent(id)}/events?limit=${limit}`);
+const pipelinePath = (id: string, rest = '') => `/api/pipelines/${encodeURIComponent(id)}${rest}`;
+
+export interface EventsPage {
+  items: StoredEvent[];
+  next: string | null;
+}
+
+export interface EventsQuery {
+  limit?: number;
+  before?: string;
+  type?: string;
+}
+
+export function getEvents(id: string, limit = 20, query: EventsQuery = {}): Promise<EventsPage> {
+  const params = new URLSearchParams({ limit: String(query.limit ?? limit) });
+  if (query.before) params.set('before', query.before);
+  if (query.type) params.set('type', query.type);
+  return api<EventsPage>(pipelinePath(id, `/events?${params.toString()}`));
+}
+
+/** One event by its exact id (`?eventId=`): `null` when the pipeline has none with that id. */
+export async function findEvent(id: string, eventId: string): Promise<StoredEvent | null> {
+  const page = await api<EventsPage>(pipelinePath(id, `/events?${new URLSearchParams({ eventId, limit: '1' }).toString()}`));
+  // Checked here too, so a server that ignores the parameter never shows the wrong event.
+  return page.items.find((event) => event.id === eventId) ?? null;
+}
+
+export interface PipelineInput {
+  name?: string;
+  source?: SourceView;
+  eventIdPath?: string;
+  eventTimePath?: string;
+  eventTypePath?: string;
+}
+
+export const createPipeline = (input: PipelineInput) => api<PipelineView & { signingSecret: string }>('/api/pipelines', 'POST', input);
+export const updatePipeline = (id: string, input: PipelineInput) => api<PipelineView>(pipelinePath(id), 'PATCH', input);
+export const deletePipeline = (id: string) => api<null>(pipelinePath(id), 'DELETE');
+export const rotateSecret = (id: string) => api<{ signingSecret: string }>(pipelinePath(id, '/rotate-secret'), 'POST');
+
+export interface FailureView {
+  id: string;
+  reason: string;
+  attempts: number;
+  failedAt: string;
+  event: { type: string | null; occurredAt: string; receivedAt: string; payload: unknown } | null;
+}
+
+export const getFailures = (id: string) => api<{ items: FailureView[]; total: number }>(pipelinePath(id, '/failures?limit=50'));
+export const replayFailures = (id: string) => api<{ replayed: number; stored: number; failed: number; pending: number }>(pipelinePath(id, '/failures/replay'), 'POST');
+
+export interface RejectionView {
+  at: string;
+  status: number;
+  error: string;
+  webhookId: string | null;
+  contentLength: number | null;
+}
+
+export const getRejections = (id: string) => api<{ items: RejectionView[] }>(pipelinePath(id, '/rejections'));
+
+export interface TokenView {
+  id: string;
+  label: string | null;
+  pipelines: string[];
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+export const getTokens = () => api<{ items: TokenView[] }>('/api/tokens');
+export const createToken = (pipelines: string[], label?: string) => api<{ id: string; token: string }>('/api/tokens', 'POST', label ? { pipelines, label } : { pipelines });
+export const revokeToken = (id: string) => api<null>(`/api/tokens/${encodeURIComponent(id)}`, 'DELETE');
+
+export interface ClusterNodeView {
+  id: string;
+  role: 'web' | 'ingestor';
+  region: string;
+  startedAt: string;
+  lastSeenAt: string;
+  rssBytes: number;
+  cpu: number;
+  sockets?: number;
+  queues?: Record<string, number>;
+  bufferBacklog?: number;
+}
+
+export const getCluster = () => api<{ nodes: ClusterNodeView[] }>('/api/cluster');
+
+let adminProbe: Promise<boolean> | null = null;
+
+/**
+ * Whether the kept token is the admin token. The API has no "who am I" route; an admin-only
+ * read answers it (a viewer gets 403). Only decides which controls to show: the API enforces.
+ */
+export function isAdmin(): Promise<boolean> {
+  const token = storedToken();
+  if (!token || token.startsWith('dash_vt_')) return Promise.resolve(false);
+  adminProbe ??= api('/api/cluster').then(
+    () => true,
+    () => false,
+  );
+  return adminProbe;
+}
 
 export function getSeries(id: string, bucket: Bucket, from: Date, to?: Date): Promise<Series> {
   const query = new URLSearchParams({ bucket, from: from.toISOString() });

@@ -1,6 +1,6 @@
-import type { Bucket, Series } from './api';
+import type { Series, SeriesBucket } from '@dash/domain';
 
-export const BUCKET_MS: Record<Bucket, number> = { '1m': 60_000, '5m': 300_000, '1h': 3_600_000, '1d': 86_400_000 };
+export const BUCKET_MS: Record<SeriesBucket, number> = { '1m': 60_000, '5m': 300_000, '1h': 3_600_000, '1d': 86_400_000 };
 
 /**
  * A rolling window of counts per bucket, seeded from `/series` and moved by live updates:
@@ -12,7 +12,7 @@ export class BucketWindow {
   counts: number[] = [];
 
   constructor(
-    readonly bucket: Bucket,
+    readonly bucket: SeriesBucket,
     readonly spanMs: number,
   ) {}
 

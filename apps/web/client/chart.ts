@@ -7,6 +7,8 @@ function cssVar(name: string, fallback: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
 }
 
+const BUCKET_WORDS: Record<string, string> = { '1m': 'minute', '5m': '5 minutes', '1h': 'hour', '1d': 'day' };
+
 const hoverTime = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 
 /**
@@ -24,7 +26,8 @@ export class EventsChart {
   constructor() {
     this.readout = h('span', { class: 'chart-readout muted' });
     this.empty = h('div', { class: 'chart-empty muted', hidden: true }, 'No events in this range');
-    this.element = h('div', { class: 'chart', 'data-testid': 'chart' }, this.empty);
+    // The canvas says nothing to a screen reader: the element carries a text summary instead.
+    this.element = h('div', { class: 'chart', 'data-testid': 'chart', role: 'img', 'aria-label': 'Chart of events over time, loading' }, this.empty);
     this.resize.observe(this.element);
   }
 
@@ -83,12 +86,25 @@ export class EventsChart {
     this.element.dataset.total = String(this.window.total);
     this.empty.hidden = this.window.total > 0;
     this.element.dataset.bucket = this.window.bucket;
+    this.element.setAttribute('aria-label', this.describe(this.window));
     this.hover(this.plot);
   }
 
   private data(): uPlot.AlignedData {
     const window = this.window;
     return window ? [window.starts.map((t) => t / 1000), window.counts.slice()] : [[], []];
+  }
+
+  /** The chart in words: range, total and the busiest bucket. */
+  private describe(window: BucketWindow): string {
+    const { starts, counts } = window;
+    if (!starts.length) return 'Chart of events over time: no data';
+    const size = BUCKET_WORDS[window.bucket] ?? window.bucket;
+    const head = `Bar chart of events per ${size}, ${hoverTime.format(new Date(starts[0]))} to ${hoverTime.format(new Date(starts[starts.length - 1]))}: ${formatCount(window.total)} event${window.total === 1 ? '' : 's'}`;
+    if (window.total === 0) return `${head}.`;
+    let busiest = 0;
+    counts.forEach((count, index) => (count > counts[busiest] ? (busiest = index) : undefined));
+    return `${head}; busiest ${size} ${hoverTime.format(new Date(starts[busiest]))} with ${formatCount(counts[busiest])}.`;
   }
 
   private hover(u: uPlot): void {

@@ -43,3 +43,24 @@ export function copyButton(value: () => string, label = 'Copy'): HTMLButtonEleme
   });
   return button;
 }
+
+let fieldIds = 0;
+
+/** A labelled form control: the label names the control (by `for`), a hint describes it. */
+export function field(label: string, control: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement, hint?: string): HTMLElement {
+  control.id ||= `field-${++fieldIds}`;
+  const hintEl = hint ? h('small', { class: 'hint muted', id: `${control.id}-hint` }, hint) : null;
+  if (hintEl) control.setAttribute('aria-describedby', hintEl.id);
+  return h('div', { class: 'field' }, h('label', { for: control.id }, label), control, hintEl);
+}
+
+/** A status line that screen readers announce when it changes. */
+export function statusLine(className = 'status-line'): HTMLParagraphElement {
+  return h('p', { class: className, role: 'status', 'aria-live': 'polite' });
+}
+
+export function button(label: string, onClick: () => void, variant = 'btn'): HTMLButtonElement {
+  const element = h('button', { type: 'button', class: variant }, label);
+  element.addEventListener('click', onClick);
+  return element;
+}

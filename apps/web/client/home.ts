@@ -1,6 +1,7 @@
-import { ApiError, getPipelines, getSeries, storedToken, type PipelineView } from './api';
+import { ApiError, createPipeline, getPipelines, getSeries, isAdmin, storedToken, type PipelineView } from './api';
 import { BucketWindow } from './buckets';
 import { append, h, setText } from './dom';
+import { pipelineForm, secretPanel } from './forms';
 import { formatAgo, formatCount, formatRate } from './format';
 import { frame, problemPage, showConnection, tokenGate } from './layout';
 import { LiveConnection, type Change } from './live';
@@ -72,15 +73,17 @@ function showPipelines(main: HTMLElement, connection: HTMLElement, token: string
     { class: 'page-head' },
     h('div', {}, h('h1', {}, 'Pipelines'), h('p', { class: 'muted' }, `${formatCount(items.length)} pipeline${items.length === 1 ? '' : 's'} · `, totalEl, ' events stored')),
   );
+  const creating = newPipeline(head);
   if (items.length === 0) {
     connection.hidden = true;
     main.replaceChildren(
       head,
+      creating,
       h(
         'section',
         { class: 'card empty' },
         h('h2', {}, 'No pipelines yet'),
-        h('p', { class: 'muted' }, 'Create one with the admin token; it answers with the pipeline id and its signing secret:'),
+        h('p', { class: 'muted' }, 'Create one with New pipeline (admin), or with the API; it answers with the pipeline id and its signing secret:'),
         h('pre', { class: 'code' }, `curl -X POST ${location.origin}/api/pipelines \\\n  -H "authorization: Bearer $DASH_ADMIN_TOKEN" \\\n  -H "content-type: application/json" \\\n  -d '{"name": "orders", "source": {"type": "webhook"}}'`),
         h('p', { class: 'muted' }, 'A viewer token only lists the pipelines it was made for.'),
       ),
@@ -109,7 +112,7 @@ function showPipelines(main: HTMLElement, connection: HTMLElement, token: string
     );
     return { pipeline, count: pipeline.count, lastEventAt: pipeline.lastEventAt ? Date.parse(pipeline.lastEventAt) : null, minutes: new BucketWindow('1m', HOUR), dirty: false, countEl, rateEl, lastEl, spark };
   });
-  main.replaceChildren(head, grid);
+  main.replaceChildren(head, creating, grid);
 
   const refreshTotal = () => setText(totalEl, formatCount(cards.reduce((sum, card) => sum + card.count, 0)));
   const tick = () => {
@@ -157,4 +160,45 @@ function showPipelines(main: HTMLElement, connection: HTMLElement, token: string
     });
   }
   setInterval(tick, 1000);
+}
+
+/**
+ * The admin's New pipeline button (added to `head`) and the slot below it where its form, then
+ * the new pipeline's signing secret (shown this once), appear.
+ */
+function newPipeline(head: HTMLElement): HTMLElement {
+  const slot = h('div', { class: 'slot', id: 'new-pipeline' });
+  const open = h('button', { type: 'button', class: 'btn btn-primary', 'aria-expanded': 'false', 'aria-controls': 'new-pipeline', hidden: true }, 'New pipeline');
+  append(head, open);
+  void isAdmin().then((admin) => (open.hidden = !admin));
+  const close = () => {
+    slot.replaceChildren();
+    open.setAttribute('aria-expanded', 'false');
+    open.focus();
+  };
+  open.addEventListener('click', () => {
+    if (open.getAttribute('aria-expanded') === 'true') return close();
+    open.setAttribute('aria-expanded', 'true');
+    const form = pipelineForm({
+      submitLabel: 'Create pipeline',
+      onCancel: close,
+      onSubmit: async (input) => {
+        const created = await createPipeline(input);
+        const href = `/pipelines/${encodeURIComponent(created.id)}`;
+        const panel = secretPanel({
+          title: `${created.name} is ready: its signing secret`,
+          secret: created.signingSecret,
+          webhookUrl: `${location.origin}${created.webhookPath}`,
+          note: 'Shown this once: copy it now. Senders sign each webhook with it (Standard Webhooks); Rotate secret on the pipeline page makes a new one.',
+        });
+        append(panel, h('div', { class: 'form-actions' }, h('a', { class: 'btn btn-primary', href }, `Open ${created.name}`), h('a', { class: 'btn btn-ghost', href: '/' }, 'Done')));
+        slot.replaceChildren(panel);
+        panel.querySelector('h2')?.setAttribute('tabindex', '-1');
+        (panel.querySelector('h2') as HTMLElement | null)?.focus();
+      },
+    });
+    slot.replaceChildren(h('section', { class: 'card', 'aria-labelledby': 'new-pipeline-title' }, h('h2', { id: 'new-pipeline-title' }, 'New pipeline'), form.element));
+    (form.element.querySelector('input[name="name"]') as HTMLInputElement | null)?.focus();
+  });
+  return slot;
 }

@@ -1,4 +1,4 @@
-import { storeToken, storedToken } from './api';
+import { isAdmin, storeToken, storedToken } from './api';
 import { append, h, setText } from './dom';
 import { CONNECTION_TEXT, type ConnectionState } from './live';
 
@@ -17,10 +17,25 @@ export function frame(crumbs: Array<{ label: string; href?: string }>): { main: 
     storeToken(null);
     location.reload();
   });
+  // The admin's sections; a viewer has only its pipelines, so it gets no menu.
+  const sections = h('nav', { class: 'sections', 'aria-label': 'Sections', hidden: true });
+  void isAdmin().then((admin) => {
+    if (!admin) return;
+    for (const [label, href] of [
+      ['Pipelines', '/'],
+      ['Tokens', '/tokens'],
+      ['Cluster', '/cluster'],
+    ]) {
+      append(sections, h('a', { href, 'aria-current': location.pathname === href ? 'page' : null }, label));
+    }
+    sections.hidden = false;
+    // The menu already says where the admin is: a lone crumb would repeat it.
+    if (crumbs.length === 1) nav.hidden = true;
+  });
   const header = h(
     'header',
     { class: 'topbar' },
-    h('div', { class: 'topbar-inner' }, h('a', { class: 'brand', href: '/' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }), 'Dash'), nav, h('div', { class: 'topbar-end' }, connection, storedToken() ? signOut : null)),
+    h('div', { class: 'topbar-inner' }, h('a', { class: 'brand', href: '/' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }), 'Dash'), nav, sections, h('div', { class: 'topbar-end' }, connection, storedToken() ? signOut : null)),
   );
   const main = h('main', { class: 'page' });
   append(root, header, main);

@@ -1,4 +1,4 @@
-import type { ClientToServerEvents, DataUpdated, PipelineStats, ServerToClientEvents } from '@dash/domain';
+import type { AlertUpdated, ClientToServerEvents, DataUpdated, PipelineStats, ServerToClientEvents } from '@dash/domain';
 import { io, type Socket } from 'socket.io-client';
 import { CommandPacer } from './pacer';
 
@@ -71,6 +71,11 @@ export class LiveConnection {
       } else if (this.state !== 'connecting') this.setState('reconnecting');
     });
     this.socket.on('data_updated', (update: DataUpdated) => this.receive(update.pipelineId, update, 'update', update.emittedAt));
+  }
+
+  /** Alert state and notification changes of the pipelines this page follows (see alerts.ts). */
+  onAlertUpdated(listener: (update: AlertUpdated) => void): void {
+    this.socket.on('alert_updated', listener);
   }
 
   onState(listener: (state: ConnectionState) => void): void {

@@ -1,8 +1,11 @@
 import type { StoredEvent } from '@dash/domain';
-import { ApiError, getEvents, getPipeline, getSeries, storedToken, type Bucket, type PipelineView } from './api';
+import { ApiError, findEvent, getEvents, getPipeline, getSeries, isAdmin, storedToken, type Bucket, type PipelineView } from './api';
 import { BucketWindow } from './buckets';
 import { EventsChart } from './chart';
-import { append, copyButton, h, setText } from './dom';
+import { append, copyButton, field, h, setText } from './dom';
+import { alertsSection } from './alerts';
+import { signingExamples } from './examples';
+import { failuresSection, rejectionsSection, settingsSection } from './pipeline-sections';
 import { formatAgo, formatCount, formatDuration, formatRate, formatTime, preview } from './format';
 import { frame, problemPage, showConnection, tokenGate } from './layout';
 import { LiveConnection, type Change } from './live';
@@ -13,6 +16,15 @@ const DAY = 24 * HOUR;
 /** Rollups are re-read this often while events flow, to settle what live deltas approximate (late events, batches). */
 const RECONCILE_MS = 60_000;
 const RECENT_EVENTS = 20;
+
+/** A page of events the reader asked for: by type, by exact id, or older (a stack of `before` cursors). */
+interface Browse {
+  type: string;
+  eventId: string;
+  cursors: Array<string | null>;
+  items: StoredEvent[];
+  next: string | null;
+}
 
 interface Range {
   label: string;
@@ -31,55 +43,13 @@ function tile(label: string, value: HTMLElement, sub: HTMLElement): HTMLElement 
 }
 
 function sendExamples(url: string): HTMLElement {
-  const curl = `URL="${url}"
-SECRET="whsec_…"   # the pipeline's signing secret
-ID="msg_$(date +%s%N)"; TS=$(date +%s)
-BODY='{"type": "order.created", "total": 42}'
-KEY=$(printf '%s' "\${SECRET#whsec_}" | base64 -d | od -An -tx1 | tr -d ' \\n')
-SIG=$(printf '%s' "$ID.$TS.$BODY" | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$KEY" -binary | base64)
-curl "$URL" -H "content-type: application/json" \\
-  -H "webhook-id: $ID" -H "webhook-timestamp: $TS" \\
-  -H "webhook-signature: v1,$SIG" -d "$BODY"`;
-  const node = `// npm i standardwebhooks
-import { Webhook } from 'standardwebhooks';
-
-const body = JSON.stringify({ type: 'order.created', total: 42 });
-const id = \`msg_\${Date.now()}\`;
-const now = new Date();
-const signature = new Webhook(process.env.SECRET).sign(id, now, body);
-await fetch('${url}', {
-  method: 'POST',
-  body,
-  headers: {
-    'content-type': 'application/json',
-    'webhook-id': id,
-    'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
-    'webhook-signature': signature,
-  },
-});`;
-  const code = h('pre', { class: 'code' }, curl);
-  const tabs = h('div', { class: 'segmented', role: 'tablist' });
-  let current = curl;
-  for (const [label, text] of [
-    ['curl', curl],
-    ['Node.js', node],
-  ] as const) {
-    const tab = h('button', { type: 'button', role: 'tab', class: 'segment', 'aria-selected': String(text === curl) }, label);
-    tab.addEventListener('click', () => {
-      current = text;
-      code.textContent = text;
-      for (const other of tabs.children) other.setAttribute('aria-selected', String(other === tab));
-    });
-    append(tabs, tab);
-  }
   return h(
     'div',
     { class: 'empty-state', 'data-testid': 'empty-state' },
     h('h3', {}, 'No events yet: here is how to send one'),
     h('p', { class: 'muted' }, 'POST a JSON event (or an array, or NDJSON) to the webhook URL, signed per ', h('a', { href: 'https://www.standardwebhooks.com/', rel: 'noreferrer', target: '_blank' }, 'Standard Webhooks'), ' with the signing secret shown when the pipeline was created. It appears here within a second.'),
     h('div', { class: 'url-row' }, h('code', { class: 'url' }, url), copyButton(() => url, 'Copy URL')),
-    h('div', { class: 'code-head' }, tabs, copyButton(() => current)),
-    code,
+    signingExamples(url),
   );
 }
 
@@ -95,7 +65,12 @@ function eventRow(event: StoredEvent): HTMLDetailsElement {
       h('span', { class: event.type ? 'badge badge-type' : 'badge badge-none' }, event.type ?? 'no type'),
       h('code', { class: 'event-preview' }, preview(event.payload)),
     ),
-    h('div', { class: 'event-body' }, h('div', { class: 'event-ids muted' }, h('span', {}, 'id ', h('code', {}, event.id)), h('span', {}, 'received ', formatTime(event.receivedAt))), h('pre', { class: 'code' }, full)),
+    h(
+      'div',
+      { class: 'event-body' },
+      h('div', { class: 'event-ids muted' }, h('span', {}, 'id ', h('code', {}, event.id)), h('span', {}, 'received ', formatTime(event.receivedAt)), copyButton(() => full, 'Copy payload')),
+      h('pre', { class: 'code', tabindex: '0', 'aria-label': `Payload of ${event.id}` }, full),
+    ),
   );
   return details;
 }
@@ -109,8 +84,8 @@ export function renderPipeline(id: string): void {
     return;
   }
   main.replaceChildren(h('p', { class: 'muted loading' }, 'Loading pipeline…'));
-  getPipeline(id).then(
-    (pipeline) => showPipeline(main, connection, token, pipeline),
+  Promise.all([getPipeline(id), isAdmin()]).then(
+    ([pipeline, admin]) => showPipeline(main, connection, token, pipeline, admin),
     (error: unknown) => {
       connection.hidden = true;
       if (error instanceof ApiError && error.status === 401) tokenGate(main, 'That token was not accepted. Paste a valid one.');
@@ -121,7 +96,7 @@ export function renderPipeline(id: string): void {
   );
 }
 
-function showPipeline(main: HTMLElement, connection: HTMLElement, token: string, pipeline: PipelineView): void {
+function showPipeline(main: HTMLElement, connection: HTMLElement, token: string, pipeline: PipelineView, admin: boolean): void {
   document.title = `${pipeline.name} · Dash`;
   const crumb = document.querySelector('.crumb-current');
   if (crumb) crumb.textContent = pipeline.name;
@@ -142,22 +117,37 @@ function showPipeline(main: HTMLElement, connection: HTMLElement, token: string,
   let range = RANGES[0];
   let window = new BucketWindow(range.bucket, range.spanMs);
   const minutes = new BucketWindow('1m', 10 * MINUTE);
-  const segmented = h('div', { class: 'segmented', role: 'tablist', 'aria-label': 'Chart range' });
+  const segmented = h('div', { class: 'segmented', role: 'group', 'aria-label': 'Chart range' });
   for (const option of RANGES) {
-    const button = h('button', { type: 'button', role: 'tab', class: 'segment', 'data-bucket': option.bucket, 'aria-selected': String(option === range) }, option.label);
+    const button = h('button', { type: 'button', class: 'segment', 'data-bucket': option.bucket, 'aria-pressed': String(option === range) }, option.label);
     button.addEventListener('click', () => {
       if (option === range) return;
       range = option;
-      for (const other of segmented.children) other.setAttribute('aria-selected', String(other === button));
+      for (const other of segmented.children) other.setAttribute('aria-pressed', String(other === button));
       window = new BucketWindow(range.bucket, range.spanMs);
       void loadSeries(true);
     });
     append(segmented, button);
   }
 
-  // Recent events
+  // Events: live newest-first list, or a filtered / searched / older page the reader asked for.
   const eventsList = h('div', { class: 'events', 'data-testid': 'events' });
-  const eventsCard = h('section', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', {}, 'Recent events'), h('span', { class: 'muted small' }, 'newest first · click one for its payload')), eventsList);
+  const eventsNote = h('p', { class: 'muted small', role: 'status', 'aria-live': 'polite' }, 'newest first · open one for its payload');
+  const typeInput = h('input', { type: 'search', name: 'type', placeholder: 'order.created', autocomplete: 'off', spellcheck: 'false', maxlength: '500' });
+  const idInput = h('input', { type: 'search', name: 'eventId', placeholder: 'msg_…', autocomplete: 'off', spellcheck: 'false', maxlength: '500' });
+  const filterForm = h('form', { class: 'inline-form', role: 'search', 'aria-label': 'Filter events by type' }, field('Type', typeInput), h('button', { type: 'submit', class: 'btn btn-small' }, 'Filter'));
+  const searchForm = h('form', { class: 'inline-form', role: 'search', 'aria-label': 'Find an event by id' }, field('Event id', idInput), h('button', { type: 'submit', class: 'btn btn-small' }, 'Find'));
+  const showAll = h('button', { type: 'button', class: 'btn btn-ghost btn-small', hidden: true }, 'Show all');
+  const newer = h('button', { type: 'button', class: 'btn btn-small', disabled: true }, 'Newer');
+  const older = h('button', { type: 'button', class: 'btn btn-small', disabled: true }, 'Older');
+  const eventsCard = h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'events-title' },
+    h('div', { class: 'card-head' }, h('h2', { id: 'events-title' }, 'Events'), eventsNote),
+    h('div', { class: 'events-tools' }, filterForm, searchForm, showAll),
+    eventsList,
+    h('div', { class: 'pager' }, newer, older),
+  );
 
   main.replaceChildren(
     h(
@@ -170,13 +160,31 @@ function showPipeline(main: HTMLElement, connection: HTMLElement, token: string,
     h('section', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', {}, 'Events over time'), segmented), chart.element, h('div', { class: 'card-foot' }, chart.readoutElement, h('span', { class: 'muted small' }, 'by event time · UTC buckets'))),
     eventsCard,
   );
-
+  const title = main.querySelector('h1');
   const live = new LiveConnection(token);
+  append(main, failuresSection(pipeline, admin), rejectionsSection(pipeline), alertsSection(pipeline.id, admin, live));
+  if (admin)
+    append(
+      main,
+      settingsSection(pipeline, (saved) => {
+        // The heading and the title follow a rename at once; the rest of the page is unchanged.
+        if (title?.firstChild) title.firstChild.textContent = saved.name;
+        document.title = `${saved.name} · Dash`;
+        const crumb = document.querySelector('.crumb-current');
+        if (crumb) crumb.textContent = saved.name;
+      }),
+    );
+
   const figure = live.figure(pipeline.id);
   let count = pipeline.count;
   let lastEventAt = pipeline.lastEventAt ? Date.parse(pipeline.lastEventAt) : null;
   let lastType: string | null = null;
   let shown: StoredEvent[] = [];
+  /** Where the live list continues (the cursor of the page after the newest). */
+  let liveNext: string | null = null;
+  /** A filtered, searched or older page; null while the list follows live updates. */
+  let browse: Browse | null = null;
+  let browseGeneration = 0;
   let seriesGeneration = 0;
   let dirty = false;
 
@@ -200,6 +208,16 @@ function showPipeline(main: HTMLElement, connection: HTMLElement, token: string,
   }
 
   function renderEvents(): void {
+    showAll.hidden = browse === null || (!browse.type && !browse.eventId);
+    newer.disabled = browse === null || browse.cursors.length <= 1;
+    older.disabled = browse === null ? liveNext === null : browse.next === null;
+    if (browse) {
+      const where = browse.eventId ? `event id ${browse.eventId}` : `${browse.type ? `type ${browse.type} · ` : ''}page ${browse.cursors.length}`;
+      setText(eventsNote, browse.items.length ? where : `${where}: no events`);
+      eventsList.replaceChildren(...(browse.items.length ? browse.items.map(eventRow) : [h('p', { class: 'muted' }, browse.eventId ? `No event with id ${browse.eventId} in this pipeline.` : 'No events here.')]));
+      return;
+    }
+    setText(eventsNote, 'newest first · open one for its payload');
     if (count === 0 && shown.length === 0) {
       if (!eventsList.querySelector('[data-testid="empty-state"]')) eventsList.replaceChildren(sendExamples(webhookUrl));
       return;
@@ -226,6 +244,7 @@ function showPipeline(main: HTMLElement, connection: HTMLElement, token: string,
         getEvents(pipeline.id, RECENT_EVENTS).then(
           (page) => {
             shown = page.items;
+            liveNext = page.next;
             renderEvents();
           },
           () => undefined,
@@ -234,6 +253,56 @@ function showPipeline(main: HTMLElement, connection: HTMLElement, token: string,
       Math.max(0, eventsLoadedAt + 2000 - Date.now()),
     );
   }
+
+  async function browseTo(target: Omit<Browse, 'items' | 'next'>): Promise<void> {
+    const generation = ++browseGeneration;
+    setText(eventsNote, 'Loading…');
+    try {
+      let items: StoredEvent[];
+      let next: string | null = null;
+      if (target.eventId) {
+        const found = await findEvent(pipeline.id, target.eventId);
+        items = found ? [found] : [];
+      } else {
+        const page = await getEvents(pipeline.id, RECENT_EVENTS, { before: target.cursors[target.cursors.length - 1] ?? undefined, type: target.type || undefined });
+        items = page.items;
+        next = page.next;
+      }
+      if (generation !== browseGeneration) return;
+      // Back on the first unfiltered page: follow live updates again.
+      browse = !target.type && !target.eventId && target.cursors.length <= 1 ? null : { ...target, items, next };
+      if (!browse) {
+        shown = items;
+        liveNext = next;
+      }
+      renderEvents();
+    } catch (error) {
+      if (generation === browseGeneration) setText(eventsNote, error instanceof ApiError ? error.message : 'The events could not be read.');
+    }
+  }
+
+  filterForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    idInput.value = '';
+    void browseTo({ type: typeInput.value.trim(), eventId: '', cursors: [null] });
+  });
+  searchForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const eventId = idInput.value.trim();
+    if (eventId) void browseTo({ type: '', eventId, cursors: [null] });
+  });
+  showAll.addEventListener('click', () => {
+    typeInput.value = '';
+    idInput.value = '';
+    void browseTo({ type: '', eventId: '', cursors: [null] });
+  });
+  older.addEventListener('click', () => {
+    const from = browse ?? { type: '', eventId: '', cursors: [null], next: liveNext };
+    if (from.next) void browseTo({ type: from.type, eventId: '', cursors: [...from.cursors, from.next] });
+  });
+  newer.addEventListener('click', () => {
+    if (browse && browse.cursors.length > 1) void browseTo({ type: browse.type, eventId: '', cursors: browse.cursors.slice(0, -1) });
+  });
 
   function tick(): void {
     const now = Date.now();

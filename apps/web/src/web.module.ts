@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { ClusterModule, ConfigModule, DatabaseModule, ObservabilityModule, QueuesModule, RedisModule, type DashConfig } from '@dash/infra';
+import { AlertsModule } from './alerts/alerts.module';
 import { AuthModule } from './auth/auth.module';
 import { WebClusterModule } from './cluster/cluster.module';
 import { HealthController } from './health/health.controller';
@@ -29,7 +30,7 @@ export class WebModule {
         RedisModule,
         // Intake waits for each enqueue's answer: the producer is not corked.
         QueuesModule.forRoot({ coalesceWrites: false, subscriber: true }),
-        ObservabilityModule, ClusterModule, WebClusterModule, MetricsModule, AuthModule, PipelinesModule, WebhooksModule, FailuresModule, RejectionsModule, ReadingModule, SeriesModule, TokensModule, LiveModule, OpenApiModule, PagesModule],
+        ObservabilityModule, ClusterModule, WebClusterModule, MetricsModule, AuthModule, PipelinesModule, WebhooksModule, FailuresModule, RejectionsModule, ReadingModule, SeriesModule, TokensModule, LiveModule, OpenApiModule, PagesModule, AlertsModule],
       controllers: [HealthController],
       providers: [{ provide: APP_FILTER, useClass: ErrorFilter }, RequestLog],
     };

@@ -1,6 +1,7 @@
 import type { INestMicroservice } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { dropTestDatabase, loadConfig, testAdminUrl, type DashConfig, type TestServer } from '@dash/infra';
+import { loadConfig, type DashConfig } from '@dash/infra';
+import { dropTestDatabase, testAdminUrl, type TestServer } from '@dash/infra/testing';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { randomBytes } from 'node:crypto';

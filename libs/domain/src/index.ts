@@ -1,3 +1,4 @@
+export * from './lib/api';
 export * from './lib/errors';
 export * from './lib/bounds';
 export * from './lib/events';
@@ -11,3 +12,4 @@ export * from './lib/redact';
 export * from './lib/signature';
 export * from './lib/socket-events';
 export * from './lib/tokens';
+export * from './lib/alerts';

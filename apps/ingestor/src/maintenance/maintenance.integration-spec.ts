@@ -1,4 +1,5 @@
-import { createPool, createTestDatabase, loadConfig, STORAGE_SERVERS, type TestDatabase } from '@dash/infra';
+import { createPool, DedupRepository, EventsRepository, FailuresRepository, loadConfig, StorageRepository } from '@dash/infra';
+import { createTestDatabase, STORAGE_SERVERS, type TestDatabase } from '@dash/infra/testing';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { EventWriter } from '../writer/event-writer';
@@ -38,7 +39,7 @@ describe.each(STORAGE_SERVERS)(`${MaintenanceService.name} on $server ($storageM
     const nearEdge = await claims(20, DEDUP_WINDOW_HOURS - 1);
     const fresh = await claims(20, 0);
 
-    await new MaintenanceService(pool, storageMode, loadConfig({ DATABASE_URL: database.url }, 'ingestor')).run();
+    await new MaintenanceService(new StorageRepository(pool, storageMode), new DedupRepository(pool), loadConfig({ DATABASE_URL: database.url }, 'ingestor')).run();
 
     expect(await countOf(expired)).toBe(0);
     expect(await countOf(dayOld)).toBe(20);
@@ -59,7 +60,7 @@ describe(`${MaintenanceService.name} on timescaledb: compression and retention p
   beforeAll(async () => {
     database = await createTestDatabase('tsdbpolicies', 'timescale', 'timescaledb');
     pool = createPool({ databaseUrl: database.url, role: 'ingestor' });
-    writer = new EventWriter(pool, 'timescale');
+    writer = new EventWriter(new EventsRepository(pool, 'timescale'), new FailuresRepository(pool));
     await pauseScheduler();
   });
 
@@ -74,7 +75,7 @@ describe(`${MaintenanceService.name} on timescaledb: compression and retention p
   }
 
   async function maintain(env: Record<string, string>): Promise<void> {
-    await new MaintenanceService(pool, 'timescale', loadConfig({ DATABASE_URL: database.url, ...env }, 'ingestor')).run();
+    await new MaintenanceService(new StorageRepository(pool, 'timescale'), new DedupRepository(pool), loadConfig({ DATABASE_URL: database.url, ...env }, 'ingestor')).run();
     await pauseScheduler();
   }
 

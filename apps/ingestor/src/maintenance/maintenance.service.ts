@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { DASH_CONFIG, PG_POOL, STORAGE_MODE, type DashConfig, type ResolvedStorageMode } from '@dash/infra';
-import type { Pool } from 'pg';
+import { DASH_CONFIG, DedupRepository, StorageRepository, type DashConfig } from '@dash/infra';
 
 const EVERY_MS = 60 * 60 * 1000;
 /** Deduplication window: at least the promised 24 hours, with room for slow retries. */
@@ -20,8 +19,8 @@ export class MaintenanceService implements OnApplicationBootstrap, OnApplication
   private timescalePolicies: 'pending' | 'applied' | 'fallback' = 'pending';
 
   constructor(
-    @Inject(PG_POOL) private readonly pool: Pool,
-    @Inject(STORAGE_MODE) private readonly mode: ResolvedStorageMode,
+    private readonly storage: StorageRepository,
+    private readonly dedup: DedupRepository,
     @Inject(DASH_CONFIG) private readonly config: DashConfig,
   ) {}
 
@@ -33,12 +32,10 @@ export class MaintenanceService implements OnApplicationBootstrap, OnApplication
 
   async run(): Promise<void> {
     try {
-      if (this.mode === 'native') {
-        const { rows } = await this.pool.query<{ created: number }>('SELECT dash_ensure_event_partitions(1, 7) AS created');
-        if (rows[0].created > 0) this.logger.log(`created ${rows[0].created} event partitions`);
-      }
+      const created = await this.storage.ensurePartitions();
+      if (created > 0) this.logger.log(`created ${created} event partitions`);
       await this.applyRetention();
-      await this.pool.query(`DELETE FROM event_ids WHERE received_at < now() - make_interval(hours => $1)`, [DEDUP_WINDOW_HOURS]);
+      await this.dedup.trimOlderThan(DEDUP_WINDOW_HOURS);
     } catch (error) {
       this.logger.warn(`maintenance: ${(error as Error).message}`);
     }
@@ -46,17 +43,17 @@ export class MaintenanceService implements OnApplicationBootstrap, OnApplication
 
   private async applyRetention(): Promise<void> {
     const { eventDays, compressAfterDays } = this.config.retention;
-    if (this.mode === 'native') {
+    if (!this.storage.usesPolicyJobs) {
       if (eventDays === 0) return;
-      const { rows } = await this.pool.query<{ dropped: number }>('SELECT dash_drop_old_event_partitions($1) AS dropped', [eventDays]);
-      if (rows[0].dropped > 0) this.logger.log(`dropped ${rows[0].dropped} event partitions older than ${eventDays} days`);
+      const dropped = await this.storage.dropOldPartitions(eventDays);
+      if (dropped > 0) this.logger.log(`dropped ${dropped} event partitions older than ${eventDays} days`);
       return;
     }
     if (this.timescalePolicies === 'pending') {
       try {
-        const { rows } = await this.pool.query<{ applied: string }>('SELECT dash_apply_timescale_policies($1, $2) AS applied', [eventDays, compressAfterDays]);
+        const applied = await this.storage.applyTimescalePolicies(eventDays, compressAfterDays);
         this.timescalePolicies = 'applied';
-        this.logger.log(`TimescaleDB policies: ${rows[0].applied}`);
+        this.logger.log(`TimescaleDB policies: ${applied}`);
       } catch (error) {
         // Apache-licensed builds have no policy jobs: keep the retention by dropping chunks here.
         this.timescalePolicies = 'fallback';
@@ -64,7 +61,7 @@ export class MaintenanceService implements OnApplicationBootstrap, OnApplication
       }
     }
     if (this.timescalePolicies === 'fallback' && eventDays > 0) {
-      await this.pool.query(`SELECT drop_chunks('events', older_than => make_interval(days => $1))`, [eventDays]);
+      await this.storage.dropOldChunks(eventDays);
     }
   }
 

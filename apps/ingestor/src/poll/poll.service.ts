@@ -1,17 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DashError, logText, pollEvents, valueAtPath, type PipelineSource } from '@dash/domain';
-import { DASH_CONFIG, outboundRequest, PG_POOL, type DashConfig, type LastPoll } from '@dash/infra';
+import { DashError, logText, pollEvents, valueAtPath } from '@dash/domain';
+import { DASH_CONFIG, outboundRequest, PipelinesRepository, type DashConfig, type LastPoll } from '@dash/infra';
 import { createHash } from 'node:crypto';
-import type { Pool } from 'pg';
 import { BufferService } from '../buffer/buffer.service';
-
-interface PollRow {
-  source: PipelineSource;
-  event_id_path: string;
-  event_time_path: string;
-  event_type_path: string;
-  last_poll: LastPoll | null;
-}
 
 // One poll, start to end of the response, and its size: what a source can make an ingestor hold.
 const POLL_TIMEOUT_MS = 10_000;
@@ -29,20 +20,19 @@ export class PollService {
 
   constructor(
     @Inject(DASH_CONFIG) private readonly config: DashConfig,
-    @Inject(PG_POOL) private readonly pool: Pool,
+    private readonly pipelines: PipelinesRepository,
     private readonly buffers: BufferService,
   ) {}
 
   async poll(pipelineId: string): Promise<LastPoll | null> {
-    const { rows } = await this.pool.query<PollRow>('SELECT source, event_id_path, event_time_path, event_type_path, last_poll FROM pipelines WHERE id = $1', [pipelineId]);
-    const pipeline = rows[0];
+    const pipeline = await this.pipelines.findById(pipelineId);
     if (!pipeline || pipeline.source.type !== 'poll') return null;
     const source = pipeline.source;
     const startedAt = Date.now();
     let result: LastPoll;
     try {
       const url = new URL(source.url);
-      const cursor = pipeline.last_poll?.cursor;
+      const cursor = pipeline.lastPoll?.cursor;
       if (source.cursor && cursor) url.searchParams.set(source.cursor.param, cursor);
       // Checked again here, at connection time: the address may have changed since the URL was saved.
       const response = await outboundRequest({ method: 'GET', url, headers: source.headers, allowPrivate: this.config.outbound.allowPrivate, timeoutMs: POLL_TIMEOUT_MS, maxBytes: POLL_MAX_BYTES });
@@ -53,7 +43,7 @@ export class PollService {
       } catch {
         throw new Error('the source did not answer JSON');
       }
-      const paths = { eventIdPath: pipeline.event_id_path, eventTimePath: pipeline.event_time_path, eventTypePath: pipeline.event_type_path };
+      const paths = { eventIdPath: pipeline.eventIdPath, eventTimePath: pipeline.eventTimePath, eventTypePath: pipeline.eventTypePath };
       const events = pollEvents(pipelineId, valueAtPath(body, source.itemsPath ?? ''), paths, startedAt, contentId);
       await this.buffers.add(events);
       const nextCursor = source.cursor ? valueAtPath(body, source.cursor.path) : undefined;
@@ -68,9 +58,9 @@ export class PollService {
       const message = error instanceof DashError ? `${error.code}: ${error.message}` : (error as Error).message;
       // The message can carry what the upstream sent (or its name): escaped, it stays one line.
       this.logger.warn(`poll of pipeline ${pipelineId} failed: ${logText(message, 500)}`);
-      result = { at: new Date(startedAt).toISOString(), status: 'error', items: 0, error: message, cursor: pipeline.last_poll?.cursor ?? null };
+      result = { at: new Date(startedAt).toISOString(), status: 'error', items: 0, error: message, cursor: pipeline.lastPoll?.cursor ?? null };
     }
-    await this.pool.query('UPDATE pipelines SET last_poll = $2 WHERE id = $1', [pipelineId, JSON.stringify(result)]);
+    await this.pipelines.recordPoll(pipelineId, result);
     return result;
   }
 }

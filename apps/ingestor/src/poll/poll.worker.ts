@@ -1,11 +1,12 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { JobName, QueueName, type PollJobData } from '@dash/domain';
+import { AlertJobName, JobName, QueueName, type PollJobData } from '@dash/domain';
 import { DASH_CONFIG, dispatchJobs, REDIS_WORKER, RedisKeys, type DashConfig, type LastPoll } from '@dash/infra';
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { AlertEvaluator } from '../alerts/alert-evaluator';
 import { PollService } from './poll.service';
 
-/** Runs poll jobs (scheduled by the web app per poll source, or asked for now) from the `default` queue. */
+/** Runs the `default` queue's jobs: polls (scheduled by the web app per poll source, or asked for now) and alert rounds. */
 @Injectable()
 export class PollWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(PollWorker.name);
@@ -15,11 +16,23 @@ export class PollWorker implements OnApplicationBootstrap, BeforeApplicationShut
     @Inject(DASH_CONFIG) private readonly config: DashConfig,
     private readonly keys: RedisKeys,
     private readonly polls: PollService,
+    private readonly alerts: AlertEvaluator,
     @Inject(REDIS_WORKER) private readonly connection: Redis,
   ) {}
 
   onApplicationBootstrap(): void {
-    const processor = dispatchJobs(QueueName.Default, { [JobName.Poll]: (job: Job<PollJobData>) => this.polls.poll(job.data.pipelineId) }, this.logger);
+    // The alert rounds share the `default` queue (one worker per queue and process).
+    const processor = dispatchJobs(
+      QueueName.Default,
+      {
+        [JobName.Poll]: (job: Job<PollJobData>) => this.polls.poll(job.data.pipelineId),
+        [AlertJobName.Evaluate]: async () => {
+          await this.alerts.round();
+          return null;
+        },
+      },
+      this.logger,
+    );
     this.worker = new Worker<PollJobData, LastPoll | null>(QueueName.Default, processor, {
       connection: this.connection,
       prefix: this.keys.bull,

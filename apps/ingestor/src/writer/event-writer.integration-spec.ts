@@ -1,5 +1,6 @@
 import type { IngestEvent } from '@dash/domain';
-import { createPool, createTestDatabase, STORAGE_SERVERS, type TestDatabase } from '@dash/infra';
+import { createPool, EventsRepository, FailuresRepository } from '@dash/infra';
+import { createTestDatabase, STORAGE_SERVERS, type TestDatabase } from '@dash/infra/testing';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { EventWriter } from './event-writer';
@@ -14,7 +15,7 @@ describe.each(STORAGE_SERVERS)(`${EventWriter.name} on $server ($storageMode)`, 
   beforeAll(async () => {
     database = await createTestDatabase('writer', storageMode, server);
     pool = createPool({ databaseUrl: database.url, role: 'ingestor' });
-    writer = new EventWriter(pool, storageMode);
+    writer = new EventWriter(new EventsRepository(pool, storageMode), new FailuresRepository(pool));
   });
 
   afterAll(async () => {

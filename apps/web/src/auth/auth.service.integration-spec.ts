@@ -1,4 +1,5 @@
-import { createDataSource, createTestDatabase, loadConfig, type TestDatabase } from '@dash/infra';
+import { createDataSource, loadConfig, TokensRepository } from '@dash/infra';
+import { createTestDatabase, type TestDatabase } from '@dash/infra/testing';
 import { randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { AuthService } from './auth.service';
@@ -14,7 +15,7 @@ describe(AuthService.name, () => {
     dataSource = createDataSource({ databaseUrl: database.url, storageMode: 'native' });
     await dataSource.initialize();
     const config = loadConfig({ DATABASE_URL: database.url, DASH_ADMIN_TOKEN: 'admin-token-0123456789', STORAGE_MODE: 'native' }, 'web');
-    auth = new AuthService(config, dataSource);
+    auth = new AuthService(config, new TokensRepository(dataSource));
     [{ id: pipelineId }] = (await dataSource.query(`INSERT INTO pipelines (name, source, signing_secret) VALUES ('p', '{"type":"webhook"}', 'whsec_x') RETURNING id`)) as Array<{ id: string }>;
   });
 

@@ -1,8 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { LruCache, VIEWER_TOKEN_PREFIX } from '@dash/domain';
-import { ApiTokenEntity, DASH_CONFIG, type DashConfig } from '@dash/infra';
+import { DASH_CONFIG, TokensRepository, type DashConfig } from '@dash/infra';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { DataSource, type Repository } from 'typeorm';
 
 export type ViewerPrincipal = { kind: 'viewer'; tokenId: string; pipelineIds: ReadonlySet<string> };
 export type Principal = { kind: 'admin' } | ViewerPrincipal;
@@ -36,7 +35,6 @@ export class AuthService implements OnModuleInit, OnApplicationShutdown {
   private readonly misses = new LruCache<string, number>(MISS_MAX);
   /** Bumped by every revocation, so a lookup that started before it cannot cache the revoked token. */
   private generation = 0;
-  private readonly tokens: Repository<ApiTokenEntity>;
   private readonly lastTouched = new LruCache<string, number>(CACHE_MAX);
   private readonly pendingTouches = new Map<string, Date>();
   private readonly revokedListeners = new Set<(tokenId: string) => void>();
@@ -44,10 +42,9 @@ export class AuthService implements OnModuleInit, OnApplicationShutdown {
 
   constructor(
     @Inject(DASH_CONFIG) config: DashConfig,
-    private readonly dataSource: DataSource,
+    private readonly tokens: TokensRepository,
   ) {
     this.adminHash = sha256(config.adminToken);
-    this.tokens = dataSource.getRepository(ApiTokenEntity);
   }
 
   onModuleInit(): void {
@@ -82,7 +79,7 @@ export class AuthService implements OnModuleInit, OnApplicationShutdown {
     if (missedUntil !== undefined && missedUntil > now) return null;
     const generation = this.generation;
     // Looked up by its hash: an index probe, not a comparison that leaks timing.
-    const row = await this.tokens.findOne({ where: { tokenHash: hash }, select: { id: true, pipelineIds: true } });
+    const row = await this.tokens.findByHash(hash);
     const principal: ViewerPrincipal | null = row ? { kind: 'viewer', tokenId: row.id, pipelineIds: new Set(row.pipelineIds) } : null;
     if (generation === this.generation) {
       if (principal) this.viewers.set(key, { principal, until: Date.now() + CACHE_MS });
@@ -95,14 +92,10 @@ export class AuthService implements OnModuleInit, OnApplicationShutdown {
   /** Creates a viewer token for the given pipelines; the token is returned once and never stored. */
   async createViewerToken(pipelineIds: string[], label: string | null = null): Promise<{ id: string; token: string; createdAt: Date }> {
     const token = VIEWER_TOKEN_PREFIX + randomBytes(24).toString('base64url');
-    const [row] = (await this.dataSource.query(`INSERT INTO api_tokens (token_hash, pipeline_ids, label) VALUES ($1, $2::uuid[], $3) RETURNING id, created_at`, [
-      sha256(token),
-      pipelineIds,
-      label,
-    ])) as Array<{ id: string; created_at: Date }>;
+    const { id, createdAt } = await this.tokens.insert(sha256(token), pipelineIds, label);
     // A miss remembered for this hash (impossible in practice: the token is new) must not hide it.
     this.misses.delete(sha256(token).toString('hex'));
-    return { id: row.id, token, createdAt: row.created_at };
+    return { id, token, createdAt };
   }
 
   /**
@@ -125,8 +118,7 @@ export class AuthService implements OnModuleInit, OnApplicationShutdown {
   /** Which of these token ids still exist (the periodic recheck of open sockets). */
   async existingTokenIds(ids: readonly string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
-    const rows = (await this.dataSource.query(`SELECT id FROM api_tokens WHERE id = ANY($1::uuid[])`, [ids])) as Array<{ id: string }>;
-    return new Set(rows.map((row) => row.id));
+    return this.tokens.existingIds(ids);
   }
 
   private touch(tokenId: string, now: number): void {
@@ -142,11 +134,7 @@ export class AuthService implements OnModuleInit, OnApplicationShutdown {
     const times = [...this.pendingTouches.values()];
     this.pendingTouches.clear();
     try {
-      await this.dataSource.query(
-        `UPDATE api_tokens t SET last_used_at = u.at FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, at)
-         WHERE t.id = u.id AND (t.last_used_at IS NULL OR t.last_used_at < u.at)`,
-        [ids, times],
-      );
+      await this.tokens.touch(ids, times);
     } catch (error) {
       // Only the "last used" hint is lost; the next use writes it again.
       for (const id of ids) this.lastTouched.delete(id);

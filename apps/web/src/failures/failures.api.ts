@@ -23,6 +23,7 @@ export const FAILURE_ROUTES: RouteDoc[] = [
         }),
       ),
       total: z.number().int(),
+      next: z.string().nullable().describe('pass as `before` for the next page; null at the end'),
     }),
   },
   {

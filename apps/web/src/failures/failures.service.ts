@@ -1,7 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { DashError, MAX_PAGE_BYTES, type IngestEvent } from '@dash/domain';
-import { boundedEvent, PG_POOL } from '@dash/infra';
-import type { Pool } from 'pg';
+import { Injectable } from '@nestjs/common';
+import { DashError, type IngestEvent } from '@dash/domain';
+import { boundedEvent, FailuresRepository, type FailureRow } from '@dash/infra';
 import { IngestQueue } from '../webhooks/ingest-queue';
 
 /** One event the database refused, as listed by the API. */
@@ -23,14 +22,6 @@ export interface ReplayResult {
   failed: number;
   /** Not settled when the answer was given (no ingestor running, or a slow database). */
   pending: number;
-}
-
-interface FailureRow {
-  event_id: string;
-  event: string;
-  reason: string;
-  attempts: number;
-  created_at: Date;
 }
 
 /** At most this many failures are replayed by one request (the rest by the next one). */
@@ -78,7 +69,7 @@ const iso = (ms: unknown) => (typeof ms === 'number' && Number.isFinite(ms) ? ne
 @Injectable()
 export class FailuresService {
   constructor(
-    @Inject(PG_POOL) private readonly pool: Pool,
+    private readonly failures: FailuresRepository,
     private readonly queue: IngestQueue,
   ) {}
 
@@ -88,41 +79,14 @@ export class FailuresService {
    * it) and only the records that fit are fetched.
    */
   async list(pipelineId: string, limit: number, before?: string): Promise<{ items: FailureView[]; total: number; next: string | null }> {
-    const params: unknown[] = [pipelineId, limit + 1, MAX_PAGE_BYTES];
-    let where = 'pipeline_id = $1';
-    if (before !== undefined) {
-      const [at, id] = decodeFailureCursor(before);
-      params.push(at, id);
-      where += ` AND (created_at, id) < ($4::timestamptz, $5::bigint)`;
-    }
-    const [{ rows }, total] = await Promise.all([
-      this.pool.query<FailureRow & { fits: boolean; id: string; cursor_at: string }>(
-        `WITH page AS (
-           SELECT id, event_id, reason, attempts, created_at, octet_length(event) AS bytes
-           FROM ingest_failures WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $2
-         ), sized AS (
-           SELECT *, row_number() OVER w = 1 OR sum(bytes + octet_length(reason) + 256) OVER w <= $3 AS fits
-           FROM page WINDOW w AS (ORDER BY created_at DESC, id DESC)
-         )
-         SELECT s.id, s.event_id, s.reason, s.attempts, s.created_at, s.fits,
-           to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at,
-           CASE WHEN s.fits THEN (SELECT f.event FROM ingest_failures f WHERE f.id = s.id) END AS event
-         FROM sized s ORDER BY s.created_at DESC, s.id DESC`,
-        params,
-      ),
-      this.count(pipelineId),
-    ]);
-    let size = 0;
-    while (size < rows.length && size < limit && rows[size].fits) size++;
-    const last = rows[size - 1];
-    return { items: rows.slice(0, size).map(toView), total, next: rows.length > size && last ? encodeFailureCursor(last.cursor_at, last.id) : null };
+    const cursor = before === undefined ? undefined : decodeFailureCursor(before);
+    const [{ rows, more }, total] = await Promise.all([this.failures.page(pipelineId, limit, cursor), this.failures.count(pipelineId)]);
+    const last = rows[rows.length - 1];
+    return { items: rows.map(toView), total, next: more && last ? encodeFailureCursor(last.cursor_at, last.id) : null };
   }
 
   async replay(pipelineId: string): Promise<ReplayResult> {
-    const { rows } = await this.pool.query<FailureRow>(
-      'SELECT event_id, event, reason, attempts, created_at FROM ingest_failures WHERE pipeline_id = $1 ORDER BY id LIMIT $2',
-      [pipelineId, MAX_REPLAY],
-    );
+    const rows = await this.failures.oldest(pipelineId, MAX_REPLAY);
     const before = new Map(rows.map((row) => [row.event_id, row.attempts]));
     const events = rows
       .map((row) => parseEvent(row.event))
@@ -135,20 +99,12 @@ export class FailuresService {
     const ids = events.map((event) => event.id);
     const deadline = Date.now() + SETTLE_TIMEOUT_MS;
     for (;;) {
-      const { rows: left } = await this.pool.query<{ event_id: string; attempts: number }>(
-        'SELECT event_id, attempts FROM ingest_failures WHERE pipeline_id = $1 AND event_id = ANY($2)',
-        [pipelineId, ids],
-      );
+      const left = await this.failures.attempts(pipelineId, ids);
       const failed = left.filter((row) => row.attempts > (before.get(row.event_id) ?? 0)).length;
       const pending = left.length - failed;
       if (pending === 0 || Date.now() > deadline) return { replayed: events.length, stored: events.length - left.length, failed, pending };
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
-  }
-
-  private async count(pipelineId: string): Promise<number> {
-    const { rows } = await this.pool.query<{ n: string }>('SELECT count(*) AS n FROM ingest_failures WHERE pipeline_id = $1', [pipelineId]);
-    return Number(rows[0].n);
   }
 }
 

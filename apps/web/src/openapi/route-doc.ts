@@ -39,7 +39,9 @@ export const storedEventSchema = z.object({
   type: z.string().nullable(),
   occurredAt: isoTime,
   receivedAt: isoTime,
-  payload: z.unknown(),
+  payload: z.unknown().describe('null with payloadTruncated in stats, acks and live updates when over 16 KiB'),
+  payloadTruncated: z.boolean().optional(),
+  payloadBytes: z.number().int().optional(),
 });
 
 export const pipelineStatsSchema = z.object({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ALERT_ROUTES } from '../alerts/alerts.api';
 import { CLUSTER_ROUTES } from '../cluster/cluster.api';
 import { FAILURE_ROUTES } from '../failures/failures.api';
 import { PIPELINE_ROUTES } from '../pipelines/pipelines.api';
@@ -29,6 +30,7 @@ export const API_ROUTES: readonly RouteDoc[] = [
   ...SERIES_ROUTES,
   ...FAILURE_ROUTES,
   ...REJECTION_ROUTES,
+  ...ALERT_ROUTES,
   ...CLUSTER_ROUTES,
   ...OPENAPI_ROUTES,
   ...WEBHOOK_ROUTES,

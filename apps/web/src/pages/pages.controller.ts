@@ -16,7 +16,7 @@ const CONTENT_SECURITY_POLICY = [
 ].join('; ');
 
 /**
- * The dashboard pages: one HTML shell for `/` and `/pipelines/:id` (the client reads the path)
+ * The dashboard pages: one HTML shell for `/`, `/pipelines/:id`, `/tokens` and `/cluster` (the client reads the path)
  * and its assets. Public on purpose: the page asks for a token and sends it to /api itself.
  */
 @Controller()
@@ -30,6 +30,16 @@ export class PagesController {
 
   @Get('pipelines/:id')
   pipeline(@Res() reply: FastifyReply): void {
+    this.sendShell(reply);
+  }
+
+  @Get('tokens')
+  tokens(@Res() reply: FastifyReply): void {
+    this.sendShell(reply);
+  }
+
+  @Get('cluster')
+  cluster(@Res() reply: FastifyReply): void {
     this.sendShell(reply);
   }
 

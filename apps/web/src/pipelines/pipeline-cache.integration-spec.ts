@@ -1,4 +1,5 @@
-import { createDataSource, createTestDatabase, PipelineEntity, type TestDatabase } from '@dash/infra';
+import { createDataSource, PipelineEntity, PipelinesRepository } from '@dash/infra';
+import { createTestDatabase, type TestDatabase } from '@dash/infra/testing';
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { PipelineCache } from './pipeline-cache';
@@ -22,7 +23,7 @@ describe(PipelineCache.name, () => {
     dataSource.getRepository(PipelineEntity).save({ name: 'cached', source: { type: 'webhook' }, signingSecret: `whsec_${Buffer.alloc(24, 1).toString('base64')}` });
 
   it('keeps serving a pipeline in use while a flood of unknown ids comes and goes, and holds a bounded number of misses', async () => {
-    const cache = new PipelineCache(dataSource, { maxEntries: 100, maxMisses: 50 });
+    const cache = new PipelineCache(new PipelinesRepository(dataSource, 'native'), { maxEntries: 100, maxMisses: 50 });
     const pipeline = await savePipeline();
     expect((await cache.get(pipeline.id))?.entity.name).toBe('cached');
     // Deleted behind the cache's back (no announcement): only a cached hit can still answer.
@@ -37,7 +38,7 @@ describe(PipelineCache.name, () => {
   });
 
   it('evicts the least recently used pipeline, not all of them, when full', async () => {
-    const cache = new PipelineCache(dataSource, { maxEntries: 3, maxMisses: 3 });
+    const cache = new PipelineCache(new PipelinesRepository(dataSource, 'native'), { maxEntries: 3, maxMisses: 3 });
     const [a, b, c, d] = [await savePipeline(), await savePipeline(), await savePipeline(), await savePipeline()];
     for (const pipeline of [a, b, c]) await cache.get(pipeline.id);
     await cache.get(a.id); // a used again: b is now the least recently used
@@ -53,7 +54,7 @@ describe(PipelineCache.name, () => {
     const closed = createDataSource({ databaseUrl: database.url, storageMode: 'native' });
     await closed.initialize();
     await closed.destroy();
-    const cache = new PipelineCache(closed);
+    const cache = new PipelineCache(new PipelinesRepository(closed, 'native'));
     await expect(cache.get(randomUUID())).rejects.toThrow();
     await expect(cache.get("1' OR '1'='1")).resolves.toBeNull();
     await expect(cache.get('x'.repeat(10_000))).resolves.toBeNull();
@@ -61,7 +62,7 @@ describe(PipelineCache.name, () => {
   });
 
   it('forgets a miss once the pipeline is announced', async () => {
-    const cache = new PipelineCache(dataSource);
+    const cache = new PipelineCache(new PipelinesRepository(dataSource, 'native'));
     const pipeline = await savePipeline();
     await dataSource.query('DELETE FROM pipelines WHERE id = $1', [pipeline.id]);
     expect(await cache.get(pipeline.id)).toBeNull();

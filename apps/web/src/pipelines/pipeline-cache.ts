@@ -1,7 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { decodeSigningSecret, LruCache } from '@dash/domain';
-import { PipelineEntity } from '@dash/infra';
-import { DataSource, type Repository } from 'typeorm';
+import { PipelinesRepository, type PipelineEntity } from '@dash/infra';
 import { isUuid } from './pipelines.schemas';
 
 /** What intake needs of a pipeline, with its HMAC keys decoded once. */
@@ -43,10 +42,11 @@ export class PipelineCache {
   private readonly loading = new Map<string, Promise<CachedPipeline | null>>();
   /** Bumped by every eviction, so a load that started before a change cannot cache stale data. */
   private generation = 0;
-  private readonly pipelines: Repository<PipelineEntity>;
 
-  constructor(dataSource: DataSource, @Optional() @Inject(PIPELINE_CACHE_LIMITS) limits?: PipelineCacheLimits) {
-    this.pipelines = dataSource.getRepository(PipelineEntity);
+  constructor(
+    private readonly pipelines: PipelinesRepository,
+    @Optional() @Inject(PIPELINE_CACHE_LIMITS) limits?: PipelineCacheLimits,
+  ) {
     this.entries = new LruCache(limits?.maxEntries ?? MAX_ENTRIES);
     this.misses = new LruCache(limits?.maxMisses ?? MAX_MISSES);
   }
@@ -91,7 +91,7 @@ export class PipelineCache {
 
   private async load(id: string): Promise<CachedPipeline | null> {
     const generation = this.generation;
-    const entity = await this.pipelines.findOneBy({ id });
+    const entity = await this.pipelines.findById(id);
     const value: CachedPipeline | null = entity
       ? {
           entity,

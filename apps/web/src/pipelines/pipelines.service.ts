@@ -1,8 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DashError, generateSigningSecret, sourceForViewer, type PipelineSource } from '@dash/domain';
-import { assertPublicUrl, DASH_CONFIG, PG_POOL, PipelineEntity, STORAGE_MODE, type DashConfig, type ResolvedStorageMode } from '@dash/infra';
-import type { Pool } from 'pg';
-import { DataSource, type Repository } from 'typeorm';
+import { DashError, DEFAULT_EVENT_PATHS, generateSigningSecret, sourceForViewer, type PipelineSource, type PipelineView } from '@dash/domain';
+import { assertPublicUrl, DASH_CONFIG, PipelinesRepository, StatsRepository, type DashConfig, type PipelineEntity, type StatsSummary } from '@dash/infra';
 import { PipelineChangesPublisher } from './pipeline-changes';
 import { PollScheduler, redisUnavailable } from './poll-scheduler';
 import { isUuid, type CreatePipeline, type UpdatePipeline } from './pipelines.schemas';
@@ -10,35 +8,15 @@ import { isUuid, type CreatePipeline, type UpdatePipeline } from './pipelines.sc
 /** How long a rotated-out secret keeps verifying signatures. */
 export const PREVIOUS_SECRET_GRACE_MS = 24 * 60 * 60 * 1000;
 
-export interface PipelineView {
-  id: string;
-  name: string;
-  source: PipelineSource;
-  eventIdPath: string;
-  eventTimePath: string;
-  eventTypePath: string;
-  webhookPath: string;
-  createdAt: string;
-  updatedAt: string;
-  count: number;
-  lastEventAt: string | null;
-  lastPoll: PipelineEntity['lastPoll'];
-}
-
 @Injectable()
 export class PipelinesService {
-  private readonly pipelines: Repository<PipelineEntity>;
-
   constructor(
-    private readonly dataSource: DataSource,
-    @Inject(PG_POOL) private readonly pool: Pool,
-    @Inject(STORAGE_MODE) private readonly mode: ResolvedStorageMode,
+    private readonly pipelines: PipelinesRepository,
+    private readonly stats: StatsRepository,
     private readonly changes: PipelineChangesPublisher,
     private readonly polls: PollScheduler,
     @Inject(DASH_CONFIG) private readonly config: DashConfig,
-  ) {
-    this.pipelines = dataSource.getRepository(PipelineEntity);
-  }
+  ) {}
 
   /**
    * A change that needs Redis (a poll schedule, other nodes' caches) is refused up front while
@@ -54,19 +32,13 @@ export class PipelinesService {
     if (input.source.type === 'poll') this.requireRedis('creating a poll pipeline');
     await this.assertReachable(input.source);
     const signingSecret = generateSigningSecret();
-    const entity = await this.dataSource.transaction(async (manager) => {
-      const saved = await manager.save(
-        manager.create(PipelineEntity, {
-          name: input.name,
-          source: input.source,
-          eventIdPath: input.eventIdPath ?? 'id',
-          eventTimePath: input.eventTimePath ?? 'timestamp',
-          eventTypePath: input.eventTypePath ?? 'type',
-          signingSecret,
-        }),
-      );
-      await manager.query('INSERT INTO pipeline_stats (pipeline_id) VALUES ($1)', [saved.id]);
-      return saved;
+    const entity = await this.pipelines.create({
+      name: input.name,
+      source: input.source,
+      eventIdPath: input.eventIdPath ?? DEFAULT_EVENT_PATHS.eventIdPath,
+      eventTimePath: input.eventTimePath ?? DEFAULT_EVENT_PATHS.eventTimePath,
+      eventTypePath: input.eventTypePath ?? DEFAULT_EVENT_PATHS.eventTypePath,
+      signingSecret,
     });
     if (entity.source.type === 'poll') {
       try {
@@ -74,7 +46,7 @@ export class PipelinesService {
       } catch (error) {
         // Committed first (so reconciliation never takes its schedule for an orphan), taken back
         // when the schedule cannot be set: the answer is 503 and nothing is left half-made.
-        await this.pool.query('DELETE FROM pipelines WHERE id = $1', [entity.id]);
+        await this.pipelines.deleteNew(entity.id);
         await this.polls.unschedule(entity.id).catch(() => undefined);
         throw redisUnavailable(`creating a poll pipeline (${(error as Error).message})`);
       }
@@ -85,9 +57,9 @@ export class PipelinesService {
 
   /** The pipelines `visible` lets through; `admin: false` hides a poll source's credentials (a viewer's view). */
   async list(visible: (id: string) => boolean, admin = true): Promise<PipelineView[]> {
-    const entities = await this.pipelines.find({ order: { createdAt: 'ASC' } });
+    const entities = await this.pipelines.list();
     const shown = entities.filter((entity) => visible(entity.id));
-    const stats = await this.statsOf(shown.map((entity) => entity.id));
+    const stats = await this.stats.summaries(shown.map((entity) => entity.id));
     return shown.map((entity) => shownTo(toView(entity, stats.get(entity.id)), admin));
   }
 
@@ -115,16 +87,7 @@ export class PipelinesService {
   async remove(id: string): Promise<void> {
     await this.entity(id);
     this.requireRedis('deleting a pipeline');
-    await this.dataSource.transaction(async (manager) => {
-      await manager.query('DELETE FROM pipelines WHERE id = $1', [id]);
-      await manager.query('DELETE FROM event_ids WHERE pipeline_id = $1', [id]);
-      await manager.query('DELETE FROM events WHERE pipeline_id = $1', [id]);
-      // TimescaleDB's continuous aggregates follow the raw events on their next refresh.
-      if (this.mode === 'native') {
-        await manager.query('DELETE FROM event_counts_1m WHERE pipeline_id = $1', [id]);
-        await manager.query('DELETE FROM event_counts_1h WHERE pipeline_id = $1', [id]);
-      }
-    });
+    await this.pipelines.delete(id);
     await this.changes.announce({ pipelineId: id, change: 'deleted' });
     // Gone from the database, which is what counts: a schedule left behind (Redis lost meanwhile)
     // polls nothing and is removed by reconciliation.
@@ -150,13 +113,12 @@ export class PipelinesService {
     return { signingSecret, previousSecretExpiresAt: expiresAt.toISOString() };
   }
 
-  async exists(ids: readonly string[]): Promise<string[]> {
-    const { rows } = await this.pool.query<{ id: string }>('SELECT id FROM pipelines WHERE id = ANY($1::uuid[])', [ids]);
-    return rows.map((row) => row.id);
+  exists(ids: readonly string[]): Promise<string[]> {
+    return this.pipelines.existing(ids);
   }
 
   private async entity(id: string): Promise<PipelineEntity> {
-    const entity = isUuid(id) ? await this.pipelines.findOneBy({ id }) : null;
+    const entity = isUuid(id) ? await this.pipelines.findById(id) : null;
     if (!entity) throw new DashError(404, 'not_found', `no pipeline ${id}`);
     return entity;
   }
@@ -167,15 +129,7 @@ export class PipelinesService {
   }
 
   private async view(entity: PipelineEntity): Promise<PipelineView> {
-    return toView(entity, (await this.statsOf([entity.id])).get(entity.id));
-  }
-
-  private async statsOf(ids: string[]): Promise<Map<string, { count: number; lastEventAt: string | null }>> {
-    const { rows } = await this.pool.query<{ pipeline_id: string; count: string; last_event_at: Date | null }>(
-      'SELECT pipeline_id, count, last_event_at FROM pipeline_stats WHERE pipeline_id = ANY($1::uuid[])',
-      [ids],
-    );
-    return new Map(rows.map((row) => [row.pipeline_id, { count: Number(row.count), lastEventAt: row.last_event_at?.toISOString() ?? null }]));
+    return toView(entity, (await this.stats.summaries([entity.id])).get(entity.id));
   }
 }
 
@@ -183,7 +137,7 @@ function shownTo(view: PipelineView, admin: boolean): PipelineView {
   return admin ? view : { ...view, source: sourceForViewer(view.source) };
 }
 
-function toView(entity: PipelineEntity, stats?: { count: number; lastEventAt: string | null }): PipelineView {
+function toView(entity: PipelineEntity, stats?: StatsSummary): PipelineView {
   return {
     id: entity.id,
     name: entity.name,

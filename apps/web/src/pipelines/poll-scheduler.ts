@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { DashError, JobName, Jobs, QueueName, type PipelineSource, type PollJobData } from '@dash/domain';
-import { InjectQueue, PG_POOL, REDIS_PRODUCER, REDIS_WORKER, RedisKeys, type LastPoll, type PipelineEntity } from '@dash/infra';
-import type { Pool } from 'pg';
+import { DashError, JobName, Jobs, QueueName, type PollJobData } from '@dash/domain';
+import { InjectQueue, PipelinesRepository, REDIS_PRODUCER, REDIS_WORKER, RedisKeys, type LastPoll, type PipelineEntity } from '@dash/infra';
 import { QueueEvents, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 
@@ -43,7 +42,7 @@ export class PollScheduler implements OnApplicationBootstrap, OnApplicationShutd
 
   constructor(
     private readonly keys: RedisKeys,
-    @Inject(PG_POOL) private readonly pool: Pool,
+    private readonly pipelines: PipelinesRepository,
     /** The `default` queue's producer connection: its reconnects trigger reconciliation. */
     @Inject(REDIS_PRODUCER) private readonly connection: Redis,
     /** QueueEvents blocks on a duplicate of this connection, which it closes itself. */
@@ -92,7 +91,7 @@ export class PollScheduler implements OnApplicationBootstrap, OnApplicationShutd
     if (this.stopped) return;
     try {
       const schedulers = await withTimeout(this.queue.getJobSchedulers(0, -1), SCHEDULE_TIMEOUT_MS * 3, 'list poll schedules');
-      const { rows } = await this.pool.query<{ id: string; source: PipelineSource }>("SELECT id, source FROM pipelines WHERE source->>'type' = 'poll'");
+      const rows = await this.pipelines.pollSources();
       const wanted = new Map(rows.map((row) => [row.id, row.source.type === 'poll' ? row.source.intervalSeconds * 1000 : 0]));
       let changed = 0;
       for (const scheduler of schedulers) {

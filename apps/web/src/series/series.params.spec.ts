@@ -1,5 +1,5 @@
-import { DashError } from '@dash/domain';
-import { alignDown, BUCKETS, parseSeriesQuery, type SeriesBucket } from './series.params';
+import { DashError, type SeriesBucket } from '@dash/domain';
+import { alignDown, BUCKETS, parseSeriesQuery } from './series.params';
 
 describe(parseSeriesQuery.name, () => {
   const now = Date.parse('2025-03-10T12:34:56.789Z');

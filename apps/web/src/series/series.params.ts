@@ -1,15 +1,11 @@
-import { DashError } from '@dash/domain';
+import { DashError, type SeriesBucket } from '@dash/domain';
 import { z } from 'zod';
 import { parseWith, textParam } from '../http/zod-validation';
-
-export type SeriesBucket = '1m' | '5m' | '1h' | '1d';
 
 interface BucketSpec {
   ms: number;
   /** The PostgreSQL interval the rows are binned by. */
   interval: string;
-  /** Which rollup to read: minutes for 1m/5m, hours for 1h/1d. */
-  source: 'event_counts_1m' | 'event_counts_1h';
   /** Range when `from` is not given. */
   defaultSpanMs: number;
   /** Largest range one request may ask for (bounds the zero-filled answer). */
@@ -21,10 +17,10 @@ const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
 export const BUCKETS: Record<SeriesBucket, BucketSpec> = {
-  '1m': { ms: MINUTE, interval: '1 minute', source: 'event_counts_1m', defaultSpanMs: HOUR, maxSpanMs: 2 * DAY },
-  '5m': { ms: 5 * MINUTE, interval: '5 minutes', source: 'event_counts_1m', defaultSpanMs: DAY, maxSpanMs: 14 * DAY },
-  '1h': { ms: HOUR, interval: '1 hour', source: 'event_counts_1h', defaultSpanMs: 7 * DAY, maxSpanMs: 120 * DAY },
-  '1d': { ms: DAY, interval: '1 day', source: 'event_counts_1h', defaultSpanMs: 90 * DAY, maxSpanMs: 3660 * DAY },
+  '1m': { ms: MINUTE, interval: '1 minute', defaultSpanMs: HOUR, maxSpanMs: 2 * DAY },
+  '5m': { ms: 5 * MINUTE, interval: '5 minutes', defaultSpanMs: DAY, maxSpanMs: 14 * DAY },
+  '1h': { ms: HOUR, interval: '1 hour', defaultSpanMs: 7 * DAY, maxSpanMs: 120 * DAY },
+  '1d': { ms: DAY, interval: '1 day', defaultSpanMs: 90 * DAY, maxSpanMs: 3660 * DAY },
 };
 
 export interface SeriesQuery {

@@ -1,44 +1,17 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { PG_POOL } from '@dash/infra';
-import type { Pool } from 'pg';
-import { BUCKETS, type SeriesBucket, type SeriesQuery } from './series.params';
-
-export interface SeriesPoint {
-  /** Bucket start, ISO 8601 UTC. */
-  t: string;
-  count: number;
-}
-
-export interface Series {
-  bucket: SeriesBucket;
-  from: string;
-  to: string;
-  points: SeriesPoint[];
-}
-
-// One statement for both storage modes: in native mode the rollups are tables the writer keeps
-// current; in TimescaleDB mode they are continuous aggregates with real-time aggregation, so
-// the newest, not yet materialized minutes come from the raw events. date_bin with the epoch as
-// origin bins in UTC exactly as time_bucket does for these sizes.
-const seriesSql = (source: string, typed: boolean) => `
-  SELECT date_bin($2::interval, bucket, TIMESTAMPTZ 'epoch') AS t, sum(count)::bigint AS count
-  FROM ${source}
-  WHERE pipeline_id = $1 AND bucket >= $3 AND bucket < $4${typed ? ' AND type = $5' : ''}
-  GROUP BY 1
-  ORDER BY 1`;
+import { Injectable } from '@nestjs/common';
+import type { Series, SeriesPoint } from '@dash/domain';
+import { StatsRepository } from '@dash/infra';
+import { BUCKETS, type SeriesQuery } from './series.params';
 
 /** Event counts per time bucket, read from the per-minute and per-hour rollups. */
 @Injectable()
 export class SeriesService {
-  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+  constructor(private readonly stats: StatsRepository) {}
 
   /** Every bucket of the range, zero-filled, so a chart's gaps are real silence. */
   async series(pipelineId: string, query: SeriesQuery): Promise<Series> {
     const spec = BUCKETS[query.bucket];
-    const params: unknown[] = [pipelineId, spec.interval, query.from, query.to];
-    if (query.type !== undefined) params.push(query.type);
-    const { rows } = await this.pool.query<{ t: Date; count: string }>(seriesSql(spec.source, query.type !== undefined), params);
-    const counts = new Map(rows.map((row) => [row.t.getTime(), Number(row.count)]));
+    const counts = await this.stats.series(pipelineId, { interval: spec.interval, bucketMs: spec.ms, from: query.from, to: query.to, type: query.type });
     const points: SeriesPoint[] = [];
     for (let t = query.from.getTime(); t < query.to.getTime(); t += spec.ms) {
       points.push({ t: new Date(t).toISOString(), count: counts.get(t) ?? 0 });

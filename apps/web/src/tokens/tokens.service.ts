@@ -1,10 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ClientProxy } from '@nestjs/microservices';
 import { DashError, TOKEN_REVOKED, type TokenRevoked, type ViewerTokenInfo } from '@dash/domain';
-import { ClusterHeartbeat, DASH_CONFIG, REDIS, RedisKeys, type DashConfig } from '@dash/infra';
+import { ClusterHeartbeat, DASH_CONFIG, REDIS, RedisKeys, TokensRepository, type DashConfig } from '@dash/infra';
 import type { Redis } from 'ioredis';
 import { firstValueFrom } from 'rxjs';
-import { DataSource } from 'typeorm';
 import { AuthService } from '../auth/auth.service';
 import { TRANSPORT_CLIENT } from '../pipelines/pipeline-changes';
 import { PipelinesService } from '../pipelines/pipelines.service';
@@ -14,14 +13,6 @@ const ACK_WAIT_MS = 2_000;
 const ACK_POLL_MS = 20;
 const ACK_TTL_SECONDS = 60;
 
-interface TokenRow {
-  id: string;
-  label: string | null;
-  pipeline_ids: string[];
-  created_at: Date;
-  last_used_at: Date | null;
-}
-
 /** Viewer tokens: made, listed (never the token or its hash) and revoked on every node at once. */
 @Injectable()
 export class TokensService {
@@ -30,7 +21,7 @@ export class TokensService {
   constructor(
     private readonly auth: AuthService,
     private readonly pipelines: PipelinesService,
-    private readonly dataSource: DataSource,
+    private readonly tokens: TokensRepository,
     @Inject(TRANSPORT_CLIENT) private readonly client: ClientProxy,
     @Inject(DASH_CONFIG) private readonly config: DashConfig,
     @Inject(REDIS) private readonly redis: Redis,
@@ -48,7 +39,7 @@ export class TokensService {
   }
 
   async list(): Promise<{ items: ViewerTokenInfo[] }> {
-    const rows = (await this.dataSource.query(`SELECT id, label, pipeline_ids, created_at, last_used_at FROM api_tokens ORDER BY created_at DESC, id`)) as TokenRow[];
+    const rows = await this.tokens.list();
     return {
       items: rows.map((row) => ({
         id: row.id,
@@ -67,8 +58,7 @@ export class TokensService {
    * socket recheck or cache expiry comes.
    */
   async revoke(id: string): Promise<void> {
-    const [, affected] = (await this.dataSource.query(`DELETE FROM api_tokens WHERE id = $1`, [id])) as [unknown, number];
-    if (!affected) throw new DashError(404, 'not_found', `no token ${id}`);
+    if (!(await this.tokens.delete(id))) throw new DashError(404, 'not_found', `no token ${id}`);
     this.auth.forget(id);
     try {
       const message: TokenRevoked = { scope: this.config.keyPrefix, tokenId: id };

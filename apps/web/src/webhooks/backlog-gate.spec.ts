@@ -13,6 +13,13 @@ class FakeBacklog {
   totals(): Promise<BacklogTotals> {
     return this.answer instanceof Error ? Promise.reject(this.answer) : Promise.resolve(this.answer);
   }
+
+  /** Rejections noted for the `backlog_full` alert, in order. */
+  readonly rejections: Array<[string, number]> = [];
+
+  async noteRejection(pipelineId: string, at: number): Promise<void> {
+    this.rejections.push([pipelineId, at]);
+  }
 }
 
 /** The error `check` throws, or null when it lets the events in. */
@@ -105,5 +112,25 @@ describe(BacklogGate.name, () => {
   it('lets a request in when the backlog is empty, however large it is', async () => {
     await sample(0, 0, 0);
     expect(refusal(gate, 'a', 5000)).toBeNull();
+  });
+
+  it('notes a refused pipeline for the backlog_full alert at most once a second', async () => {
+    await sample(0, 1200, 0);
+    refusal(gate, 'a', 1);
+    refusal(gate, 'a', 1);
+    refusal(gate, 'b', 1);
+    jest.setSystemTime(T0 + 1000);
+    refusal(gate, 'a', 1);
+    expect(backlog.rejections).toEqual([
+      ['a', T0],
+      ['b', T0],
+      ['a', T0 + 1000],
+    ]);
+  });
+
+  it('notes nothing while it lets events in', async () => {
+    await sample(0, 10, 0, { a: 10 });
+    expect(refusal(gate, 'a', 1)).toBeNull();
+    expect(backlog.rejections).toEqual([]);
   });
 });

@@ -3,6 +3,8 @@ import { DashError } from '@dash/domain';
 import { Backlog, DASH_CONFIG, type DashConfig } from '@dash/infra';
 
 const REFRESH_MS = 100;
+/** A pipeline's 429s are noted for the `backlog_full` alert at most this often per web node. */
+const REJECTION_NOTE_MS = 1000;
 
 /**
  * Load shedding from the cluster-wide backlog (events queued, not yet committed), read every
@@ -18,11 +20,13 @@ export class BacklogGate implements OnApplicationBootstrap, OnApplicationShutdow
   /** Recent (time, committed) samples, to estimate how fast the backlog drains. */
   private samples: Array<[number, number]> = [];
   private timer: NodeJS.Timeout | null = null;
+  /** When this node last noted a 429 per pipeline (cleared when it grows past a bound). */
+  private rejectionNoted = new Map<string, number>();
 
   constructor(
     @Inject(DASH_CONFIG) config: DashConfig,
-    // Only its totals are read: a unit spec hands a fake.
-    @Inject(Backlog) private readonly backlog: Pick<Backlog, 'totals'>,
+    // Only its totals are read and its rejections noted: a unit spec hands a fake.
+    @Inject(Backlog) private readonly backlog: Pick<Backlog, 'totals' | 'noteRejection'>,
   ) {
     this.max = config.ingest.maxBacklog;
   }
@@ -44,11 +48,25 @@ export class BacklogGate implements OnApplicationBootstrap, OnApplicationShutdow
   check(pipelineId: string, incoming: number): void {
     const pipelineShare = this.byPipeline.get(pipelineId) ?? 0;
     if (this.total + incoming > this.max && this.total > 0) {
+      this.noteRejection(pipelineId);
       throw new DashError(429, 'backlog_full', `${this.total} events are waiting for the database (limit ${this.max}); retry later`, this.retryAfter(this.total - this.max / 2));
     }
     if (pipelineShare + incoming > this.max / 2 && pipelineShare > 0) {
+      this.noteRejection(pipelineId);
       throw new DashError(429, 'backlog_full', `this pipeline has ${pipelineShare} events waiting for the database; retry later`, this.retryAfter(pipelineShare - this.max / 4));
     }
+  }
+
+  /**
+   * Records that a pipeline's sender was turned away, for the `backlog_full` alert: a sorted set
+   * of pipeline → last time, written only on the 429 path and at most once a second per pipeline.
+   */
+  private noteRejection(pipelineId: string): void {
+    const now = Date.now();
+    if (now - (this.rejectionNoted.get(pipelineId) ?? 0) < REJECTION_NOTE_MS) return;
+    if (this.rejectionNoted.size > 10_000) this.rejectionNoted.clear();
+    this.rejectionNoted.set(pipelineId, now);
+    this.backlog.noteRejection(pipelineId, now).catch((error: Error) => this.logger.debug?.(`backlog rejection note: ${error.message}`));
   }
 
   private retryAfter(excess: number): number {

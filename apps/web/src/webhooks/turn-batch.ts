@@ -6,8 +6,7 @@
  * Under load a web node reads several requests per turn. Handling each one as its body completes
  * interleaves Dash's intake code (signature, JSON, extraction) with Node's HTTP parsing of the
  * next request, so every step runs with cold caches; handling the turn's requests back to back
- * measured 13 % less web CPU per webhook, 18 % with the stage boundary after the signature check
- * (WebhooksService; docs/performance.md).
+ * keeps them warm (WebhooksService puts the stage boundary after the signature check).
  */
 export class TurnBatch {
   private tasks: Array<() => void> = [];

@@ -1,3 +1,4 @@
+import { ALERT_DELIVERY_ATTEMPTS, AlertJobName } from './alerts';
 import type { IngestEvent } from './events';
 
 /** BullMQ queues. Their concurrency on an ingestor comes from `QUEUE_CONCURRENCY`. */
@@ -20,11 +21,15 @@ export type JobName = (typeof JobName)[keyof typeof JobName];
 /** The options a job is queued with (a subset of BullMQ's `JobsOptions`; this library stays free of BullMQ). */
 export interface JobOptions {
   attempts?: number;
-  backoff?: { type: 'exponential' | 'fixed'; delay: number };
-  /** `true`: removed at once; a number: the latest this many are kept. */
-  removeOnComplete?: boolean | number;
-  removeOnFail?: boolean | number;
+  /** `delay` is the first retry's; `jitter` (0–1) spreads retries of many jobs apart. */
+  backoff?: { type: 'exponential' | 'fixed'; delay: number; jitter?: number };
+  /** `true`: removed at once; a number: the latest this many are kept; `age`: kept this many seconds. */
+  removeOnComplete?: boolean | number | { age: number };
+  removeOnFail?: boolean | number | { age: number };
 }
+
+/** Every job name, of every queue. */
+export type AnyJobName = JobName | AlertJobName;
 
 /**
  * Every job: the queue it travels on and the options it is queued with. Producers queue with these
@@ -41,11 +46,24 @@ export const Jobs = {
     queue: QueueName.Default,
     options: { removeOnComplete: 100, removeOnFail: 100 },
   },
-} as const satisfies Record<JobName, { queue: QueueName; options: JobOptions }>;
+  /** One evaluation round of every alert rule (a scheduler's tick, or asked for now). */
+  [AlertJobName.Evaluate]: {
+    queue: QueueName.Default,
+    options: { removeOnComplete: true, removeOnFail: 10 },
+  },
+  /**
+   * One notification through its channel: retried with backoff and jitter (the first delay is
+   * `ALERT_RETRY_BASE_MS`, set by the producer); kept an hour once sent, a week once failed.
+   */
+  [AlertJobName.Deliver]: {
+    queue: QueueName.Mailers,
+    options: { attempts: ALERT_DELIVERY_ATTEMPTS, backoff: { type: 'exponential', delay: 5000, jitter: 0.5 }, removeOnComplete: { age: 3600 }, removeOnFail: { age: 7 * 86_400 } },
+  },
+} as const satisfies Record<AnyJobName, { queue: QueueName; options: JobOptions }>;
 
 /** The job names travelling on a queue. */
-export function jobNamesOf(queue: QueueName): JobName[] {
-  return (Object.keys(Jobs) as JobName[]).filter((name) => Jobs[name].queue === queue);
+export function jobNamesOf(queue: QueueName): AnyJobName[] {
+  return (Object.keys(Jobs) as AnyJobName[]).filter((name) => Jobs[name].queue === queue);
 }
 
 /**

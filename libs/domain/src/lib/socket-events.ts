@@ -1,3 +1,4 @@
+import type { AlertUpdated } from './alerts';
 import type { PipelineStats } from './events';
 
 /** Room that receives a pipeline's live updates. */
@@ -16,6 +17,7 @@ export type SubscribeAck =
 
 export interface ServerToClientEvents {
   data_updated: (update: DataUpdated) => void;
+  alert_updated: (update: AlertUpdated) => void;
 }
 
 export interface ClientToServerEvents {
@@ -25,6 +27,7 @@ export interface ClientToServerEvents {
 
 export const SocketEvent = {
   DataUpdated: 'data_updated',
+  AlertUpdated: 'alert_updated',
   Subscribe: 'subscribe',
   Unsubscribe: 'unsubscribe',
 } as const;

@@ -40,3 +40,5 @@ export function pipelinesQueueFixture(suite: string): PipelinesQueueFixture {
     },
   };
 }
+
+export * from './test-database';

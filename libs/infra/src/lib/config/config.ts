@@ -31,7 +31,8 @@ export interface DashConfig {
   smtpUrl: string | null;
   /** The dashboard's address as users reach it (links in alert messages). */
   publicUrl: string;
-  alerts: { from: string };
+  /** `retryBaseMs`: first retry delay of an alert notification; each next one doubles, with jitter. */
+  alerts: { from: string; retryBaseMs: number };
   /** Where set, `/metrics`, `/health` and `/ready` are served on this port and host (the ingestor's only port). */
   metrics: { port: number | null; host: string };
   log: { level: LogLevel; format: 'json' | 'pretty' };
@@ -87,6 +88,7 @@ const schema = {
   SMTP_URL: url(['smtp:', 'smtps:']).optional().describe('where alert e-mails go'),
   DASH_PUBLIC_URL: url(['http:', 'https:']).optional().describe('the dashboard address as users reach it (default http://localhost:$PORT)'),
   ALERT_FROM: z.string().min(3).default('Dash <alerts@localhost>').describe('sender of alert e-mails'),
+  ALERT_RETRY_BASE_MS: int(10, 3_600_000).default(5000).describe('first retry delay of an alert notification, doubled each time with jitter (6 attempts: about 2.5 minutes at the default)'),
   METRICS_PORT: int(1, 65535).optional().describe('serve /metrics, /health and /ready on this port (the ingestor listens on nothing without it)'),
   METRICS_HOST: z.string().min(1).default('127.0.0.1').describe('the address METRICS_PORT binds to (fly-local-6pn on Fly)'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').describe('the lowest level logged'),
@@ -150,7 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaultRole: AppRole): DashCo
     outbound: { allowPrivate: v.OUTBOUND_ALLOW_PRIVATE ?? v.POLL_ALLOW_PRIVATE ?? false },
     smtpUrl: v.SMTP_URL ?? null,
     publicUrl: (v.DASH_PUBLIC_URL ?? `http://localhost:${v.PORT}`).replace(/\/+$/, ''),
-    alerts: { from: v.ALERT_FROM },
+    alerts: { from: v.ALERT_FROM, retryBaseMs: v.ALERT_RETRY_BASE_MS },
     metrics: { port: v.METRICS_PORT ?? null, host: v.METRICS_HOST },
     log: { level: v.LOG_LEVEL, format: v.LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json') },
     migrate: v.DASH_MIGRATE ?? (production ? 'off' : 'boot'),

@@ -4,13 +4,15 @@ import { DataSource } from 'typeorm';
 import type { DashConfig } from '../config/config';
 import { DASH_CONFIG } from '../config/config.module';
 import { assertMigrated, createDataSource, createPool, ensureDatabase, migrate, storageModeOf } from './database';
+import { PG_POOL, STORAGE_MODE } from './database.tokens';
+import { REPOSITORIES } from './repositories/repositories';
 
-export const PG_POOL = Symbol('PG_POOL');
-export const STORAGE_MODE = Symbol('STORAGE_MODE');
+export { PG_POOL, STORAGE_MODE } from './database.tokens';
 
 /**
- * The TypeORM data source (entities, migrations, low-volume API) and a `pg` pool for hot
- * paths. At start it creates the database when missing and runs the migrations.
+ * The TypeORM data source (entities, migrations, low-volume API), a `pg` pool for hot paths, and
+ * the repositories that own the SQL of each table family. At start it creates the database when
+ * missing and runs the migrations.
  */
 @Global()
 @Module({
@@ -39,8 +41,10 @@ export const STORAGE_MODE = Symbol('STORAGE_MODE');
       inject: [PG_POOL],
       useFactory: (pool: Pool) => storageModeOf(pool),
     },
+    // Each table family's SQL lives in one repository; services receive them.
+    ...REPOSITORIES,
   ],
-  exports: [DataSource, PG_POOL, STORAGE_MODE],
+  exports: [DataSource, PG_POOL, STORAGE_MODE, ...REPOSITORIES],
 })
 export class DatabaseModule implements OnApplicationShutdown {
   constructor(

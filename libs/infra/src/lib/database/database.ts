@@ -7,6 +7,7 @@ import { CoreSchema1732752000000 } from './migrations/1732752000000-core-schema'
 import { eventStorageMigration, type ResolvedStorageMode } from './migrations/1732752000001-event-storage';
 import { Retention1732752000002 } from './migrations/1732752000002-retention';
 import { LateEventRefresh1732752000004 } from './migrations/1732752000004-late-event-refresh';
+import { Alerts1732752000005 } from './migrations/1732752000005-alerts';
 import { Tokens1732752000006 } from './migrations/1732752000006-tokens';
 import { DeploymentIdentity1733270400000 } from './migrations/1733270400000-deployment-identity';
 
@@ -48,6 +49,7 @@ export function createDataSource(config: Pick<DashConfig, 'databaseUrl' | 'stora
       eventStorageMigration(config.storageMode),
       Retention1732752000002,
       LateEventRefresh1732752000004,
+      Alerts1732752000005,
       Tokens1732752000006,
       DeploymentIdentity1733270400000,
     ],

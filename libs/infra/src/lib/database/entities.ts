@@ -1,16 +1,7 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-import type { PipelineSource } from '@dash/domain';
+import { DEFAULT_EVENT_PATHS, type LastPoll, type PipelineSource } from '@dash/domain';
 
-/** The outcome of a poll source's latest poll. */
-export interface LastPoll {
-  at: string;
-  status: 'ok' | 'error';
-  /** Items fetched (events stored is at most this: repeats are deduplicated). */
-  items: number;
-  error: string | null;
-  /** The cursor value sent with the next poll, when the source has a cursor. */
-  cursor?: string | null;
-}
+export type { LastPoll } from '@dash/domain';
 
 @Entity({ name: 'pipelines' })
 export class PipelineEntity {
@@ -23,13 +14,13 @@ export class PipelineEntity {
   @Column('jsonb')
   source!: PipelineSource;
 
-  @Column('text', { name: 'event_id_path', default: 'id' })
+  @Column('text', { name: 'event_id_path', default: DEFAULT_EVENT_PATHS.eventIdPath })
   eventIdPath!: string;
 
-  @Column('text', { name: 'event_time_path', default: 'timestamp' })
+  @Column('text', { name: 'event_time_path', default: DEFAULT_EVENT_PATHS.eventTimePath })
   eventTimePath!: string;
 
-  @Column('text', { name: 'event_type_path', default: 'type' })
+  @Column('text', { name: 'event_type_path', default: DEFAULT_EVENT_PATHS.eventTypePath })
   eventTypePath!: string;
 
   @Column('text', { name: 'signing_secret' })

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 import { createDataSource, createPool, ensureDatabase, storageModeOf } from './database';
-import { dropTestDatabase, migrateDatabase, STORAGE_SERVERS, testDatabaseUrl, type TestServer } from './test-database';
+import { dropTestDatabase, migrateDatabase, STORAGE_SERVERS, testDatabaseUrl, type TestServer } from '../../testing/test-database';
 
 type Mode = 'auto' | 'native' | 'timescale';
 const PRELOAD_FIX = "shared_preload_libraries = 'timescaledb'";

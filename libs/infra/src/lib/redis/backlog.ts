@@ -42,10 +42,17 @@ export interface BacklogTotals {
 export class Backlog {
   private readonly jobsKey: string;
   private readonly totalsKey: string;
+  private readonly rejectionsKey: string;
 
   constructor(private readonly redis: Redis, keys: RedisKeys) {
     this.jobsKey = `${keys.backlog}:jobs`;
     this.totalsKey = `${keys.backlog}:totals`;
+    this.rejectionsKey = keys.backlogRejections;
+  }
+
+  /** Notes that a pipeline's sender was turned away (429) at `at`, for the `backlog_full` alert: a sorted set of pipeline → last time. */
+  async noteRejection(pipelineId: string, at: number): Promise<void> {
+    await this.redis.zadd(this.rejectionsKey, at, pipelineId);
   }
 
   async add(jobId: string, shares: Record<string, number>): Promise<void> {

@@ -1,13 +1,16 @@
-import { JobName, Jobs, jobNamesOf, QueueName } from '@dash/domain';
+import { AlertJobName, JobName, Jobs, jobNamesOf, QueueName } from '@dash/domain';
 import { UnrecoverableError } from 'bullmq';
 import { dispatchJobs, type DispatchedJob } from './queues.module';
 
 const quiet = { error: () => undefined };
+/** Handlers for every job of the `default` queue. */
+const defaultQueue = { [JobName.Poll]: async (job: DispatchedJob) => `polled ${job.id}`, [AlertJobName.Evaluate]: async () => 'evaluated' };
 
 describe(dispatchJobs.name, () => {
   it('runs the handler of the job\'s name and answers what it answers', async () => {
-    const run = dispatchJobs(QueueName.Default, { [JobName.Poll]: async (job: DispatchedJob) => `polled ${job.id}` }, quiet);
+    const run = dispatchJobs(QueueName.Default, defaultQueue, quiet);
     await expect(run({ id: '7', name: JobName.Poll })).resolves.toBe('polled 7');
+    await expect(run({ id: '8', name: AlertJobName.Evaluate })).resolves.toBe('evaluated');
   });
 
   it.each([
@@ -16,7 +19,7 @@ describe(dispatchJobs.name, () => {
     ['a name inherited by every object', 'constructor'],
   ])('fails %s at once, without retrying, and says so', async (_, name) => {
     const errors: string[] = [];
-    const run = dispatchJobs(QueueName.Default, { [JobName.Poll]: async () => 'polled' }, { error: (message: string) => void errors.push(message) });
+    const run = dispatchJobs(QueueName.Default, defaultQueue, { error: (message: string) => void errors.push(message) });
     const failure = run({ id: '8', name }).then(
       () => null,
       (error: unknown) => error,
@@ -30,15 +33,17 @@ describe(dispatchJobs.name, () => {
 
   it('refuses to make a worker that misses a job of its queue, or takes one of another', () => {
     expect(() => dispatchJobs(QueueName.Pipelines, {}, quiet)).toThrow(/missing: ingest/);
-    expect(() => dispatchJobs(QueueName.Default, { [JobName.Poll]: async () => 1, [JobName.Ingest]: async () => 1 }, quiet)).toThrow(/not on this queue: ingest/);
+    expect(() => dispatchJobs(QueueName.Default, { [JobName.Poll]: async () => 1 }, quiet)).toThrow(/missing: alerts.evaluate/);
+    expect(() => dispatchJobs(QueueName.Default, { ...defaultQueue, [JobName.Ingest]: async () => 'x' }, quiet)).toThrow(/not on this queue: ingest/);
   });
 });
 
 describe('Jobs', () => {
   it('puts every job on a queue, and each queue\'s jobs are found by name', () => {
-    for (const name of Object.values(JobName)) expect(Object.values(QueueName)).toContain(Jobs[name].queue);
+    for (const name of [...Object.values(JobName), ...Object.values(AlertJobName)]) expect(Object.values(QueueName)).toContain(Jobs[name].queue);
     expect(jobNamesOf(QueueName.Pipelines)).toEqual([JobName.Ingest]);
-    expect(jobNamesOf(QueueName.Default)).toEqual([JobName.Poll]);
+    expect(jobNamesOf(QueueName.Default)).toEqual([JobName.Poll, AlertJobName.Evaluate]);
+    expect(jobNamesOf(QueueName.Mailers)).toEqual([AlertJobName.Deliver]);
   });
 
   it('retries ingest jobs for about two hours and keeps those that failed for good', () => {

@@ -31,4 +31,9 @@ export class RedisKeys {
   rejections(pipelineId: string): string {
     return `${this.prefix}:rejections:${pipelineId}`;
   }
+
+  /** Sorted set: pipeline id → when a web node last answered it `429 backlog_full` (the `backlog_full` alert reads it). */
+  get backlogRejections(): string {
+    return `${this.prefix}:alerts:backlog-rejections`;
+  }
 }

@@ -1,6 +1,6 @@
 import { Global, Inject, Injectable, Logger, Module, type DynamicModule, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import { Emitter } from '@socket.io/redis-emitter';
-import { Jobs, jobNamesOf, QueueName, type JobName, type ServerToClientEvents } from '@dash/domain';
+import { Jobs, jobNamesOf, QueueName, type AnyJobName, type ServerToClientEvents } from '@dash/domain';
 import { Queue, UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { DashConfig } from '../config/config';
@@ -133,16 +133,16 @@ export interface DispatchedJob {
  * queue in `Jobs` must have a handler (checked when the worker is made); a job with any other name
  * fails at once, without retries, and is logged (it was queued by something that should not have).
  */
-export function dispatchJobs<J extends DispatchedJob, R>(queue: QueueName, handlers: Partial<Record<JobName, (job: J) => Promise<R>>>, logger: Pick<Logger, 'error'>): (job: J) => Promise<R> {
+export function dispatchJobs<J extends DispatchedJob, R>(queue: QueueName, handlers: Partial<Record<AnyJobName, (job: J) => Promise<R>>>, logger: Pick<Logger, 'error'>): (job: J) => Promise<R> {
   const expected = jobNamesOf(queue);
   const missing = expected.filter((name) => !handlers[name]);
-  const extra = (Object.keys(handlers) as JobName[]).filter((name) => !expected.includes(name));
+  const extra = (Object.keys(handlers) as AnyJobName[]).filter((name) => !expected.includes(name));
   if (missing.length > 0 || extra.length > 0) {
     throw new Error(`queue ${queue}: handlers must match its jobs (${expected.join(', ')}); missing: ${missing.join(', ') || 'none'}, not on this queue: ${extra.join(', ') || 'none'}`);
   }
   return async (job: J) => {
-    const known = Object.hasOwn(Jobs, job.name) && Jobs[job.name as JobName].queue === queue;
-    const handler = known ? handlers[job.name as JobName] : undefined;
+    const known = Object.hasOwn(Jobs, job.name) && Jobs[job.name as AnyJobName].queue === queue;
+    const handler = known ? handlers[job.name as AnyJobName] : undefined;
     if (!handler) {
       const message = `job ${job.id} on queue ${queue} has the unknown name "${job.name}" (this queue takes: ${expected.join(', ')}); failed without retrying`;
       logger.error(message);

@@ -1,4 +1,5 @@
-import { boundedLastEventSql, type ResolvedStorageMode } from '@dash/infra';
+import type { ResolvedStorageMode } from '../migrations/1732752000001-event-storage';
+import { boundedLastEventSql } from '../stats';
 
 /**
  * A batch travels as one parameter: the JSON array of its events, exactly as they came off the
@@ -88,20 +89,3 @@ export function writeBatchSql(mode: ResolvedStorageMode): string {
   UNION ALL
   SELECT pipeline_id, NULL, NULL, NULL, NULL, count(*) FROM orphaned GROUP BY pipeline_id`;
 }
-
-/**
- * Records an event the database refused. When its pipeline is gone too, there is no failure
- * list to put it in (ingest_failures follows its pipeline): it goes to orphaned_events instead,
- * without its payload (which the database refused), so it is still not dropped silently.
- */
-export const RECORD_FAILURE = `
-  WITH failure AS (
-    INSERT INTO ingest_failures (pipeline_id, event_id, event, reason)
-    SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM pipelines WHERE id = $1)
-    ON CONFLICT (pipeline_id, event_id) DO UPDATE SET
-      event = excluded.event, reason = excluded.reason,
-      attempts = ingest_failures.attempts + 1, created_at = now()
-  )
-  INSERT INTO orphaned_events (pipeline_id, event_id, reason)
-  SELECT $1, $2, 'pipeline_not_found (and refused: ' || $4 || ')' WHERE NOT EXISTS (SELECT 1 FROM pipelines WHERE id = $1)
-  ON CONFLICT (pipeline_id, event_id) DO NOTHING`;

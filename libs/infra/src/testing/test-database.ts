@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import type { StorageMode } from '../config/config';
-import { createDataSource, ensureDatabase, migrate } from './database';
+import type { StorageMode } from '../lib/config/config';
+import { createDataSource, ensureDatabase, migrate } from '../lib/database/database';
 
 export interface TestDatabase {
   name: string;

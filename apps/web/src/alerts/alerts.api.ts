@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { isoTime, type RouteDoc } from '../openapi/route-doc';
+import { channelSchema, conditionSchema, createAlertSchema, updateAlertSchema } from './alerts.schemas';
+
+const notificationSchema = z.object({
+  at: isoTime,
+  channel: z.enum(['email', 'webhook']),
+  kind: z.enum(['firing', 'resolved']),
+  status: z.enum(['queued', 'sent', 'failed']),
+  attempts: z.number().int(),
+  error: z.string().nullable(),
+});
+
+export const alertSchema = z.object({
+  id: z.string(),
+  pipelineId: z.string(),
+  name: z.string(),
+  condition: conditionSchema,
+  channels: z.array(z.union([channelSchema, z.object({ type: z.enum(['email', 'webhook']) })])).describe('a viewer token sees channel types only'),
+  state: z.enum(['ok', 'firing']),
+  since: isoTime,
+  version: z.number().int(),
+  createdAt: isoTime,
+  notifications: z.array(notificationSchema).optional().describe('the last 50, newest first'),
+});
+
+const withSecret = alertSchema.extend({ signingSecret: z.string().optional().describe('whsec_…, with a webhook channel; shown only here') });
+
+/** The alert routes (AlertsController), for the OpenAPI document. */
+export const ALERT_ROUTES: RouteDoc[] = [
+  {
+    method: 'post',
+    path: '/api/pipelines/{id}/alerts',
+    operationId: 'createAlert',
+    summary: 'An alert rule: silence, rate_above, rate_below, failures or backlog_full, by e-mail or signed webhook',
+    access: 'admin',
+    body: createAlertSchema,
+    status: 201,
+    response: withSecret,
+    errors: [404],
+  },
+  {
+    method: 'get',
+    path: '/api/pipelines/{id}/alerts',
+    operationId: 'listAlerts',
+    summary: 'The alert rules of a pipeline with their state and last notifications',
+    access: 'reader',
+    status: 200,
+    response: z.object({ items: z.array(alertSchema) }),
+  },
+  {
+    method: 'patch',
+    path: '/api/pipelines/{id}/alerts/{alertId}',
+    operationId: 'updateAlert',
+    summary: 'Change an alert rule',
+    access: 'admin',
+    body: updateAlertSchema,
+    status: 200,
+    response: withSecret,
+    errors: [404],
+  },
+  {
+    method: 'delete',
+    path: '/api/pipelines/{id}/alerts/{alertId}',
+    operationId: 'deleteAlert',
+    summary: 'Remove an alert rule',
+    access: 'admin',
+    status: 204,
+    errors: [404],
+  },
+];

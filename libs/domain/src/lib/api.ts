@@ -1,0 +1,81 @@
+// The REST API's answers, as the server builds them and the dashboard (apps/web/client) reads
+// them: one definition, so the two cannot drift. Types only: the browser bundle takes no code
+// from here. The OpenAPI document describes the same shapes with zod (apps/web/src/*/*.api.ts).
+import type { AlertChannel, AlertCondition, AlertNotificationKind, AlertNotificationStatus, AlertState } from './alerts';
+import type { StoredEvent } from './events';
+import type { PipelineSource } from './pipeline';
+
+/** The outcome of a poll source's latest poll. */
+export interface LastPoll {
+  at: string;
+  status: 'ok' | 'error';
+  /** Items fetched (events stored is at most this: repeats are deduplicated). */
+  items: number;
+  error: string | null;
+  /** The cursor value sent with the next poll, when the source has a cursor. */
+  cursor?: string | null;
+}
+
+/** A pipeline as `GET /api/pipelines[/:id]` answers it (a poll source's headers redacted for non-admins). */
+export interface PipelineView {
+  id: string;
+  name: string;
+  source: PipelineSource;
+  eventIdPath: string;
+  eventTimePath: string;
+  eventTypePath: string;
+  webhookPath: string;
+  createdAt: string;
+  updatedAt: string;
+  count: number;
+  lastEventAt: string | null;
+  lastPoll: LastPoll | null;
+}
+
+/** A page of `GET /api/pipelines/:id/events`, newest first; `next` is the cursor for older ones. */
+export interface EventPage {
+  items: StoredEvent[];
+  next: string | null;
+}
+
+export type SeriesBucket = '1m' | '5m' | '1h' | '1d';
+
+export interface SeriesPoint {
+  /** Bucket start, ISO 8601 UTC. */
+  t: string;
+  count: number;
+}
+
+/** `GET /api/pipelines/:id/series`: every bucket of the range, empty ones at 0. */
+export interface Series {
+  bucket: SeriesBucket;
+  from: string;
+  to: string;
+  points: SeriesPoint[];
+}
+
+export interface NotificationView {
+  at: string;
+  channel: AlertChannel['type'];
+  kind: AlertNotificationKind;
+  status: AlertNotificationStatus;
+  attempts: number;
+  error: string | null;
+}
+
+/** A channel as a viewer sees it: where it goes is the admin's business. */
+export type AlertChannelView = AlertChannel | { type: AlertChannel['type'] };
+
+/** An alert as `GET /api/pipelines/:id/alerts` lists it (with its latest notifications). */
+export interface AlertView {
+  id: string;
+  pipelineId: string;
+  name: string;
+  condition: AlertCondition;
+  channels: AlertChannelView[];
+  state: AlertState;
+  since: string;
+  version: number;
+  createdAt: string;
+  notifications?: NotificationView[];
+}

@@ -1,0 +1,10 @@
+import { DedupRepository } from './dedup.repository';
+import { EventsRepository } from './events.repository';
+import { FailuresRepository } from './failures.repository';
+import { PipelinesRepository } from './pipelines.repository';
+import { StatsRepository } from './stats.repository';
+import { StorageRepository } from './storage.repository';
+import { TokensRepository } from './tokens.repository';
+
+/** Every repository, provided and exported by DatabaseModule. */
+export const REPOSITORIES = [DedupRepository, EventsRepository, FailuresRepository, PipelinesRepository, StatsRepository, StorageRepository, TokensRepository];
