@@ -1,4 +1,4 @@
-import type { PipelineStats, StoredEvent } from '@dash/domain';
+import type { ClusterNode, PipelineStats, StoredEvent } from '@dash/domain';
 
 const TOKEN_KEY = 'dash.token';
 let memoryToken: string | null = null;
@@ -167,18 +167,7 @@ export const getTokens = () => api<{ items: TokenView[] }>('/api/tokens');
 export const createToken = (pipelines: string[], label?: string) => api<{ id: string; token: string }>('/api/tokens', 'POST', label ? { pipelines, label } : { pipelines });
 export const revokeToken = (id: string) => api<null>(`/api/tokens/${encodeURIComponent(id)}`, 'DELETE');
 
-export interface ClusterNodeView {
-  id: string;
-  role: 'web' | 'ingestor';
-  region: string;
-  startedAt: string;
-  lastSeenAt: string;
-  rssBytes: number;
-  cpu: number;
-  sockets?: number;
-  queues?: Record<string, number>;
-  bufferBacklog?: number;
-}
+export type ClusterNodeView = ClusterNode;
 
 export const getCluster = () => api<{ nodes: ClusterNodeView[] }>('/api/cluster');
 

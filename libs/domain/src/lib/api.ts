@@ -79,3 +79,18 @@ export interface AlertView {
   createdAt: string;
   notifications?: NotificationView[];
 }
+
+/** One live node of the cluster, as `GET /api/cluster` lists it. */
+export interface ClusterNode {
+  id: string;
+  role: 'web' | 'ingestor';
+  region: string;
+  startedAt: string;
+  lastSeenAt: string;
+  rssBytes: number;
+  /** Share of one core used since the previous beat. */
+  cpu: number;
+  sockets?: number;
+  queues?: Record<string, number>;
+  bufferBacklog?: number;
+}

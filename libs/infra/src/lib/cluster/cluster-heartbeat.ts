@@ -1,23 +1,12 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { ClusterNode } from '@dash/domain';
 import type { Redis } from 'ioredis';
 import type { DashConfig } from '../config/config';
 import { DASH_CONFIG } from '../config/config.module';
 import { RedisKeys } from '../redis/keys';
 import { REDIS } from '../redis/redis.module';
 
-export interface ClusterNode {
-  id: string;
-  role: 'web' | 'ingestor';
-  region: string;
-  startedAt: string;
-  lastSeenAt: string;
-  rssBytes: number;
-  /** Share of one core used since the previous beat. */
-  cpu: number;
-  sockets?: number;
-  queues?: Record<string, number>;
-  bufferBacklog?: number;
-}
+export type { ClusterNode };
 
 export type NodeDetails = Pick<ClusterNode, 'sockets' | 'queues' | 'bufferBacklog'>;
 
