@@ -3,22 +3,11 @@ import { io } from 'socket.io-client';
 import { Api, connectViewer, sendWebhook, testEnv, waitFor, type CreatedPipeline, type Viewer } from '../support/harness';
 import { killAll, spawnStack, type Proc, type WebProc } from '../support/processes';
 import { rawHttp } from '../support/raw-http';
+import { prng } from '../support/prng';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261128);
 const GENERATED_CASES = Number(process.env.FUZZ_CASES_API ?? 600);
 
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  return { next, int, pick: <T>(list: readonly T[]): T => list[int(list.length)] };
-}
 
 const ODD_IDS = ['not-a-uuid', '00000000-0000-0000-0000-000000000000', "1' OR '1'='1", '%00', '%E2%80%AE', '..%2F..%2Fetc%2Fpasswd', 'a'.repeat(199), '%F0%9F%92%A9', '-1', '1e309', 'null', '%20', '{}', '[]', 'ZZZZZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZZZZZZZZZ'];
 const ODD_QUERIES = ['', '?limit=abc', '?limit=-1', '?limit=99999999999999999999', '?limit=1&limit=2', '?before=%00', '?before=eyJ9', `?before=${'A'.repeat(3000)}`, '?type=', `?type=${'t'.repeat(600)}`, '?bucket=1y', '?bucket=1m&from=yesterday', '?from=2026-13-45T99:99:99Z&bucket=1h', '?to=-1&bucket=1d', '?__proto__[x]=1', '?limit[]=1'];

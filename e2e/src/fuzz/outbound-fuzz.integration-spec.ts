@@ -1,21 +1,10 @@
 import { Api, queryDb, testEnv } from '../support/harness';
 import { killAll, spawnStack, type Proc, type WebProc } from '../support/processes';
+import { prng } from '../support/prng';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261203);
 const GENERATED_CASES = Number(process.env.FUZZ_CASES_OUTBOUND ?? 300);
 
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  return { next, int, pick: <T>(list: readonly T[]): T => list[int(list.length)] };
-}
 
 /** The spellings seen getting past the old check, and their relatives. */
 const KNOWN_SPELLINGS = [

@@ -2,23 +2,12 @@ import { signWebhook } from '@dash/domain';
 import { Api, queryDb, sendWebhook, testEnv, type CreatedPipeline } from '../support/harness';
 import { killAll, runLoad, reconcile, spawnStack, type LoadStats, type Proc, type WebProc } from '../support/processes';
 import { rawHttp, sendBody } from '../support/raw-http';
+import { prng } from '../support/prng';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261128);
 const GENERATED_CASES = Number(process.env.FUZZ_CASES ?? 2000);
 
 /** mulberry32: a small seeded PRNG, so a failing case can be replayed from its seed and index. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  return { next, int, pick: <T>(list: readonly T[]): T => list[int(list.length)], bytes: (n: number) => Buffer.from(Array.from({ length: n }, () => int(256))) };
-}
 
 interface Case {
   name: string;
