@@ -1,4 +1,20 @@
-import type { ClusterNode, PipelineStats, StoredEvent } from '@dash/domain';
+import type {
+  ClusterNode,
+  EventPage,
+  FailureView,
+  PipelineSource,
+  PipelineStats,
+  PipelineView,
+  Rejection,
+  ReplayResult,
+  Series,
+  SeriesBucket,
+  StoredEvent,
+  ViewerTokenInfo,
+} from '@dash/domain';
+
+// The answers' shapes are the server's own (libs/domain): re-exported for the pages.
+export type { ClusterNode, FailureView, PipelineSource, PipelineView, Rejection, Series, SeriesBucket, ViewerTokenInfo };
 
 const TOKEN_KEY = 'dash.token';
 let memoryToken: string | null = null;
@@ -58,48 +74,10 @@ export async function api<T>(path: string, method = 'GET', body?: unknown): Prom
   return answer as T;
 }
 
-export interface PollSource {
-  type: 'poll';
-  url: string;
-  intervalSeconds: number;
-  headers?: Record<string, string>;
-  itemsPath?: string;
-}
-
-export type SourceView = { type: 'webhook' } | PollSource;
-
-export interface PipelineView {
-  id: string;
-  name: string;
-  source: SourceView;
-  eventIdPath?: string;
-  eventTimePath?: string;
-  eventTypePath?: string;
-  webhookPath: string;
-  createdAt: string;
-  updatedAt?: string;
-  count: number;
-  lastEventAt: string | null;
-}
-
-export type Bucket = '1m' | '5m' | '1h' | '1d';
-
-export interface Series {
-  bucket: Bucket;
-  from: string;
-  to: string;
-  points: Array<{ t: string; count: number }>;
-}
-
 export const getPipelines = () => api<{ items: PipelineView[] }>('/api/pipelines');
 export const getPipeline = (id: string) => api<PipelineView>(`/api/pipelines/${encodeURIComponent(id)}`);
 export const getStats = (id: string) => api<PipelineStats>(`/api/pipelines/${encodeURIComponent(id)}/stats`);
 const pipelinePath = (id: string, rest = '') => `/api/pipelines/${encodeURIComponent(id)}${rest}`;
-
-export interface EventsPage {
-  items: StoredEvent[];
-  next: string | null;
-}
 
 export interface EventsQuery {
   limit?: number;
@@ -107,23 +85,23 @@ export interface EventsQuery {
   type?: string;
 }
 
-export function getEvents(id: string, limit = 20, query: EventsQuery = {}): Promise<EventsPage> {
+export function getEvents(id: string, limit = 20, query: EventsQuery = {}): Promise<EventPage> {
   const params = new URLSearchParams({ limit: String(query.limit ?? limit) });
   if (query.before) params.set('before', query.before);
   if (query.type) params.set('type', query.type);
-  return api<EventsPage>(pipelinePath(id, `/events?${params.toString()}`));
+  return api<EventPage>(pipelinePath(id, `/events?${params.toString()}`));
 }
 
 /** One event by its exact id (`?eventId=`): `null` when the pipeline has none with that id. */
 export async function findEvent(id: string, eventId: string): Promise<StoredEvent | null> {
-  const page = await api<EventsPage>(pipelinePath(id, `/events?${new URLSearchParams({ eventId, limit: '1' }).toString()}`));
+  const page = await api<EventPage>(pipelinePath(id, `/events?${new URLSearchParams({ eventId, limit: '1' }).toString()}`));
   // Checked here too, so a server that ignores the parameter never shows the wrong event.
   return page.items.find((event) => event.id === eventId) ?? null;
 }
 
 export interface PipelineInput {
   name?: string;
-  source?: SourceView;
+  source?: PipelineSource;
   eventIdPath?: string;
   eventTimePath?: string;
   eventTypePath?: string;
@@ -134,42 +112,18 @@ export const updatePipeline = (id: string, input: PipelineInput) => api<Pipeline
 export const deletePipeline = (id: string) => api<null>(pipelinePath(id), 'DELETE');
 export const rotateSecret = (id: string) => api<{ signingSecret: string }>(pipelinePath(id, '/rotate-secret'), 'POST');
 
-export interface FailureView {
-  id: string;
-  reason: string;
-  attempts: number;
-  failedAt: string;
-  event: { type: string | null; occurredAt: string; receivedAt: string; payload: unknown } | null;
-}
-
 export const getFailures = (id: string) => api<{ items: FailureView[]; total: number }>(pipelinePath(id, '/failures?limit=50'));
-export const replayFailures = (id: string) => api<{ replayed: number; stored: number; failed: number; pending: number }>(pipelinePath(id, '/failures/replay'), 'POST');
+export const replayFailures = (id: string) => api<ReplayResult>(pipelinePath(id, '/failures/replay'), 'POST');
 
-export interface RejectionView {
-  at: string;
-  status: number;
-  error: string;
-  webhookId: string | null;
-  contentLength: number | null;
-}
+export const getRejections = (id: string) => api<{ items: Rejection[] }>(pipelinePath(id, '/rejections'));
 
-export const getRejections = (id: string) => api<{ items: RejectionView[] }>(pipelinePath(id, '/rejections'));
-
-export interface TokenView {
-  id: string;
-  label: string | null;
-  pipelines: string[];
-  createdAt: string;
-  lastUsedAt: string | null;
-}
-
-export const getTokens = () => api<{ items: TokenView[] }>('/api/tokens');
+export const getTokens = () => api<{ items: ViewerTokenInfo[] }>('/api/tokens');
 export const createToken = (pipelines: string[], label?: string) => api<{ id: string; token: string }>('/api/tokens', 'POST', label ? { pipelines, label } : { pipelines });
 export const revokeToken = (id: string) => api<null>(`/api/tokens/${encodeURIComponent(id)}`, 'DELETE');
 
 export type ClusterNodeView = ClusterNode;
 
-export const getCluster = () => api<{ nodes: ClusterNodeView[] }>('/api/cluster');
+export const getCluster = () => api<{ nodes: ClusterNode[] }>('/api/cluster');
 
 let adminProbe: Promise<boolean> | null = null;
 
@@ -187,7 +141,7 @@ export function isAdmin(): Promise<boolean> {
   return adminProbe;
 }
 
-export function getSeries(id: string, bucket: Bucket, from: Date, to?: Date): Promise<Series> {
+export function getSeries(id: string, bucket: SeriesBucket, from: Date, to?: Date): Promise<Series> {
   const query = new URLSearchParams({ bucket, from: from.toISOString() });
   if (to) query.set('to', to.toISOString());
   return api<Series>(`/api/pipelines/${encodeURIComponent(id)}/series?${query.toString()}`);

@@ -1,4 +1,4 @@
-import { ApiError, getCluster, isAdmin, storedToken, type ClusterNodeView } from './api';
+import { ApiError, getCluster, isAdmin, storedToken, type ClusterNode } from './api';
 import { h, setText } from './dom';
 import { formatAgo, formatCount } from './format';
 import { frame, problemPage, showConnection, tokenGate } from './layout';
@@ -44,7 +44,7 @@ export function renderCluster(): void {
   });
 }
 
-function nodeCard(node: ClusterNodeView): HTMLElement {
+function nodeCard(node: ClusterNode): HTMLElement {
   const queued = node.queues ? Object.values(node.queues).reduce((a, b) => a + b, 0) : undefined;
   const row = (term: string, value: string) => [h('dt', {}, term), h('dd', {}, value)];
   return h(

@@ -1,4 +1,4 @@
-import { ApiError, type PipelineInput, type PipelineView, type SourceView } from './api';
+import { ApiError, type PipelineInput, type PipelineView, type PipelineSource } from './api';
 import { append, copyButton, field, h } from './dom';
 import { signingExamples } from './examples';
 
@@ -88,7 +88,7 @@ export function pipelineForm(options: { submitLabel: string; initial?: PipelineV
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     problem.hidden = true;
-    let source: SourceView;
+    let source: PipelineSource;
     try {
       source = pollRadio.checked ? { type: 'poll', url: url.value.trim(), intervalSeconds: Number(interval.value), headers: parseHeaders(headers.value), ...(itemsPath.value.trim() ? { itemsPath: itemsPath.value.trim() } : {}) } : { type: 'webhook' };
     } catch (error) {

@@ -1,4 +1,4 @@
-import { ApiError, deletePipeline, getFailures, getRejections, replayFailures, rotateSecret, updatePipeline, type FailureView, type PipelineView, type RejectionView } from './api';
+import { ApiError, deletePipeline, getFailures, getRejections, replayFailures, rotateSecret, updatePipeline, type FailureView, type PipelineView, type Rejection } from './api';
 import { append, button, h, statusLine } from './dom';
 import { pipelineForm, secretPanel } from './forms';
 import { formatCount, formatTime, preview } from './format';
@@ -61,7 +61,7 @@ export function rejectionsSection(pipeline: PipelineView): HTMLElement {
   return sectionCard('Rejected deliveries', 'rejections', h('div', { class: 'card-tools' }, button('Refresh', () => void load(), 'btn btn-ghost btn-small')), h('p', { class: 'muted small' }, 'The last 100 webhooks refused with a 4xx, newest first (never their bodies).'), body);
 }
 
-function rejectionsTable(items: RejectionView[]): HTMLElement {
+function rejectionsTable(items: Rejection[]): HTMLElement {
   return h(
     'table',
     { class: 'table' },

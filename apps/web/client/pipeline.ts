@@ -1,5 +1,5 @@
 import type { StoredEvent } from '@dash/domain';
-import { ApiError, findEvent, getEvents, getPipeline, getSeries, isAdmin, storedToken, type Bucket, type PipelineView } from './api';
+import { ApiError, findEvent, getEvents, getPipeline, getSeries, isAdmin, storedToken, type SeriesBucket, type PipelineView } from './api';
 import { BucketWindow } from './buckets';
 import { EventsChart } from './chart';
 import { append, copyButton, field, h, setText } from './dom';
@@ -28,7 +28,7 @@ interface Browse {
 
 interface Range {
   label: string;
-  bucket: Bucket;
+  bucket: SeriesBucket;
   spanMs: number;
 }
 

@@ -1,4 +1,4 @@
-import { ApiError, createToken, getPipelines, getTokens, isAdmin, revokeToken, storedToken, type PipelineView, type TokenView } from './api';
+import { ApiError, createToken, getPipelines, getTokens, isAdmin, revokeToken, storedToken, type PipelineView, type ViewerTokenInfo } from './api';
 import { copyButton, field, h, statusLine } from './dom';
 import { formatAgo, formatTime } from './format';
 import { frame, problemPage, tokenGate } from './layout';
@@ -24,7 +24,7 @@ export function renderTokens(): void {
   });
 }
 
-function showTokens(main: HTMLElement, pipelines: PipelineView[], initial: TokenView[], listProblem: string | null): void {
+function showTokens(main: HTMLElement, pipelines: PipelineView[], initial: ViewerTokenInfo[], listProblem: string | null): void {
   document.title = 'Tokens · Dash';
   const names = new Map(pipelines.map((p) => [p.id, p.name]));
   let tokens = initial;
@@ -54,7 +54,7 @@ function showTokens(main: HTMLElement, pipelines: PipelineView[], initial: Token
       ),
     );
   };
-  const tokenRow = (token: TokenView) => {
+  const tokenRow = (token: ViewerTokenInfo) => {
     const revoke = h('button', { type: 'button', class: 'btn btn-danger-ghost btn-small' }, 'Revoke');
     const name = token.label || 'Unlabelled token';
     revoke.addEventListener('click', () => {

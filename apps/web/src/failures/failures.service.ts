@@ -1,28 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { DashError, type IngestEvent } from '@dash/domain';
+import { DashError, type FailureView, type IngestEvent, type ReplayResult } from '@dash/domain';
 import { boundedEvent, FailuresRepository, type FailureRow } from '@dash/infra';
 import { IngestQueue } from '../webhooks/ingest-queue';
-
-/** One event the database refused, as listed by the API. */
-export interface FailureView {
-  id: string;
-  reason: string;
-  attempts: number;
-  failedAt: string;
-  /** The event as it was accepted (type, times, payload), or null if its record is unreadable. */
-  event: { type: string | null; occurredAt: string; receivedAt: string; payload: unknown; payloadTruncated?: boolean } | null;
-}
-
-export interface ReplayResult {
-  /** Failures sent through the queue again. */
-  replayed: number;
-  /** Now stored (or found already stored): removed from the list. */
-  stored: number;
-  /** Refused again: still listed, with the new reason and one more attempt. */
-  failed: number;
-  /** Not settled when the answer was given (no ingestor running, or a slow database). */
-  pending: number;
-}
 
 /** At most this many failures are replayed by one request (the rest by the next one). */
 export const MAX_REPLAY = 1000;

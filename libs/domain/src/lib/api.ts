@@ -94,3 +94,25 @@ export interface ClusterNode {
   queues?: Record<string, number>;
   bufferBacklog?: number;
 }
+
+/** One event the database refused, as `GET /api/pipelines/:id/failures` lists it. */
+export interface FailureView {
+  id: string;
+  reason: string;
+  attempts: number;
+  failedAt: string;
+  /** The event as it was accepted (type, times, payload), or null if its record is unreadable. */
+  event: { type: string | null; occurredAt: string; receivedAt: string; payload: unknown; payloadTruncated?: boolean } | null;
+}
+
+/** `POST /api/pipelines/:id/failures/replay`. */
+export interface ReplayResult {
+  /** Failures sent through the queue again. */
+  replayed: number;
+  /** Now stored (or found already stored): removed from the list. */
+  stored: number;
+  /** Refused again: still listed, with the new reason and one more attempt. */
+  failed: number;
+  /** Not settled when the answer was given (no ingestor running, or a slow database). */
+  pending: number;
+}
