@@ -122,7 +122,12 @@ describe('operations: what a running web node and ingestor export', () => {
       const types = metricTypes(text);
       for (const [name, type] of Object.entries(contract)) expect({ name, type: types.get(name) }).toEqual({ name, type });
     }
-    expect(ingestorText).toMatch(/^dash_queue_jobs\{queue="pipelines",state="waiting",role="ingestor",node="ingestor-[^"]+"\} \d+$/m);
+    // Every queue the ingestors work, in every state the rules read.
+    for (const queue of ['pipelines', 'default', 'mailers']) {
+      for (const state of ['waiting', 'active', 'delayed', 'failed']) {
+        expect(ingestorText).toMatch(new RegExp(`^dash_queue_jobs\\{queue="${queue}",state="${state}",role="ingestor",node="ingestor-[^"]+"\\} \\d+$`, 'm'));
+      }
+    }
     expect(webText).toMatch(/^dash_memory_usage_ratio\{role="web",node="web-[^"]+"\} 0\.\d+/m);
     expect(ingestorText).toMatch(/^dash_cpu_usage_ratio\{role="ingestor",node="ingestor-[^"]+"\} \d/m);
   });

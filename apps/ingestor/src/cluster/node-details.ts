@@ -1,10 +1,10 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { QueueName } from '@dash/domain';
-import { Backlog, ClusterHeartbeat, DashMetrics, InjectQueue } from '@dash/infra';
+import { Backlog, ClusterHeartbeat, DashMetrics, InjectQueue, QUEUE_STATES } from '@dash/infra';
 import type { Queue } from 'bullmq';
 import { BufferService } from '../buffer/buffer.service';
 
-/** Adds this ingestor's queue depths and buffered events to its heartbeat. */
+/** Adds this ingestor's queue depths and buffered events to its heartbeat and its metrics. */
 @Injectable()
 export class IngestorNodeDetails implements OnModuleInit {
   constructor(
@@ -12,16 +12,23 @@ export class IngestorNodeDetails implements OnModuleInit {
     private readonly buffers: BufferService,
     private readonly metrics: DashMetrics,
     @InjectQueue(QueueName.Pipelines) private readonly queue: Queue,
+    @InjectQueue(QueueName.Default) private readonly defaultQueue: Queue,
+    @InjectQueue(QueueName.Mailers) private readonly mailers: Queue,
     private readonly backlog: Backlog,
   ) {}
 
   onModuleInit(): void {
     this.metrics.provide({
       backlog: async () => (await this.backlog.totals()).total,
-      queueJobs: async () => ({ [QueueName.Pipelines]: await this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed') }),
+      // Every queue the ingestors work: ingest, polls and alert rounds, alert deliveries.
+      queueJobs: async () => {
+        const queues = [this.queue, this.defaultQueue, this.mailers];
+        const counts = await Promise.all(queues.map((queue) => queue.getJobCounts(...QUEUE_STATES)));
+        return Object.fromEntries(queues.map((queue, i) => [queue.name, counts[i]]));
+      },
     });
     this.heartbeat.describe(async () => {
-      const counts = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
+      const counts = await this.queue.getJobCounts(...QUEUE_STATES);
       return { queues: counts, bufferBacklog: this.buffers.backlog };
     });
   }
