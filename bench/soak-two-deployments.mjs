@@ -44,6 +44,8 @@ function env(deployment, role, port) {
   return {
     ...process.env,
     NODE_ENV: 'production',
+    // Production migrates as a release step (DASH_MIGRATE=off); the soak's fresh databases are migrated at boot.
+    DASH_MIGRATE: 'boot',
     NO_COLOR: '1',
     APP_ROLE: role,
     DATABASE_URL: databaseUrl(deployment.name),
