@@ -141,7 +141,8 @@ describe('alerts under kill -9: no notification lost, none doubled', () => {
 
     // No more kills: stalled ingest and delivery jobs are taken over, events flow, every alert ends ok
     // and every notification is sent.
-    const ingest = new Queue(QueueName.Pipelines, { connection: new Redis(REDIS_URL, { maxRetriesPerRequest: null }), prefix: `${env.name}:bull` });
+    const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const ingest = new Queue(QueueName.Pipelines, { connection, prefix: `${env.name}:bull` });
     try {
       await waitFor(
         async () => {
@@ -155,7 +156,9 @@ describe('alerts under kill -9: no notification lost, none doubled', () => {
         'every alert ok and every notification sent',
       );
     } finally {
+      // A queue leaves the connection it was given open.
       await ingest.close();
+      connection.disconnect();
     }
     await awake.stop();
 
