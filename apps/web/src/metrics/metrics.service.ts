@@ -31,8 +31,9 @@ export class MetricsService implements OnModuleInit {
       // The route pattern, not the URL: bounded label values.
       const route = request.routeOptions.url ?? 'unmatched';
       const seconds = reply.elapsedTime / 1000;
-      this.metrics.observeRequest(request.method, route, reply.statusCode, seconds);
+      // Webhooks are counted apart (dash_webhook_*), every other answer by route.
       if (route === WEBHOOK_ROUTE) this.metrics.observeWebhook(reply.statusCode, seconds);
+      else this.metrics.observeRequest(request.method, route, reply.statusCode, seconds);
       done();
     });
   }
