@@ -97,7 +97,8 @@ describe('alerts under kill -9: no notification lost, none doubled', () => {
   }
 
   it('every alert fires and resolves exactly once while ingestors are killed', async () => {
-    // Most of it is waiting: windows, and BullMQ's stall check (30 s) handing a killed ingestor's jobs on.
+    // Most of it is waiting: windows, and BullMQ's stall checks handing a killed ingestor's jobs on
+    // (ingest: lock 10 s, checked every 5 s; deliveries: BullMQ's defaults, 30 s).
     const pipelines: CreatedPipeline[] = [];
     const alertIds: string[] = [];
     for (let p = 0; p < PIPELINES; p++) {
@@ -126,9 +127,9 @@ describe('alerts under kill -9: no notification lost, none doubled', () => {
       'every alert firing',
     );
     // …and through the resolutions, events coming every 2 s. An ingestor killed mid-ingest holds its
-    // job until BullMQ's stall check (30 s or more): no event is stored meanwhile, so an alert may go
-    // quiet again and open a second episode. That is the rule working; what must hold is that every
-    // episode is notified exactly once.
+    // job until its lock expires and a stall check hands it on (5–20 s, longer under load): no event
+    // is stored meanwhile, so an alert may go quiet again and open a second episode. That is the
+    // rule working; what must hold is that every episode is notified exactly once.
     awake = keepAwake(pipelines);
     await waitFor(
       () => queryDb<{ n: string }>(env, `SELECT count(DISTINCT alert_id) AS n FROM alert_notifications WHERE kind = 'resolved'`),
