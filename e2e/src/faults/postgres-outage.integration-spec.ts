@@ -1,5 +1,6 @@
 import { Api, sendWebhook, testEnv, waitFor } from '../support/harness';
-import { killAll, reconcile, runLoad, sleep, spawnIngestor, spawnWeb, TcpProxy, type Proc, type WebProc } from '../support/processes';
+import { TcpProxy } from '@dash/infra/testing';
+import { killAll, reconcile, runLoad, sleep, spawnIngestor, spawnWeb, type Proc, type WebProc } from '../support/processes';
 
 const OUTAGE_MS = 20_000;
 

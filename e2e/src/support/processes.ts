@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { nodeFlags } from '../../../scripts/launch';
@@ -218,69 +218,6 @@ export class OwnRedis {
       await this.proc.waitForExit(15_000).catch(() => this.proc?.kill9());
     }
     rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-/**
- * A TCP proxy between an app and PostgreSQL. `cut()` destroys every open connection and
- * refuses new ones (the port closes: ECONNREFUSED), as when the database host is unreachable
- * or restarting; `restore()` listens again on the same port.
- */
-export class TcpProxy {
-  private server: Server | null = null;
-  private readonly sockets = new Set<Socket>();
-
-  private constructor(
-    readonly port: number,
-    private readonly target: { host: string; port: number },
-  ) {}
-
-  static async start(target: { host: string; port: number }): Promise<TcpProxy> {
-    const proxy = new TcpProxy(await freePort(), target);
-    await proxy.restore();
-    return proxy;
-  }
-
-  async restore(): Promise<void> {
-    if (this.server) return;
-    const server = createServer((client) => {
-      const upstream = connect(this.target.port, this.target.host);
-      for (const socket of [client, upstream]) {
-        this.sockets.add(socket);
-        socket.on('error', () => undefined);
-        socket.on('close', () => {
-          this.sockets.delete(socket);
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream);
-      upstream.pipe(client);
-    });
-    await new Promise<void>((done, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => done());
-    });
-    this.server = server;
-  }
-
-  async cut(): Promise<void> {
-    const server = this.server;
-    this.server = null;
-    for (const socket of this.sockets) socket.destroy();
-    if (server) await new Promise<void>((done) => server.close(() => done()));
-  }
-
-  /** The database URL that goes through this proxy. */
-  urlFor(databaseUrl: string): string {
-    const url = new URL(databaseUrl);
-    url.hostname = '127.0.0.1';
-    url.port = String(this.port);
-    return url.toString();
-  }
-
-  async close(): Promise<void> {
-    await this.cut();
   }
 }
 

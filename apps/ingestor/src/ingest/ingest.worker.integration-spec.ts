@@ -1,9 +1,7 @@
 import { JobName, type IngestEvent, type IngestJobData } from '@dash/domain';
 import { Backlog, coalesceWrites, createRedis, loadConfig, quit } from '@dash/infra';
-import { pipelinesQueueFixture } from '@dash/infra/testing';
+import { pipelinesQueueFixture, TcpProxy } from '@dash/infra/testing';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net';
 import { BacklogSweeper } from './backlog-sweeper';
 import { IngestWorker } from './ingest.worker';
 
@@ -124,24 +122,11 @@ describe(IngestWorker.name, () => {
   });
 
   it('counts how long its Redis has been unreachable, and forgets it once connected again', async () => {
-    // The worker's connection goes through a port that first refuses, then proxies to Redis, then is cut.
-    const sockets = new Set<Socket>();
-    const proxy = createServer((client) => {
-      const upstream = createConnection(Number(new URL(redisUrl).port || 6379), new URL(redisUrl).hostname);
-      for (const socket of [client, upstream]) {
-        sockets.add(socket);
-        socket.on('close', () => sockets.delete(socket));
-        socket.on('error', () => socket.destroy());
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    proxy.listen(0, '127.0.0.1');
-    await once(proxy, 'listening');
-    const port = (proxy.address() as AddressInfo).port;
-    proxy.close();
-    await once(proxy, 'close');
-
-    const lonely = createRedis(`redis://127.0.0.1:${port}`, 'worker', 'test-redis-lost');
+    // The worker's connection goes through a proxy that first refuses, then passes to Redis, then is cut.
+    const { hostname, port } = new URL(redisUrl);
+    const proxy = await TcpProxy.start({ host: hostname, port: Number(port || 6379) });
+    await proxy.cut();
+    const lonely = createRedis(proxy.urlFor(redisUrl), 'worker', 'test-redis-lost');
     const worker = new IngestWorker(config, keys, new HeldBuffers(), lonely, backlog, sweeper);
     try {
       // Refused from the start: the loss counts from the first failed connection.
@@ -149,21 +134,19 @@ describe(IngestWorker.name, () => {
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(worker.redisLostMs).toBeGreaterThanOrEqual(250);
 
-      proxy.listen(port, '127.0.0.1');
+      await proxy.restore();
       await new Promise((resolve) => lonely.once('ready', resolve));
       expect(worker.redisLostMs).toBe(0);
 
       // Cut while connected: counted again from the cut.
-      proxy.close();
-      for (const socket of sockets) socket.destroy();
+      await proxy.cut();
       await new Promise((resolve) => lonely.once('close', resolve));
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(worker.redisLostMs).toBeGreaterThanOrEqual(80);
       expect(worker.redisLostMs).toBeLessThan(5_000);
     } finally {
       lonely.disconnect();
-      proxy.close();
-      for (const socket of sockets) socket.destroy();
+      await proxy.close();
     }
   });
 });

@@ -42,3 +42,4 @@ export function pipelinesQueueFixture(suite: string): PipelinesQueueFixture {
 }
 
 export * from './test-database';
+export * from './tcp-proxy';
