@@ -75,10 +75,14 @@ if (!(await waitForHealth(`http://127.0.0.1:${port}/health`, 60_000))) {
 } else {
   run('ingestor');
   const base = `http://localhost:${port}`;
+  // A line to paste into another shell, for the README's quick start. A generated token is
+  // base64url, so it needs no quoting; a supplied one is referred to, never printed.
+  const exportLine = `export DASH=${base} DASH_TOKEN=${tokenGiven ? '"$DASH_ADMIN_TOKEN"' : adminToken}`;
   console.log(`
   Dash is running.
     Dashboard:   ${tokenGiven ? `${base}/  (sign in with the token in DASH_ADMIN_TOKEN)` : `${base}/?token=${encodeURIComponent(adminToken)}`}
     Webhooks:    POST ${base}/webhooks/<pipelineId>
     Admin token: ${tokenGiven ? 'from DASH_ADMIN_TOKEN' : `${adminToken}  (generated for this run; set DASH_ADMIN_TOKEN to keep one)`}
+    For a shell: ${exportLine}
 `);
 }
