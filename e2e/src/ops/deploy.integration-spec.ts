@@ -47,6 +47,46 @@ describe('deploy: the fly tomls, the image and compose hold what docs/deploy.md 
     expect(docs).toMatch(/fly ips list -c fly\.ingestor\.toml/);
   });
 
+  it('both apps link alerts to the public web app, and the guide says so', () => {
+    const publicUrl = table(web.env).DASH_PUBLIC_URL;
+    expect(publicUrl).toBe(`https://${String(web.app)}.fly.dev`);
+    // The ingestor writes the links: the web app's address, not its own (private) one.
+    expect(table(ingestor.env).DASH_PUBLIC_URL).toBe(publicUrl);
+    expect(docs).toContain('DASH_PUBLIC_URL');
+    // SMTP_URL: a secret on both apps (the web app validates e-mail channels, the ingestor sends).
+    expect(docs).toMatch(/fly secrets set -c \$app [^\n]*\\\n[^\n]*SMTP_URL=/);
+    expect(docs).toContain('for app in fly.web.toml fly.ingestor.toml');
+  });
+
+  it('token recipes are hex, which a ?token= link carries as is', () => {
+    for (const file of ['docs/deploy.md', 'docker-compose.yml', 'fly.redis.toml', 'README.md']) {
+      const text = read(file);
+      expect({ file, base64: /openssl rand -base64/.test(text) }).toEqual({ file, base64: false });
+    }
+    expect(docs).toContain('DASH_ADMIN_TOKEN=$(openssl rand -hex 32)');
+  });
+
+  it('one image: built once under the web app, deployed by tag to both apps', () => {
+    const image = `registry.fly.io/${String(web.app)}:$LABEL`;
+    expect(docs).toContain('fly deploy -c fly.web.toml --build-only --push --image-label "$LABEL"');
+    expect(docs).toContain(`IMAGE="${image}"`);
+    expect(docs).toContain('fly deploy -c fly.web.toml --image "$IMAGE"');
+    expect(docs).toContain('fly deploy -c fly.ingestor.toml --image "$IMAGE"');
+  });
+
+  it('the self-run Redis is private, persistent, never evicts and takes its password from a secret', () => {
+    const redis = parseToml(read('fly.redis.toml'));
+    expect(redis.http_service).toBeUndefined();
+    expect(redis.services).toBeUndefined();
+    const command = String(table(redis.processes).app);
+    for (const setting of ['--appendonly yes', '--appendfsync everysec', '--maxmemory-policy noeviction', '--requirepass "$REDIS_PASSWORD"']) expect(command).toContain(setting);
+    const mount = (redis.mounts as TomlTable[])[0];
+    expect(command).toContain(`--dir ${String(mount.destination)}`);
+    expect(docs).toContain(`fly volumes create ${String(mount.source)} `);
+    expect(docs).toContain('fly secrets set -c fly.redis.toml REDIS_PASSWORD=');
+    expect(docs).toContain(`@${String(redis.app)}.internal:6379`);
+  });
+
   it('the web app is routed by /health', () => {
     const service = table(web.http_service);
     expect(service.internal_port).toBe(Number(table(web.env).PORT));
