@@ -45,6 +45,8 @@ describe('secrets in output', () => {
     expect(output).toContain('DASH_ADMIN_TOKEN');
     expect(output).not.toContain(SUPPLIED_TOKEN);
     expect(output).not.toContain(encodeURIComponent(SUPPLIED_TOKEN));
+    // The shell line refers to the variable instead of printing its value.
+    expect(output).toContain(`DASH_TOKEN="$DASH_ADMIN_TOKEN"`);
     // And it is the token that works.
     const answer = await fetch(`${base}/api/pipelines`, { headers: { authorization: `Bearer ${SUPPLIED_TOKEN}` } });
     expect(answer.status).toBe(200);
