@@ -77,6 +77,18 @@ describe('the console at phone width', () => {
       return { width: document.documentElement.scrollWidth, wide };
     });
     if (width > PHONE.width) problems.push(`${label}: ${width} px wide; ${wide.join(', ')}`);
+    // Headers and times are never broken across lines ("Stat/us", "03:57:2/4 AM").
+    const broken = await page.evaluate(() =>
+      [...document.querySelectorAll('thead th, time')]
+        .filter((element) => {
+          const range = document.createRange();
+          if (element.querySelector('.visually-hidden')) return false;
+          range.selectNodeContents(element);
+          return new Set([...range.getClientRects()].map((rect) => Math.round(rect.top))).size > 1;
+        })
+        .map((element) => element.textContent),
+    );
+    if (broken.length) problems.push(`${label}: broken across lines: ${broken.join(' | ')}`);
     for (const colorScheme of ['light', 'dark'] as const) {
       await page.emulateMedia({ colorScheme });
       for (const violation of await seriousViolations(page)) problems.push(`${label} ${colorScheme}: ${violation.id} ${violation.help} at ${violation.nodes.map((n) => n.target.join(' ')).join(', ')}`);
