@@ -152,12 +152,15 @@ function rejectionsTable(items: Rejection[]): HTMLElement {
 
 /** Admin only: edit, Rotate secret (the old one keeps working 24 hours) and Delete, both asked first. */
 export function settingsSection(pipeline: PipelineView, onSaved: (saved: PipelineView) => void): HTMLElement {
+  let name = pipeline.name;
   const saved = statusLine();
   const form = pipelineForm({
     submitLabel: 'Save changes',
     initial: pipeline,
     onSubmit: async (input) => {
       const updated = await updatePipeline(pipeline.id, input);
+      // The questions below name the pipeline as it is now.
+      name = updated.name;
       saved.textContent = `Saved at ${formatTime(updated.updatedAt ?? new Date().toISOString())}.`;
       onSaved(updated);
     },
@@ -170,7 +173,7 @@ export function settingsSection(pipeline: PipelineView, onSaved: (saved: Pipelin
       askFirst({
         trigger: rotate,
         slot: secretSlot,
-        title: `Rotate the signing secret of ${pipeline.name}?`,
+        title: `Rotate the signing secret of ${name}?`,
         detail: 'A new secret is made and shown once. The current one keeps working for 24 hours; senders still signing with it after that are refused.',
         yes: 'Yes, rotate secret',
         action: async () => {
@@ -190,9 +193,9 @@ export function settingsSection(pipeline: PipelineView, onSaved: (saved: Pipelin
       askFirst({
         trigger: remove,
         slot: confirmSlot,
-        title: `Delete ${pipeline.name}?`,
+        title: `Delete ${name}?`,
         detail: 'Its events, counts, failures and alerts go too, and its webhook URL stops accepting events. This cannot be undone.',
-        yes: `Yes, delete ${pipeline.name}`,
+        yes: `Yes, delete ${name}`,
         action: async () => {
           await deletePipeline(pipeline.id);
           location.assign('/');
