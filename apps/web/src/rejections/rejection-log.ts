@@ -26,13 +26,19 @@ function contentLengthOf(request: FastifyRequest): number | null {
   return typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : null;
 }
 
-/** The error code and message the sender got (`{error, message}`), cut to bounded lengths. */
+/**
+ * V8 quotes the text it could not parse (`Unexpected token 'S', "SECRET…" is not valid JSON`):
+ * fine in the answer to the sender, but the log never keeps any of the body.
+ */
+export const withoutBodyText = (message: string): string => message.replace(/Unexpected token [\s\S]* is not valid JSON/, 'unexpected token');
+
+/** The error code and message the sender got (`{error, message}`, without body text), cut to bounded lengths. */
 function answerOf(payload: unknown): { error: string; message: string } {
   try {
     const body = JSON.parse(typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : '') as { error?: unknown; message?: unknown };
     return {
       error: typeof body.error === 'string' ? body.error.slice(0, 100) : 'unknown',
-      message: typeof body.message === 'string' ? body.message.slice(0, MAX_REJECTION_MESSAGE) : '',
+      message: typeof body.message === 'string' ? withoutBodyText(body.message).slice(0, MAX_REJECTION_MESSAGE) : '',
     };
   } catch {
     return { error: 'unknown', message: '' };
