@@ -1,4 +1,5 @@
 import type { INestMicroservice } from '@nestjs/common';
+import { existsSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { CHROMIUM, PHONE, launchChromium, seriousViolations } from './support/browser';
 import { ADMIN_TOKEN, Api, queryDb, sendWebhook, startIngestor, startWeb, testEnv, waitFor, type CreatedPipeline, type RunningWeb } from './support/harness';
@@ -23,7 +24,7 @@ describe('the console at phone width', () => {
   const problems: string[] = [];
 
   beforeAll(async () => {
-    if (!CHROMIUM) throw new Error('Chromium is missing');
+    if (!existsSync(CHROMIUM)) throw new Error(`Chromium is missing at ${CHROMIUM}: apt-get install -y chromium (.ci/run does it)`);
     ingestor = await startIngestor(env.config('ingestor', { BUFFER_MAX_WAIT_MS: '50' }));
     web = await startWeb(env.config('web'));
     api = new Api(web.url);

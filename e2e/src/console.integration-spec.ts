@@ -287,6 +287,9 @@ describe('dashboard console in the browser', () => {
     const row = page.getByRole('row', { name: /Support/ });
     await expectText(row, 'Orders EU');
     await expectText(row, 'never');
+    // Created: with its date, written as every other time on the pages.
+    const createdAt = (await api.request('GET', '/api/tokens')).body.items.find((token: { label: string }) => token.label === 'Support').createdAt as string;
+    expect(await row.locator('time').first().innerText()).toBe(await page.evaluate((iso) => new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(new Date(iso)), createdAt));
     await shot('tokens');
   });
 
