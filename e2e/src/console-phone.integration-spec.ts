@@ -1,10 +1,12 @@
 import type { INestMicroservice } from '@nestjs/common';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { CHROMIUM, PHONE, launchChromium, seriousViolations } from './support/browser';
 import { ADMIN_TOKEN, Api, queryDb, sendWebhook, startIngestor, startWeb, testEnv, waitFor, type CreatedPipeline, type RunningWeb } from './support/harness';
 
 const UI_TIMEOUT = 15_000;
+const ARTIFACTS = join(__dirname, '../../test-artifacts');
 
 /**
  * Every page of the console at phone width (390 px), as an admin and as a viewer, in each state
@@ -25,6 +27,7 @@ describe('the console at phone width', () => {
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`Chromium is missing at ${CHROMIUM}: apt-get install -y chromium (.ci/run does it)`);
+    mkdirSync(ARTIFACTS, { recursive: true });
     ingestor = await startIngestor(env.config('ingestor', { BUFFER_MAX_WAIT_MS: '50' }));
     web = await startWeb(env.config('web'));
     api = new Api(web.url);
@@ -40,6 +43,8 @@ describe('the console at phone width', () => {
     await env.cleanup();
   });
 
+  /** For the docs: what a phone shows. */
+  const shot = (name: string, page = tab) => page.screenshot({ path: join(ARTIFACTS, `phone-${name}.png`), fullPage: true });
   const visible = (selector: string, page = tab) => page.locator(selector).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
 
   /** The page as shown now: no sideways scroll (with what sticks out, if it does) and no serious axe violation. */
@@ -108,6 +113,7 @@ describe('the console at phone width', () => {
     await tab.getByRole('button', { name: 'Create pipeline' }).click();
     await visible('[data-testid="secret"]');
     await check('/ with the secret panel');
+    await shot('new-pipeline');
     await tab.getByRole('button', { name: 'Node.js' }).click();
     await check('/ with the Node.js example');
     const listed = (await api.request('GET', '/api/pipelines')).body.items[0];
@@ -143,6 +149,7 @@ describe('the console at phone width', () => {
     await visible(`[data-event-id="${long}"]`);
     await tab.locator(`[data-event-id="${long}"] summary`).click();
     await check('/pipelines/:id with events, failures and rejections');
+    await tab.getByTestId('rejections').screenshot({ path: join(ARTIFACTS, 'phone-rejections.png') });
 
     const settings = tab.getByTestId('settings');
     await settings.getByRole('button', { name: 'Rotate secret' }).click();

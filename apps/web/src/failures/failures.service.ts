@@ -91,7 +91,11 @@ export class FailuresService {
       const left = await this.failures.attempts(pipelineId, ids);
       const failed = left.filter((row) => row.attempts > (before.get(row.event_id) ?? 0)).length;
       const pending = left.length - failed;
-      if (pending === 0 || Date.now() > deadline) return { replayed: events.length, stored: events.length - left.length, failed, pending };
+      if (pending === 0 || Date.now() > deadline) {
+        // Stored ones left the list (failed ones were announced by the ingestor): other pages read it again.
+        if (left.length < events.length) this.notices.failuresChanged(pipelineId);
+        return { replayed: events.length, stored: events.length - left.length, failed, pending };
+      }
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
   }
