@@ -115,10 +115,10 @@ describe('rejected deliveries', () => {
       // The newest refusal is announced too (the trailing notice of its second).
       const newest = Date.parse((await rejections(pipeline.id))[0].at);
       await waitFor(() => notices.filter((at) => at >= newest).length, (n) => n >= 1, 5000, 'a notice after the newest refusal');
-      // 300 refusals: a handful of notices, one per second at most (+1 for the first, +1 trailing).
+      // 300 refusals: a handful of notices, one per second at most (+1 for the first, +1 trailing);
+      // the spacing itself is checked with a fake clock in keyed-throttle.spec.ts.
       expect(notices.length).toBeLessThanOrEqual(Math.ceil((Date.now() - started) / LIST_NOTICE_INTERVAL_MS) + 2);
       expect(notices.length).toBeLessThan(300);
-      for (let i = 1; i < notices.length; i++) expect(notices[i] - notices[i - 1]).toBeGreaterThanOrEqual(LIST_NOTICE_INTERVAL_MS - 50);
     } finally {
       viewer.close();
       await other.close();
