@@ -2,6 +2,7 @@ import type { INestMicroservice } from '@nestjs/common';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { IngestQueue } from '../../apps/web/src/webhooks/ingest-queue';
 import { CHROMIUM, DESKTOP, PHONE, launchChromium, seriousViolations } from './support/browser';
 import { ADMIN_TOKEN, Api, queryDb, sendWebhook, startIngestor, startWeb, testEnv, waitFor, type CreatedPipeline, type RunningWeb } from './support/harness';
 
@@ -152,8 +153,10 @@ describe('dashboard console in the browser', () => {
     const failures = page.getByTestId('failures');
     await expectText(failures, 'None: every event was stored.');
     // PostgreSQL refuses a NUL in text (22P05): the event is recorded as a failure, and the
-    // open page shows it without a reload or Refresh (failures_updated from the ingestor).
-    expect((await sendWebhook(web.url, created, [{ id: 'bad_1', type: 'order.created', note: 'a\u0000b' }])).status).toBe(202);
+    // open page shows it without a reload or Refresh (failures_updated from the ingestor). It goes
+    // straight on the ingest queue (as a replay does), so intake's own checks do not matter here.
+    const now = Date.now();
+    await web.app.get(IngestQueue).enqueue([{ pipelineId: created.id, id: 'bad_1', type: 'order.created', occurredAt: now, receivedAt: now, payloadJson: JSON.stringify({ id: 'bad_1', type: 'order.created', note: 'a\u0000b' }) }]);
     await expectText(failures.locator('[data-failure-id="bad_1"]'), /22P05/);
     await failures.getByRole('button', { name: 'Replay' }).click();
     await expectText(failures.getByRole('status'), 'Replayed 1: 0 stored, 1 failed again.');
