@@ -2,8 +2,9 @@ import type { INestMicroservice } from '@nestjs/common';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { IngestQueue } from '../../apps/web/src/webhooks/ingest-queue';
 import { CHROMIUM, DESKTOP, PHONE, launchChromium, seriousViolations } from './support/browser';
-import { ADMIN_TOKEN, Api, sendWebhook, startIngestor, startWeb, testEnv, waitFor, type CreatedPipeline, type RunningWeb } from './support/harness';
+import { ADMIN_TOKEN, Api, queryDb, sendWebhook, startIngestor, startWeb, testEnv, waitFor, type CreatedPipeline, type RunningWeb } from './support/harness';
 
 const ARTIFACTS = join(__dirname, '../../test-artifacts');
 const UI_TIMEOUT = 15_000;
@@ -24,7 +25,7 @@ async function expectText(locator: Locator, expected: string | RegExp): Promise<
 const visible = (locator: Locator) => locator.first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
 
 /** The management controls a viewer must never see, by their visible names. */
-const MANAGEMENT = ['New pipeline', 'Replay', 'Save changes', 'Rotate secret', 'Delete', 'Create token', 'Revoke', 'Create alert'];
+const MANAGEMENT = ['New pipeline', 'Replay', 'Discard', 'Save changes', 'Rotate secret', 'Delete', 'Create token', 'Revoke', 'Create alert'];
 
 /**
  * The dashboard as a console, in real Chromium: an admin creates a pipeline, reads its events,
@@ -85,9 +86,15 @@ describe('dashboard console in the browser', () => {
     const listed = (await api.request('GET', '/api/pipelines')).body.items.find((p: { name: string }) => p.name === 'Orders');
     expect(listed).toBeDefined();
     created = { id: listed.id, signingSecret: secret };
+    // The list has it at once, while its secret is still shown, and follows it live.
+    const card = page.locator(`[data-testid="pipeline-card"][data-pipeline-id="${created.id}"]`);
+    await expectText(card, 'Orders');
+    await expectText(page.locator('.page-head p'), '2 pipelines');
+    await visible(page.getByTestId('secret'));
     expect(await examples.innerText()).toContain(`${web.url}/webhooks/${created.id}`);
     // The secret shown is the one that verifies.
     expect((await sendWebhook(web.url, created, { type: 'order.created', n: 0 })).status).toBe(202);
+    await expectText(card.getByTestId('count'), '1');
 
     await page.getByRole('link', { name: 'Open Orders' }).click();
     await page.waitForURL(`${web.url}/pipelines/${created.id}`);
@@ -142,26 +149,63 @@ describe('dashboard console in the browser', () => {
     await shotOf('events', page.locator('section[aria-labelledby="events-title"]'));
   });
 
-  it('lists failures with their reason and replays them with a result', async () => {
-    // PostgreSQL refuses a NUL in text (22P05): the event is recorded as a failure.
-    expect((await sendWebhook(web.url, created, [{ id: 'bad_1', type: 'order.created', note: 'a\u0000b' }])).status).toBe(202);
-    await waitFor(() => api.request('GET', `/api/pipelines/${created.id}/failures`), (r) => r.body?.total === 1, UI_TIMEOUT, 'failure recorded');
-    await page.reload();
+  it('lists failures live with their reason and replays them with a result', async () => {
     const failures = page.getByTestId('failures');
+    await expectText(failures, 'None: every event was stored.');
+    // PostgreSQL refuses a NUL in text (22P05): the event is recorded as a failure, and the
+    // open page shows it without a reload or Refresh (failures_updated from the ingestor). It goes
+    // straight on the ingest queue (as a replay does), so intake's own checks do not matter here.
+    const now = Date.now();
+    await web.app.get(IngestQueue).enqueue([{ pipelineId: created.id, id: 'bad_1', type: 'order.created', occurredAt: now, receivedAt: now, payloadJson: JSON.stringify({ id: 'bad_1', type: 'order.created', note: 'a\u0000b' }) }]);
     await expectText(failures.locator('[data-failure-id="bad_1"]'), /22P05/);
     await failures.getByRole('button', { name: 'Replay' }).click();
     await expectText(failures.getByRole('status'), 'Replayed 1: 0 stored, 1 failed again.');
     await expectText(failures.locator('[data-failure-id="bad_1"]'), '2 attempts');
   });
 
-  it('shows rejected deliveries with status, error code and webhook id', async () => {
-    expect((await sendWebhook(web.url, created, { type: 'x' }, { id: 'msg_wrong_secret', secret: other.signingSecret })).status).toBe(401);
-    // Rejections are recorded off the request path: wait until the API has it, then look.
-    await waitFor(() => api.request('GET', `/api/pipelines/${created.id}/rejections`), (r) => r.body?.items?.length > 0, UI_TIMEOUT, 'rejection recorded');
-    await page.reload();
+  it('discards a failure after a confirmation, and another open page follows', async () => {
+    await queryDb(env, `INSERT INTO ingest_failures (pipeline_id, event_id, event, reason) VALUES ($1, 'bad_kept', $2, '22P05: refused')`, [created.id, JSON.stringify({ id: 'bad_kept', pipelineId: created.id, type: null, occurredAt: Date.now(), receivedAt: Date.now(), payload: {} })]);
+    const failures = page.getByTestId('failures');
+    const row = failures.locator('[data-failure-id="bad_1"]');
+    // A second page of the same pipeline, to see the discard arrive live.
+    const second = await admin.newPage();
+    try {
+      await second.goto(`${web.url}/pipelines/${created.id}`);
+      await visible(second.getByTestId('failures').locator('[data-failure-id="bad_1"]'));
+      await visible(failures.locator('[data-failure-id="bad_kept"]'));
+
+      await row.getByRole('button', { name: 'Discard' }).click();
+      await expectText(row.getByRole('alertdialog'), 'Discard the failed event bad_1?');
+      await row.getByRole('button', { name: 'Cancel' }).click();
+      expect(await row.getByRole('alertdialog').count()).toBe(0);
+      expect((await api.request('GET', `/api/pipelines/${created.id}/failures`)).body.total).toBe(2);
+
+      await row.getByRole('button', { name: 'Discard' }).click();
+      await row.getByRole('button', { name: 'Yes, discard' }).click();
+      await waitFor(() => row.count(), (n) => n === 0, UI_TIMEOUT, 'the failure gone from the page');
+      await expectText(failures.getByRole('status'), 'Discarded bad_1.');
+      const left = (await api.request('GET', `/api/pipelines/${created.id}/failures`)).body;
+      expect(left.items.map((item: { id: string }) => item.id)).toEqual(['bad_kept']);
+      await waitFor(() => second.getByTestId('failures').locator('[data-failure-id="bad_1"]').count(), (n) => n === 0, UI_TIMEOUT, 'the other page following');
+      await visible(second.getByTestId('failures').locator('[data-failure-id="bad_kept"]'));
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('shows rejected deliveries live, with status, error code, the message the sender got, webhook id and a date', async () => {
     const rejections = page.getByTestId('rejections');
+    await expectText(rejections, 'None: no delivery was refused lately.');
+    // No reload, no Refresh: rejections_updated brings them.
+    expect((await sendWebhook(web.url, created, { type: 'x' }, { id: 'msg_wrong_secret', secret: other.signingSecret })).status).toBe(401);
     const row = rejections.getByRole('row', { name: /msg_wrong_secret/ });
-    await expectText(row, /401\s+invalid_signature\s+msg_wrong_secret/);
+    await expectText(row, /401\s+invalid_signature\s+.+\s+msg_wrong_secret/);
+    expect((await sendWebhook(web.url, created, { type: 'x' }, { id: 'msg_late', timestamp: new Date(Date.now() - 3_601_000) })).status).toBe(401);
+    const late = rejections.getByRole('row', { name: /msg_late/ });
+    await expectText(late, /timestamp_out_of_tolerance\s+webhook-timestamp is 360\d s away from now \(tolerance 300 s\)/);
+    // The time carries its date, written as everywhere else on the pages.
+    const at = (await api.request('GET', `/api/pipelines/${created.id}/rejections`)).body.items[0].at as string;
+    expect(await late.locator('time').innerText()).toBe(await page.evaluate((iso) => new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(new Date(iso)), at));
   });
 
   it('creates an alert with a signed webhook, shows its state and notifications, and deletes it', async () => {
@@ -214,7 +258,17 @@ describe('dashboard console in the browser', () => {
     const saved = (await api.request('GET', `/api/pipelines/${created.id}`)).body;
     expect(saved).toMatchObject({ name: 'Orders EU', eventTypePath: 'kind' });
 
+    // Asked first: Cancel leaves the secret as it was.
+    const secretBefore = await queryDb<{ signing_secret: string; previous_secret: string | null }>(env, 'SELECT signing_secret, previous_secret FROM pipelines WHERE id = $1', [created.id]);
     await settings.getByRole('button', { name: 'Rotate secret' }).click();
+    await expectText(settings.getByRole('alertdialog'), `Rotate the signing secret of Orders EU?`);
+    await settings.getByRole('alertdialog').getByRole('button', { name: 'Cancel' }).click();
+    expect(await settings.getByRole('alertdialog').count()).toBe(0);
+    expect(await settings.getByTestId('signing-secret').count()).toBe(0);
+    expect(await queryDb(env, 'SELECT signing_secret, previous_secret FROM pipelines WHERE id = $1', [created.id])).toEqual(secretBefore);
+
+    await settings.getByRole('button', { name: 'Rotate secret' }).click();
+    await settings.getByRole('button', { name: 'Yes, rotate secret' }).click();
     const panel = settings.getByTestId('signing-secret');
     await expectText(panel, 'keeps working for 24 hours');
     const rotated = await expectText(panel.getByTestId('secret'), /^whsec_/);
@@ -236,6 +290,9 @@ describe('dashboard console in the browser', () => {
     const row = page.getByRole('row', { name: /Support/ });
     await expectText(row, 'Orders EU');
     await expectText(row, 'never');
+    // Created: with its date, written as every other time on the pages.
+    const createdAt = (await api.request('GET', '/api/tokens')).body.items.find((token: { label: string }) => token.label === 'Support').createdAt as string;
+    expect(await row.locator('time').first().innerText()).toBe(await page.evaluate((iso) => new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(new Date(iso)), createdAt));
     await shot('tokens');
   });
 
@@ -265,8 +322,18 @@ describe('dashboard console in the browser', () => {
       // Revoke on /tokens: the viewer's open page loses its live connection.
       await view.goto(shareLink);
       await expectText(view.getByTestId('connection'), 'live');
+      // Asked first: Cancel leaves the token working.
       await page.getByRole('row', { name: /Support/ }).getByRole('button', { name: 'Revoke' }).click();
+      await expectText(page.getByRole('alertdialog'), 'Revoke Support?');
+      await page.getByRole('alertdialog').getByRole('button', { name: 'Cancel' }).click();
+      expect(await page.getByRole('alertdialog').count()).toBe(0);
+      expect((await api.withToken(new URL(shareLink).searchParams.get('token') ?? '').request('GET', `/api/pipelines/${created.id}`)).status).toBe(200);
+      expect(await view.getByTestId('connection').innerText()).toBe('live');
+
+      await page.getByRole('row', { name: /Support/ }).getByRole('button', { name: 'Revoke' }).click();
+      await page.getByRole('button', { name: 'Yes, revoke Support' }).click();
       await expectText(page.getByRole('status').filter({ hasText: 'revoked' }), 'Support revoked');
+      expect((await api.withToken(new URL(shareLink).searchParams.get('token') ?? '').request('GET', `/api/pipelines/${created.id}`)).status).toBe(401);
       expect(await page.getByRole('row', { name: /Support/ }).count()).toBe(0);
       await expectText(view.getByTestId('connection'), 'token rejected');
     } finally {

@@ -114,6 +114,7 @@ export const rotateSecret = (id: string) => api<{ signingSecret: string }>(pipel
 
 export const getFailures = (id: string) => api<{ items: FailureView[]; total: number }>(pipelinePath(id, '/failures?limit=50'));
 export const replayFailures = (id: string) => api<ReplayResult>(pipelinePath(id, '/failures/replay'), 'POST');
+export const discardFailure = (id: string, failureId: string) => api<null>(pipelinePath(id, `/failures/${encodeURIComponent(failureId)}`), 'DELETE');
 
 export const getRejections = (id: string) => api<{ items: Rejection[] }>(pipelinePath(id, '/rejections'));
 

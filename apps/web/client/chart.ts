@@ -1,7 +1,7 @@
 import uPlot from 'uplot';
 import type { BucketWindow } from './buckets';
 import { h, setText } from './dom';
-import { formatCount } from './format';
+import { formatCount, formatTime } from './format';
 
 function cssVar(name: string, fallback: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
@@ -9,7 +9,6 @@ function cssVar(name: string, fallback: string): string {
 
 const BUCKET_WORDS: Record<string, string> = { '1m': 'minute', '5m': '5 minutes', '1h': 'hour', '1d': 'day' };
 
-const hoverTime = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 
 /**
  * A uPlot bar chart of a BucketWindow. `data-total` on the element carries the events
@@ -100,11 +99,11 @@ export class EventsChart {
     const { starts, counts } = window;
     if (!starts.length) return 'Chart of events over time: no data';
     const size = BUCKET_WORDS[window.bucket] ?? window.bucket;
-    const head = `Bar chart of events per ${size}, ${hoverTime.format(new Date(starts[0]))} to ${hoverTime.format(new Date(starts[starts.length - 1]))}: ${formatCount(window.total)} event${window.total === 1 ? '' : 's'}`;
+    const head = `Bar chart of events per ${size}, ${formatTime(starts[0], 'minute')} to ${formatTime(starts[starts.length - 1], 'minute')}: ${formatCount(window.total)} event${window.total === 1 ? '' : 's'}`;
     if (window.total === 0) return `${head}.`;
     let busiest = 0;
     counts.forEach((count, index) => (count > counts[busiest] ? (busiest = index) : undefined));
-    return `${head}; busiest ${size} ${hoverTime.format(new Date(starts[busiest]))} with ${formatCount(counts[busiest])}.`;
+    return `${head}; busiest ${size} ${formatTime(starts[busiest], 'minute')} with ${formatCount(counts[busiest])}.`;
   }
 
   private hover(u: uPlot): void {
@@ -115,7 +114,7 @@ export class EventsChart {
       setText(this.readout, `${formatCount(window.total)} events in view`);
     } else {
       const count = window.counts[index];
-      setText(this.readout, `${hoverTime.format(new Date(window.starts[index]))} · ${formatCount(count)} event${count === 1 ? '' : 's'}`);
+      setText(this.readout, `${formatTime(window.starts[index], 'minute')} · ${formatCount(count)} event${count === 1 ? '' : 's'}`);
     }
   }
 

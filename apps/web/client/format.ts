@@ -28,13 +28,16 @@ export function formatDuration(ms: number): string {
   return `${oneDecimal.format(value / 3_600_000)}\u00a0h`;
 }
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
-const dateTimeFormat = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+const secondFormat = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+const minuteFormat = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 
-/** Local clock time, with the date when it is not today. */
-export function formatTime(iso: string, now = Date.now()): string {
-  const date = new Date(iso);
-  return new Date(now).toDateString() === date.toDateString() ? timeFormat.format(date) : dateTimeFormat.format(date);
+/**
+ * Local date and clock time, `Dec 7, 04:52:13 AM`: every time on the pages (lists, tables, the
+ * chart) is written with this, always with its date. `minute` for the chart's buckets.
+ */
+export function formatTime(at: string | number | Date, precision: 'second' | 'minute' = 'second'): string {
+  const date = at instanceof Date ? at : new Date(at);
+  return (precision === 'minute' ? minuteFormat : secondFormat).format(date);
 }
 
 /** A one-line JSON preview, cut at `max` characters. */

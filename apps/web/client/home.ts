@@ -68,31 +68,48 @@ export function renderHome(): void {
 
 function showPipelines(main: HTMLElement, connection: HTMLElement, token: string, items: PipelineView[]): void {
   const totalEl = h('strong', {}, '0');
-  const head = h(
-    'div',
-    { class: 'page-head' },
-    h('div', {}, h('h1', {}, 'Pipelines'), h('p', { class: 'muted' }, `${formatCount(items.length)} pipeline${items.length === 1 ? '' : 's'} · `, totalEl, ' events stored')),
-  );
-  const creating = newPipeline(head);
-  if (items.length === 0) {
-    connection.hidden = true;
-    main.replaceChildren(
-      head,
-      creating,
-      h(
-        'section',
-        { class: 'card empty' },
-        h('h2', {}, 'No pipelines yet'),
-        h('p', { class: 'muted' }, 'Create one with New pipeline (admin), or with the API; it answers with the pipeline id and its signing secret:'),
-        h('pre', { class: 'code' }, `curl -X POST ${location.origin}/api/pipelines \\\n  -H "authorization: Bearer $DASH_ADMIN_TOKEN" \\\n  -H "content-type: application/json" \\\n  -d '{"name": "orders", "source": {"type": "webhook"}}'`),
-        h('p', { class: 'muted' }, 'A viewer token only lists the pipelines it was made for.'),
-      ),
-    );
-    return;
-  }
-
+  const countEl = h('span', {});
+  const head = h('div', { class: 'page-head' }, h('div', {}, h('h1', {}, 'Pipelines'), h('p', { class: 'muted' }, countEl, ' · ', totalEl, ' events stored')));
   const grid = h('section', { class: 'grid' });
-  const cards = items.map((pipeline): Card => {
+  const cards: Card[] = [];
+  let live: LiveConnection | null = null;
+  const empty = h(
+    'section',
+    { class: 'card empty' },
+    h('h2', {}, 'No pipelines yet'),
+    h('p', { class: 'muted' }, 'Create one with New pipeline (admin), or with the API; it answers with the pipeline id and its signing secret:'),
+    h('pre', { class: 'code', tabindex: '0', 'aria-label': 'Creating a pipeline with curl' }, `curl -X POST ${location.origin}/api/pipelines \\\n  -H "authorization: Bearer $DASH_ADMIN_TOKEN" \\\n  -H "content-type: application/json" \\\n  -d '{"name": "orders", "source": {"type": "webhook"}}'`),
+    h('p', { class: 'muted' }, 'A viewer token only lists the pipelines it was made for.'),
+  );
+
+  const refreshTotal = () => {
+    setText(countEl, `${formatCount(cards.length)} pipeline${cards.length === 1 ? '' : 's'}`);
+    setText(totalEl, formatCount(cards.reduce((sum, card) => sum + card.count, 0)));
+  };
+  const tick = () => {
+    const now = Date.now();
+    for (const card of cards) {
+      if (card.minutes.slide(now)) drawSparkline(card.spark, card.minutes.counts);
+      if (card.minutes.starts.length) setText(card.rateEl, formatRate(card.minutes.perMinute(now)));
+      if (card.lastEventAt !== null) setText(card.lastEl, `last event ${formatAgo(now - card.lastEventAt)}`);
+    }
+  };
+  const loadSparkline = (card: Card) => {
+    card.dirty = false;
+    getSeries(card.pipeline.id, '1m', card.minutes.range().from).then(
+      (series) => {
+        card.minutes.seed(series);
+        drawSparkline(card.spark, card.minutes.counts);
+        tick();
+      },
+      () => undefined,
+    );
+  };
+  const sparklines = () => cards.slice(0, MAX_SPARKLINES);
+
+  /** Shows one pipeline's card and follows it live (the socket opens with the first card). */
+  const addCard = (pipeline: PipelineView): void => {
+    if (cards.some((card) => card.pipeline.id === pipeline.id)) return;
     const countEl = h('div', { class: 'card-count', 'data-testid': 'count' }, formatCount(pipeline.count));
     const rateEl = h('span', {}, '–');
     const lastEl = h('span', {}, pipeline.lastEventAt ? '' : 'no events yet');
@@ -110,41 +127,18 @@ function showPipelines(main: HTMLElement, connection: HTMLElement, token: string
         h('div', { class: 'card-meta' }, h('span', {}, h('strong', {}, rateEl), ' / min'), lastEl),
       ),
     );
-    return { pipeline, count: pipeline.count, lastEventAt: pipeline.lastEventAt ? Date.parse(pipeline.lastEventAt) : null, minutes: new BucketWindow('1m', HOUR), dirty: false, countEl, rateEl, lastEl, spark };
-  });
-  main.replaceChildren(head, creating, grid);
-
-  const refreshTotal = () => setText(totalEl, formatCount(cards.reduce((sum, card) => sum + card.count, 0)));
-  const tick = () => {
-    const now = Date.now();
-    for (const card of cards) {
-      if (card.minutes.slide(now)) drawSparkline(card.spark, card.minutes.counts);
-      if (card.minutes.starts.length) setText(card.rateEl, formatRate(card.minutes.perMinute(now)));
-      if (card.lastEventAt !== null) setText(card.lastEl, `last event ${formatAgo(now - card.lastEventAt)}`);
+    const card: Card = { pipeline, count: pipeline.count, lastEventAt: pipeline.lastEventAt ? Date.parse(pipeline.lastEventAt) : null, minutes: new BucketWindow('1m', HOUR), dirty: false, countEl, rateEl, lastEl, spark };
+    cards.push(card);
+    empty.remove();
+    if (!grid.isConnected) creating.after(grid);
+    refreshTotal();
+    if (cards.length <= MAX_SPARKLINES) loadSparkline(card);
+    if (!live) {
+      live = new LiveConnection(token);
+      connection.hidden = false;
+      live.onState((state) => showConnection(connection, state));
     }
-  };
-  refreshTotal();
-
-  const loadSparkline = (card: Card) => {
-    card.dirty = false;
-    getSeries(card.pipeline.id, '1m', card.minutes.range().from).then(
-      (series) => {
-        card.minutes.seed(series);
-        drawSparkline(card.spark, card.minutes.counts);
-        tick();
-      },
-      () => undefined,
-    );
-  };
-  const sparklines = cards.slice(0, MAX_SPARKLINES);
-  sparklines.forEach(loadSparkline);
-  // Live deltas approximate (batches, late events); the rollups settle them once a minute.
-  setInterval(() => sparklines.filter((card) => card.dirty).forEach(loadSparkline), 60_000);
-
-  const live = new LiveConnection(token);
-  live.onState((state) => showConnection(connection, state));
-  for (const card of cards) {
-    live.watch(card.pipeline.id, (change: Change) => {
+    live.watch(pipeline.id, (change: Change) => {
       card.count = change.stats.count;
       if (change.stats.lastEventAt) card.lastEventAt = Date.parse(change.stats.lastEventAt);
       setText(card.countEl, formatCount(change.stats.count));
@@ -158,7 +152,16 @@ function showPipelines(main: HTMLElement, connection: HTMLElement, token: string
       refreshTotal();
       tick();
     });
-  }
+  };
+
+  // A pipeline made here joins the list at once, while its secret panel is still open.
+  const creating = newPipeline(head, addCard);
+  main.replaceChildren(head, creating, items.length ? grid : empty);
+  if (!items.length) connection.hidden = true;
+  items.forEach(addCard);
+  refreshTotal();
+  // Live deltas approximate (batches, late events); the rollups settle them once a minute.
+  setInterval(() => sparklines().filter((card) => card.dirty).forEach(loadSparkline), 60_000);
   setInterval(tick, 1000);
 }
 
@@ -166,7 +169,7 @@ function showPipelines(main: HTMLElement, connection: HTMLElement, token: string
  * The admin's New pipeline button (added to `head`) and the slot below it where its form, then
  * the new pipeline's signing secret (shown this once), appear.
  */
-function newPipeline(head: HTMLElement): HTMLElement {
+function newPipeline(head: HTMLElement, onCreated: (pipeline: PipelineView) => void): HTMLElement {
   const slot = h('div', { class: 'slot', id: 'new-pipeline' });
   const open = h('button', { type: 'button', class: 'btn btn-primary', 'aria-expanded': 'false', 'aria-controls': 'new-pipeline', hidden: true }, 'New pipeline');
   append(head, open);
@@ -193,6 +196,7 @@ function newPipeline(head: HTMLElement): HTMLElement {
         });
         append(panel, h('div', { class: 'form-actions' }, h('a', { class: 'btn btn-primary', href }, `Open ${created.name}`), h('a', { class: 'btn btn-ghost', href: '/' }, 'Done')));
         slot.replaceChildren(panel);
+        onCreated(created);
         panel.querySelector('h2')?.setAttribute('tabindex', '-1');
         (panel.querySelector('h2') as HTMLElement | null)?.focus();
       },

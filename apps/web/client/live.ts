@@ -78,6 +78,27 @@ export class LiveConnection {
     this.socket.on('alert_updated', listener);
   }
 
+  /**
+   * Calls `listener` when the server says one of this pipeline's lists changed (failures recorded
+   * or discarded, a delivery refused), and once the socket is live again after a loss, since
+   * notices sent meanwhile were missed. The page must `watch` the pipeline (that joins its room).
+   */
+  onListChanged(list: 'failures' | 'rejections', pipelineId: string, listener: () => void): void {
+    const heard = (update: { pipelineId: string }) => {
+      if (update.pipelineId === pipelineId) listener();
+    };
+    if (list === 'failures') this.socket.on('failures_updated', heard);
+    else this.socket.on('rejections_updated', heard);
+    let lost = false;
+    this.onState((state) => {
+      if (state === 'reconnecting') lost = true;
+      else if (state === 'live' && lost) {
+        lost = false;
+        listener();
+      }
+    });
+  }
+
   onState(listener: (state: ConnectionState) => void): void {
     this.stateListeners.push(listener);
     listener(this.state);

@@ -162,7 +162,7 @@ function showPipeline(main: HTMLElement, connection: HTMLElement, token: string,
   );
   const title = main.querySelector('h1');
   const live = new LiveConnection(token);
-  append(main, failuresSection(pipeline, admin), rejectionsSection(pipeline), alertsSection(pipeline.id, admin, live));
+  append(main, failuresSection(pipeline, admin, live), rejectionsSection(pipeline, live), alertsSection(pipeline.id, admin, live));
   if (admin)
     append(
       main,

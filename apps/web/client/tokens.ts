@@ -1,4 +1,5 @@
 import { ApiError, createToken, getPipelines, getTokens, isAdmin, revokeToken, storedToken, type PipelineView, type ViewerTokenInfo } from './api';
+import { askFirst } from './confirm';
 import { copyButton, field, h, statusLine } from './dom';
 import { formatAgo, formatTime } from './format';
 import { frame, problemPage, tokenGate } from './layout';
@@ -43,41 +44,49 @@ function showTokens(main: HTMLElement, pipelines: PipelineView[], initial: Viewe
 
   const list = h('div', {});
   const listStatus = statusLine();
+  /** Where Revoke asks first (below the table: a row has no room for it on a phone). */
+  const confirmSlot = h('div', {});
   const renderList = () => {
     if (!tokens.length) return list.replaceChildren(h('p', { class: 'muted' }, listProblem ? `The tokens cannot be listed: ${listProblem}` : 'No viewer tokens yet.'));
     list.replaceChildren(
       h(
+        'div',
+        { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': 'Viewer tokens' },
+        h(
         'table',
         { class: 'table', 'data-testid': 'tokens' },
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Label'), h('th', { scope: 'col' }, 'Pipelines'), h('th', { scope: 'col' }, 'Created'), h('th', { scope: 'col' }, 'Last used'), h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
         h('tbody', {}, ...tokens.map(tokenRow)),
+        ),
       ),
     );
   };
   const tokenRow = (token: ViewerTokenInfo) => {
     const revoke = h('button', { type: 'button', class: 'btn btn-danger-ghost btn-small' }, 'Revoke');
     const name = token.label || 'Unlabelled token';
-    revoke.addEventListener('click', () => {
-      revoke.disabled = true;
-      revokeToken(token.id).then(
-        () => {
+    revoke.setAttribute('aria-expanded', 'false');
+    revoke.addEventListener('click', () =>
+      askFirst({
+        trigger: revoke,
+        slot: confirmSlot,
+        title: `Revoke ${name}?`,
+        detail: 'Its share links stop working at once and the pages open with it disconnect. This cannot be undone: a new token means a new link.',
+        yes: `Yes, revoke ${name}`,
+        action: async () => {
+          await revokeToken(token.id);
           tokens = tokens.filter((t) => t.id !== token.id);
           renderList();
           listStatus.textContent = `${name} revoked: it stops working at once, and its open pages disconnect.`;
         },
-        (error: unknown) => {
-          revoke.disabled = false;
-          listStatus.textContent = `Could not revoke ${name}: ${messageOf(error)}`;
-        },
-      );
-    });
+      }),
+    );
     return h(
       'tr',
       { 'data-token-id': token.id },
       h('th', { scope: 'row' }, token.label ?? h('span', { class: 'muted' }, 'no label')),
       h('td', {}, token.pipelines.map((id) => names.get(id) ?? id).join(', ')),
-      h('td', {}, h('time', { datetime: token.createdAt }, formatTime(token.createdAt))),
-      h('td', {}, token.lastUsedAt ? h('time', { datetime: token.lastUsedAt, title: token.lastUsedAt }, formatAgo(Date.now() - Date.parse(token.lastUsedAt))) : h('span', { class: 'muted' }, 'never')),
+      h('td', { class: 'nowrap' }, h('time', { datetime: token.createdAt }, formatTime(token.createdAt))),
+      h('td', { class: 'nowrap' }, token.lastUsedAt ? h('time', { datetime: token.lastUsedAt, title: formatAgo(Date.now() - Date.parse(token.lastUsedAt)) }, formatTime(token.lastUsedAt)) : h('span', { class: 'muted' }, 'never')),
       h('td', { class: 'actions' }, revoke),
     );
   };
@@ -123,6 +132,6 @@ function showTokens(main: HTMLElement, pipelines: PipelineView[], initial: Viewe
   main.replaceChildren(
     h('section', { class: 'page-head' }, h('div', {}, h('h1', {}, 'Viewer tokens'), h('p', { class: 'muted' }, 'Read-only access to chosen pipelines, shared as a link.'))),
     h('section', { class: 'card', 'aria-labelledby': 'new-token' }, h('div', { class: 'card-head' }, h('h2', { id: 'new-token' }, 'New token')), form, created),
-    h('section', { class: 'card', 'aria-labelledby': 'token-list' }, h('div', { class: 'card-head' }, h('h2', { id: 'token-list' }, 'Tokens')), list, listStatus),
+    h('section', { class: 'card', 'aria-labelledby': 'token-list' }, h('div', { class: 'card-head' }, h('h2', { id: 'token-list' }, 'Tokens')), list, confirmSlot, listStatus),
   );
 }

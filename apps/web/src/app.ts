@@ -7,6 +7,9 @@ import { registerBodyParsers } from './http/body-parsers';
 import { RedisIoAdapter } from './live/redis-io.adapter';
 import { WebModule } from './web.module';
 
+/** A path parameter may be a failure's id (an event id of up to 255 characters, each up to 12 bytes percent-encoded). */
+const MAX_PARAM_LENGTH = 3072;
+
 export interface WebAppOptions {
   /** Nest's console logger at these levels (in-process tests); unset: pino JSON lines per LOG_LEVEL/LOG_FORMAT. */
   logger?: LogLevel[] | false;
@@ -14,7 +17,7 @@ export interface WebAppOptions {
 
 /** Builds the web app (HTTP API, intake, socket.io, pages) without listening yet. */
 export async function createWebApp(config: DashConfig, options: WebAppOptions = {}): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ trustProxy: true, bodyLimit: config.webhooks.maxBytes, routerOptions: { maxParamLength: 200 } });
+  const adapter = new FastifyAdapter({ trustProxy: true, bodyLimit: config.webhooks.maxBytes, routerOptions: { maxParamLength: MAX_PARAM_LENGTH } });
   // Parsers go in before Nest registers routes; Nest routes every error through ErrorFilter.
   registerBodyParsers(adapter.getInstance(), config.webhooks.maxBytes);
   const app = await NestFactory.create<NestFastifyApplication>(WebModule.forRoot(config), adapter, {

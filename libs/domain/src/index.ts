@@ -4,6 +4,7 @@ export * from './lib/bounds';
 export * from './lib/events';
 export * from './lib/extract';
 export * from './lib/log-text';
+export * from './lib/keyed-throttle';
 export * from './lib/lru-cache';
 export * from './lib/paths';
 export * from './lib/pipeline';

@@ -10,7 +10,7 @@ describe(BufferService.name, () => {
   it('does not take a failing live update for a database outage: the batch is written once and settles', async () => {
     const writes: number[] = [];
     // Stand-ins handed in by injection (the writer's real database is not the subject here).
-    const writer = { write: async (events: readonly IngestEvent[]): Promise<WriteOutcome> => (writes.push(events.length), { stats: [stats], failed: 0, orphaned: 0 }) };
+    const writer = { write: async (events: readonly IngestEvent[]): Promise<WriteOutcome> => (writes.push(events.length), { stats: [stats], failed: 0, failedPipelines: [], orphaned: 0 }) };
     const publisher = {
       publish: () => {
         throw new RangeError('Maximum call stack size exceeded');
@@ -39,7 +39,7 @@ describe(BufferService.name, () => {
         attempts += 1;
         degradedAtAttempt.push(service.degraded);
         if (attempts === 1) throw unreachable();
-        return { stats: [stats], failed: 0, orphaned: 0 };
+        return { stats: [stats], failed: 0, failedPipelines: [], orphaned: 0 };
       });
       await expect(service.add([event('a')])).resolves.toBeUndefined();
       expect(attempts).toBe(2);

@@ -89,6 +89,7 @@ export class BufferService {
   private async flush(events: IngestEvent[]): Promise<void> {
     let waiting = false;
     let stats: WriteOutcome['stats'];
+    let failedPipelines: WriteOutcome['failedPipelines'];
     try {
       for (let attempt = 1; ; attempt++) {
         try {
@@ -98,6 +99,7 @@ export class BufferService {
           if (outcome.failed > 0) this.metrics.eventsFailed.inc(outcome.failed);
           if (outcome.orphaned > 0) this.metrics.eventsOrphaned.inc(outcome.orphaned);
           stats = outcome.stats;
+          failedPipelines = outcome.failedPipelines;
           break;
         } catch (error) {
           // The database is away or refuses for a reason no single event causes: wait and retry
@@ -119,7 +121,7 @@ export class BufferService {
     // Outside the retry loop: the events are committed; a live update that cannot be sent is logged,
     // never taken for a database outage (that would pause intake for every pipeline) nor a failed job.
     try {
-      this.publisher.publish(stats);
+      this.publisher.publish(stats, failedPipelines);
     } catch (error) {
       this.logger.error(`live update not sent: ${(error as Error).message}`);
     }

@@ -97,4 +97,17 @@ describe(LivePublisher.name, () => {
     expect(seen).toEqual([1, 2, 3]);
     for (const frame of frames.filter((text) => text.includes('marker-v'))) expect(frame).toContain('payloadTruncated');
   });
+
+  it('tells a pipeline\'s pages its failures changed at once, then at most once a second however many batches fail', async () => {
+    frames.length = 0;
+    const pipelineId = randomUUID();
+    const notices = () => frames.filter((text) => text.includes('failures_updated') && text.includes(pipelineId)).length;
+    // A flood of failing batches: the first is told at once, the rest fold into one a second later.
+    for (let i = 0; i < 200; i++) publisher.publish([], [pipelineId]);
+    const deadline = Date.now() + 10_000;
+    while (notices() < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(notices()).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 1200)); // nothing more is to come
+    expect(notices()).toBe(2);
+  });
 });

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { Emitter } from '@socket.io/redis-emitter';
-import { pipelineRoom, SocketEvent, type DataUpdated, type PipelineStats, type ServerToClientEvents } from '@dash/domain';
+import { KeyedThrottle, LIST_NOTICE_INTERVAL_MS, pipelineRoom, SocketEvent, type DataUpdated, type PipelineStats, type ServerToClientEvents } from '@dash/domain';
 import { boundedEvent, LIVE_EMITTER, REDIS_WORKER } from '@dash/infra';
 import type { Redis } from 'ioredis';
 
@@ -34,6 +34,8 @@ interface Slot {
 export class LivePublisher implements OnApplicationShutdown {
   private readonly logger = new Logger(LivePublisher.name);
   private readonly slots = new Map<string, Slot>();
+  /** `failures_updated`: at most one a second per pipeline, however many events a flood makes fail. */
+  private readonly failureNotices = new KeyedThrottle(LIST_NOTICE_INTERVAL_MS, (pipelineId) => this.emitFailures(pipelineId));
 
   constructor(
     /** The emitter's connection: while it is down, the newest state waits and is sent once it is back. */
@@ -41,14 +43,27 @@ export class LivePublisher implements OnApplicationShutdown {
     @Inject(LIVE_EMITTER) private readonly emitter: Pick<Emitter<ServerToClientEvents>, 'to'>,
   ) {}
 
-  /** Never throws: the events are committed whatever happens to their announcement. */
-  publish(stats: readonly PipelineStats[]): void {
+  /**
+   * Never throws: the events are committed whatever happens to their announcement. Pipelines
+   * that recorded failures are told to read their failures again.
+   */
+  publish(stats: readonly PipelineStats[], failedPipelines: readonly string[] = []): void {
     for (const state of stats) {
       try {
         this.offer(state);
       } catch (error) {
         this.logger.error(`live update of pipeline ${state.pipelineId} not sent: ${(error as Error).message}`);
       }
+    }
+    for (const pipelineId of failedPipelines) this.failureNotices.offer(pipelineId);
+  }
+
+  private emitFailures(pipelineId: string): void {
+    try {
+      this.emitter.to(pipelineRoom(pipelineId)).emit(SocketEvent.FailuresUpdated, { pipelineId });
+    } catch (error) {
+      // A hint to read the list again: the page's Refresh still works without it.
+      this.logger.warn(`failures notice of pipeline ${pipelineId} not sent: ${(error as Error).message}`);
     }
   }
 
@@ -96,6 +111,7 @@ export class LivePublisher implements OnApplicationShutdown {
   }
 
   onApplicationShutdown(): void {
+    this.failureNotices.close();
     for (const [pipelineId, slot] of this.slots) {
       if (slot.timer) clearTimeout(slot.timer);
       if (slot.pending) this.send(pipelineId, slot);

@@ -120,7 +120,7 @@ describe.each(STORAGE_SERVERS)(`${EventWriter.name} on $server ($storageMode)`, 
   it('records, counts and does not store events of a pipeline this database does not have, next to events of one it has', async () => {
     const [kept, ghost] = [await pipeline(), randomUUID()];
     const outcome = await writer.write([event(ghost, 'ghost-1'), event(kept, 'real'), event(ghost, 'ghost-2', { type: null })]);
-    expect(outcome).toEqual({ stats: [expect.objectContaining({ pipelineId: kept, count: 1 })], failed: 0, orphaned: 2 });
+    expect(outcome).toEqual({ stats: [expect.objectContaining({ pipelineId: kept, count: 1 })], failed: 0, failedPipelines: [], orphaned: 2 });
     const { rows } = await pool.query<{ event_id: string; reason: string; type: string | null; payload: unknown }>(
       'SELECT event_id, reason, type, payload FROM orphaned_events WHERE pipeline_id = $1 ORDER BY event_id',
       [ghost],

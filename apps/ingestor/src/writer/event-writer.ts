@@ -7,6 +7,8 @@ export interface WriteOutcome {
   stats: PipelineStats[];
   /** Events the database rejected, recorded in ingest_failures. */
   failed: number;
+  /** The pipelines those failures were recorded for (each once). */
+  failedPipelines: string[];
   /** Events of pipelines this database does not have, recorded in orphaned_events. */
   orphaned: number;
 }
@@ -46,7 +48,7 @@ export class EventWriter {
 
   /** Throws on any error but a data error (those are isolated and recorded); the caller retries the whole batch. */
   async write(events: readonly IngestEvent[]): Promise<WriteOutcome> {
-    const outcome: WriteOutcome = { stats: [], failed: 0, orphaned: 0 };
+    const outcome: WriteOutcome = { stats: [], failed: 0, failedPipelines: [], orphaned: 0 };
     await this.writeIsolating(uniqueEvents(events), outcome);
     return outcome;
   }
@@ -66,6 +68,7 @@ export class EventWriter {
       if (events.length === 1) {
         await this.recordFailure(events[0], error as Error);
         outcome.failed += 1;
+        if (!outcome.failedPipelines.includes(events[0].pipelineId)) outcome.failedPipelines.push(events[0].pipelineId);
         return;
       }
       const middle = events.length >> 1;

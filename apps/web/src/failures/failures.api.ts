@@ -36,4 +36,13 @@ export const FAILURE_ROUTES: RouteDoc[] = [
     response: z.object({ replayed: z.number().int(), stored: z.number().int(), failed: z.number().int(), pending: z.number().int() }),
     errors: [404],
   },
+  {
+    method: 'delete',
+    path: '/api/pipelines/{id}/failures/{failureId}',
+    operationId: 'discardFailure',
+    summary: 'Discard one failure for good (its `id`, the event id): it leaves the list and is never replayed',
+    access: 'admin',
+    status: 204,
+    errors: [404],
+  },
 ];

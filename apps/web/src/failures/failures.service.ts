@@ -1,11 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { DashError, type FailureView, type IngestEvent, type ReplayResult } from '@dash/domain';
 import { boundedEvent, FailuresRepository, type FailureRow } from '@dash/infra';
+import { PipelineNotices } from '../live/pipeline-notices';
 import { IngestQueue } from '../webhooks/ingest-queue';
 
 /** At most this many failures are replayed by one request (the rest by the next one). */
 export const MAX_REPLAY = 1000;
 const SETTLE_TIMEOUT_MS = 20_000;
+const MAX_FAILURE_ID = 1000;
 const POLL_MS = 200;
 
 /** A failed event as recorded by the writer (`eventRecordJson`): its payload inline. */
@@ -50,7 +52,15 @@ export class FailuresService {
   constructor(
     private readonly failures: FailuresRepository,
     private readonly queue: IngestQueue,
+    private readonly notices: PipelineNotices,
   ) {}
+
+  /** Removes one failure for good (an event that can never be stored); 404 when the pipeline has no such failure. */
+  async discard(pipelineId: string, failureId: string): Promise<void> {
+    // No stored id is longer (event ids are at most 255 characters): not worth a query.
+    if (failureId.length > MAX_FAILURE_ID || !(await this.failures.discard(pipelineId, failureId))) throw new DashError(404, 'not_found', 'this pipeline has no failure with that id');
+    this.notices.failuresChanged(pipelineId);
+  }
 
   /**
    * Newest first. A page stops early rather than exceed MAX_PAGE_BYTES (`next` then points past
@@ -81,7 +91,11 @@ export class FailuresService {
       const left = await this.failures.attempts(pipelineId, ids);
       const failed = left.filter((row) => row.attempts > (before.get(row.event_id) ?? 0)).length;
       const pending = left.length - failed;
-      if (pending === 0 || Date.now() > deadline) return { replayed: events.length, stored: events.length - left.length, failed, pending };
+      if (pending === 0 || Date.now() > deadline) {
+        // Stored ones left the list (failed ones were announced by the ingestor): other pages read it again.
+        if (left.length < events.length) this.notices.failuresChanged(pipelineId);
+        return { replayed: events.length, stored: events.length - left.length, failed, pending };
+      }
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
   }

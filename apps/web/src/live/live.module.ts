@@ -3,10 +3,11 @@ import { AuthModule } from '../auth/auth.module';
 import { PipelinesModule } from '../pipelines/pipelines.module';
 import { ReadingModule } from '../reading/reading.module';
 import { LiveGateway } from './live.gateway';
+import { PipelineNotices } from './pipeline-notices';
 
 @Module({
   imports: [AuthModule, PipelinesModule, ReadingModule],
-  providers: [LiveGateway],
-  exports: [LiveGateway],
+  providers: [LiveGateway, PipelineNotices],
+  exports: [LiveGateway, PipelineNotices],
 })
 export class LiveModule {}

@@ -1,10 +1,11 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { MAX_REJECTIONS, type Rejection } from '@dash/domain';
+import { MAX_REJECTION_MESSAGE, MAX_REJECTIONS, type Rejection } from '@dash/domain';
 import { REDIS, RedisKeys } from '@dash/infra';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { WEBHOOK_PREFIX } from '../http/body-parsers';
+import { PipelineNotices } from '../live/pipeline-notices';
 import { PipelineCache } from '../pipelines/pipeline-cache';
 import { isUuid } from '../pipelines/pipelines.schemas';
 
@@ -25,12 +26,22 @@ function contentLengthOf(request: FastifyRequest): number | null {
   return typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : null;
 }
 
-function errorCodeOf(payload: unknown): string {
+/**
+ * V8 quotes the text it could not parse (`Unexpected token 'S', "SECRET…" is not valid JSON`):
+ * fine in the answer to the sender, but the log never keeps any of the body.
+ */
+export const withoutBodyText = (message: string): string => message.replace(/Unexpected token [\s\S]* is not valid JSON/, 'unexpected token');
+
+/** The error code and message the sender got (`{error, message}`, without body text), cut to bounded lengths. */
+function answerOf(payload: unknown): { error: string; message: string } {
   try {
-    const code = (JSON.parse(typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : '') as { error?: unknown }).error;
-    return typeof code === 'string' ? code.slice(0, 100) : 'unknown';
+    const body = JSON.parse(typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : '') as { error?: unknown; message?: unknown };
+    return {
+      error: typeof body.error === 'string' ? body.error.slice(0, 100) : 'unknown',
+      message: typeof body.message === 'string' ? withoutBodyText(body.message).slice(0, MAX_REJECTION_MESSAGE) : '',
+    };
   } catch {
-    return 'unknown';
+    return { error: 'unknown', message: '' };
   }
 }
 
@@ -52,6 +63,7 @@ export class RejectionLog implements OnModuleInit, OnApplicationShutdown {
     @Inject(REDIS) private readonly redis: Redis,
     private readonly keys: RedisKeys,
     private readonly pipelines: PipelineCache,
+    private readonly notices: PipelineNotices,
   ) {}
 
   onModuleInit(): void {
@@ -80,7 +92,7 @@ export class RejectionLog implements OnModuleInit, OnApplicationShutdown {
       list = [];
       this.pending.set(id, list);
     }
-    list.push({ at: new Date().toISOString(), status, error: errorCodeOf(payload), webhookId: webhookIdOf(request), contentLength: contentLengthOf(request) });
+    list.push({ at: new Date().toISOString(), status, ...answerOf(payload), webhookId: webhookIdOf(request), contentLength: contentLengthOf(request) });
     // Only the newest ones are kept anyway.
     if (list.length > MAX_REJECTIONS) list.shift();
   }
@@ -107,7 +119,10 @@ export class RejectionLog implements OnModuleInit, OnApplicationShutdown {
         multi.ltrim(key, 0, MAX_REJECTIONS - 1);
         multi.expire(key, KEEP_SECONDS);
       }
-      if (multi.length) await multi.exec();
+      if (!multi.length) return;
+      await multi.exec();
+      // Written: the pages following these pipelines read them again (at most once a second each).
+      for (const id of known) if (id) this.notices.rejectionsChanged(id);
     } catch (error) {
       // Losing a debugging aid is better than holding a growing buffer while Redis is away.
       this.logger.warn(`could not record rejected deliveries: ${(error as Error).message}`);
@@ -120,6 +135,7 @@ export class RejectionLog implements OnModuleInit, OnApplicationShutdown {
     await this.flush();
     await this.flush();
     const raw = await this.redis.lrange(this.keys.rejections(pipelineId), 0, MAX_REJECTIONS - 1);
-    return { items: raw.map((entry) => JSON.parse(entry) as Rejection) };
+    // Entries written before messages were kept have none.
+    return { items: raw.map((entry) => ({ message: '', ...(JSON.parse(entry) as Omit<Rejection, 'message'>) })) };
   }
 }

@@ -5,6 +5,7 @@ export const rejectionSchema = z.object({
   at: isoTime,
   status: z.number().int(),
   error: z.string().describe('the error code the sender got, e.g. invalid_signature'),
+  message: z.string().describe('the message the sender got with it (at most 300 characters; empty for entries recorded before messages were kept)'),
   webhookId: z.string().nullable(),
   contentLength: z.number().int().nullable(),
 });

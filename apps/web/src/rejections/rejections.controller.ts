@@ -10,7 +10,7 @@ import { RejectionLog } from './rejection-log';
 export class RejectionsController {
   constructor(private readonly rejections: RejectionLog) {}
 
-  /** `{items: [{at, status, error, webhookId, contentLength}]}`, newest first, at most 100. */
+  /** `{items: [{at, status, error, message, webhookId, contentLength}]}`, newest first, at most 100. */
   @Get()
   list(@CurrentPipeline() pipeline: PipelineEntity) {
     return this.rejections.list(pipeline.id);

@@ -11,6 +11,19 @@ export interface DataUpdated extends PipelineStats {
   committedAt: string;
 }
 
+/** `failures_updated`: the room's pipeline recorded or discarded failures; read `GET …/failures` again. */
+export interface FailuresUpdated {
+  pipelineId: string;
+}
+
+/** `rejections_updated`: a delivery to the room's pipeline was refused; read `GET …/rejections` again. */
+export interface RejectionsUpdated {
+  pipelineId: string;
+}
+
+/** Those two are sent at most this often per pipeline: a flood of refusals is not a flood of socket messages. */
+export const LIST_NOTICE_INTERVAL_MS = 1000;
+
 export type SubscribeAck =
   | { ok: true; stats: PipelineStats }
   | { ok: false; error: 'forbidden' | 'not_found' | 'invalid_request' };
@@ -18,6 +31,8 @@ export type SubscribeAck =
 export interface ServerToClientEvents {
   data_updated: (update: DataUpdated) => void;
   alert_updated: (update: AlertUpdated) => void;
+  failures_updated: (update: FailuresUpdated) => void;
+  rejections_updated: (update: RejectionsUpdated) => void;
 }
 
 export interface ClientToServerEvents {
@@ -28,6 +43,8 @@ export interface ClientToServerEvents {
 export const SocketEvent = {
   DataUpdated: 'data_updated',
   AlertUpdated: 'alert_updated',
+  FailuresUpdated: 'failures_updated',
+  RejectionsUpdated: 'rejections_updated',
   Subscribe: 'subscribe',
   Unsubscribe: 'unsubscribe',
 } as const;

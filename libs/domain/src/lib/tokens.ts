@@ -23,9 +23,14 @@ export interface Rejection {
   at: string;
   status: number;
   error: string;
+  /** The message the sender got with the error (at most MAX_REJECTION_MESSAGE characters). */
+  message: string;
   webhookId: string | null;
   contentLength: number | null;
 }
+
+/** A rejection's message is cut to this many characters. */
+export const MAX_REJECTION_MESSAGE = 300;
 
 /** Rejections kept per pipeline (newest first). */
 export const MAX_REJECTIONS = 100;

@@ -90,6 +90,13 @@ export class FailuresRepository {
     return rows;
   }
 
+  /** Removes one failure of this pipeline (by its event id); false when it has none with that id. */
+  async discard(pipelineId: string, eventId: string): Promise<boolean> {
+    // Ids are stored with NUL replaced (see record): the same here, and PostgreSQL never sees a NUL.
+    const { rowCount } = await this.pool.query('DELETE FROM ingest_failures WHERE pipeline_id = $1 AND event_id = $2', [pipelineId, eventId.replaceAll('\u0000', '\uFFFD')]);
+    return (rowCount ?? 0) > 0;
+  }
+
   /** Which of these events are still listed, with their attempts. */
   async attempts(pipelineId: string, eventIds: readonly string[]): Promise<Array<{ event_id: string; attempts: number }>> {
     const { rows } = await this.pool.query<{ event_id: string; attempts: number }>(
