@@ -95,17 +95,11 @@ export function describeCondition(condition: AlertCondition): string {
   }
 }
 
-/** What a notification says happened, for its kind (e-mail subjects and bodies). */
-export function describeKind(kind: AlertNotificationKind): string {
-  switch (kind) {
-    case 'firing':
-      return 'Firing';
-    case 'resolved':
-      return 'Resolved';
-    case 'flapping':
-      return `Flapping (changed more than ${FLAP_MAX_FLIPS} times in ${FLAP_WINDOW_SECONDS / 60} minutes; quiet until steady for ${FLAP_WINDOW_SECONDS / 60} minutes)`;
-  }
-}
+/** A notification's kind as a heading (e-mail subjects). */
+export const KIND_HEADINGS: Record<AlertNotificationKind, string> = { firing: 'Firing', resolved: 'Resolved', flapping: 'Flapping' };
+
+/** What `flapping` means, where it is shown (e-mails, the page). */
+export const FLAPPING_EXPLAINED = `it changed between firing and resolved more than ${FLAP_MAX_FLIPS} times in ${FLAP_WINDOW_SECONDS / 60} minutes: no notification until it has been steady for ${FLAP_WINDOW_SECONDS / 60} minutes`;
 
 /** The outcome of one delivery in words: `sent`, `retrying (attempt 2 failed: …)`, `failed: … after 6 attempts`. */
 export function describeDelivery(notification: { status: AlertNotificationStatus; attempts: number; error: string | null }): string {
