@@ -48,7 +48,9 @@ class FakeTransport {
     this.sent.push(data as AlertStateChanged);
     return of(undefined as R);
   }
-  async close() {}
+  async close(): Promise<void> {
+    // nothing to close
+  }
 }
 
 class FakeQueue {
