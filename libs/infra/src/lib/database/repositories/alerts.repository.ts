@@ -1,16 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import {
-  FLAP_MAX_FLIPS,
-  FLAP_WINDOW_SECONDS,
-  type AlertChannel,
-  type AlertCondition,
-  type AlertNotificationKind,
-  type AlertNotificationStatus,
-  type AlertState,
-} from '@dash/domain';
+import type { AlertChannel, AlertCondition, AlertNotificationKind, AlertNotificationStatus, AlertState } from '@dash/domain';
 import type { Pool, PoolClient } from 'pg';
 import { PG_POOL } from '../database.tokens';
-import { ALERT_VERDICTS, APPLY_VERDICTS } from './alerts.sql';
+import { ALERT_VERDICTS, APPLY_VERDICTS, applyParams, MARK_ENQUEUED, UNQUEUED_NOTIFICATIONS, verdictParams } from './alerts.sql';
 
 /** One row of `alert_rules`, as the API shows it (never `met` or `flips`, the evaluator's own). */
 export interface AlertRow {
@@ -159,21 +151,21 @@ export class AlertsRepository {
     return this.transaction(async (client) => {
       const { rows: lock } = await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock(${ROUND_LOCK}) AS locked`);
       if (!lock[0].locked) return null;
-      const { rows: verdicts } = await client.query<{ id: string; met: boolean }>(ALERT_VERDICTS, [rejections.pipelines, rejections.times, lookbackSeconds, FLAP_WINDOW_SECONDS]);
+      const { rows: verdicts } = await client.query<{ id: string; met: boolean }>(ALERT_VERDICTS, verdictParams(rejections, lookbackSeconds));
       if (verdicts.length === 0) return [];
-      const { rows } = await client.query<AlertTransition>(APPLY_VERDICTS, [verdicts.map((v) => v.id), verdicts.map((v) => v.met), FLAP_WINDOW_SECONDS, FLAP_MAX_FLIPS]);
+      const { rows } = await client.query<AlertTransition>(APPLY_VERDICTS, applyParams(verdicts));
       return rows;
     });
   }
 
   /** Notifications committed but not yet handed to the delivery queue (a crash between the two included). */
   async unqueued(limit: number): Promise<string[]> {
-    const { rows } = await this.pool.query<{ id: string }>('SELECT id FROM alert_notifications WHERE NOT enqueued ORDER BY id LIMIT $1', [limit]);
+    const { rows } = await this.pool.query<{ id: string }>(UNQUEUED_NOTIFICATIONS, [limit]);
     return rows.map((row) => row.id);
   }
 
   async markEnqueued(ids: readonly string[]): Promise<void> {
-    await this.pool.query('UPDATE alert_notifications SET enqueued = true WHERE id = ANY($1::bigint[])', [ids]);
+    await this.pool.query(MARK_ENQUEUED, [ids]);
   }
 
   async delivery(notificationId: string): Promise<DeliveryRow | null> {

@@ -5,6 +5,13 @@
  * counted once per (pipeline, window), however many rules share them.
  */
 
+import { FLAP_MAX_FLIPS, FLAP_WINDOW_SECONDS } from '@dash/domain';
+
+/** The parameters of ALERT_VERDICTS: recent 429s by pipeline, the default lookback (s), the flap window. */
+export const verdictParams = (rejections: { pipelines: string[]; times: string[] }, lookbackSeconds: number) => [rejections.pipelines, rejections.times, lookbackSeconds, FLAP_WINDOW_SECONDS];
+/** The parameters of APPLY_VERDICTS, from ALERT_VERDICTS' rows. */
+export const applyParams = (verdicts: ReadonlyArray<{ id: string; met: boolean }>) => [verdicts.map((v) => v.id), verdicts.map((v) => v.met), FLAP_WINDOW_SECONDS, FLAP_MAX_FLIPS];
+
 /**
  * Alerts to apply: `(id, met)`, the condition's verdict, where it differs from the stored one,
  * or where a flapping alert has had no flip for the whole flap window (it settles).
@@ -95,3 +102,7 @@ export const APPLY_VERDICTS = `
     ON CONFLICT (alert_id, episode, kind, channel_index) DO NOTHING
   )
   SELECT id, pipeline_id, state, since FROM changed WHERE state <> old_state`;
+
+/** Notifications committed but not yet handed to the delivery queue (a crash between the two included). */
+export const UNQUEUED_NOTIFICATIONS = `SELECT id FROM alert_notifications WHERE NOT enqueued ORDER BY id LIMIT $1`;
+export const MARK_ENQUEUED = `UPDATE alert_notifications SET enqueued = true WHERE id = ANY($1::bigint[])`;
