@@ -32,6 +32,8 @@ export const ALERT_ROUTES: RouteDoc[] = [
     method: 'post',
     path: '/api/pipelines/{id}/alerts',
     operationId: 'createAlert',
+    description:
+      'A notification goes out once when the alert starts firing (`firing`) and once when it stops (`resolved`). An alert that flips between them more than 3 times in 10 minutes becomes `flapping`: that flip sends one `flapping` notification instead, and none follow until its condition has held steady for 10 minutes; it then takes the condition\'s state and sends one `firing` or `resolved`. A webhook channel receives a POST of `{type: "alert.firing" | "alert.resolved" | "alert.flapping", alert: {id, name, condition}, pipeline: {id, name}, at, url}`, signed per Standard Webhooks with the alert\'s `signingSecret`; an e-mail channel a message titled `[Dash] Firing | Resolved | Flapping: <alert> on pipeline <pipeline>`.',
     summary: 'An alert rule: silence, rate_above, rate_below, failures or backlog_full, by e-mail or signed webhook (at most 20 per pipeline, 5 channels, 10 addresses per e-mail channel; more is 400)',
     access: 'admin',
     body: createAlertSchema,
