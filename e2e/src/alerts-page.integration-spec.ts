@@ -67,7 +67,11 @@ describe('alerts on the pipeline page', () => {
   });
 
   it('offers webhook first and explains why e-mail is off when SMTP_URL is unset', async () => {
+    const pipeline = await new Api(web.url).createPipeline({ name: 'No mail' });
+    await page.goto(`${web.url}/pipelines/${pipeline.id}?token=${ADMIN_TOKEN}`);
     const form = page.getByTestId('alert-new');
+    // Known once the alerts are read: the list answers whether e-mail can be sent.
+    await page.waitForSelector('[data-testid="email-unavailable"]:not([hidden])', { timeout: UI_TIMEOUT });
     expect(await form.getByLabel('Channel').inputValue()).toBe('webhook');
     expect(await form.locator('option[value="email"]').isDisabled()).toBe(true);
     const why = form.getByTestId('email-unavailable');
@@ -83,7 +87,7 @@ describe('alerts on the pipeline page', () => {
       condition: { type: 'silence', seconds: 3600 },
       channels: [{ type: 'webhook', url: 'http://127.0.0.1:9/hook' }],
     });
-    await page.goto(`${web.url}/pipelines/${pipeline.id}`);
+    await page.goto(`${web.url}/pipelines/${pipeline.id}?token=${ADMIN_TOKEN}`);
     const row = page.locator(`[data-alert-id="${alert.id}"]`);
     await row.getByRole('button', { name: 'Edit' }).click();
     const form = row.getByTestId('alert-edit');
@@ -95,6 +99,11 @@ describe('alerts on the pipeline page', () => {
     await form.getByLabel('Window (seconds)').fill('600');
     await form.getByRole('button', { name: 'Add channel' }).click();
     await form.getByLabel('Send to 2').fill('http://127.0.0.1:9/second');
+    // At phone width (390 px) the open form, two channels and all, stays inside its card.
+    await page.setViewportSize({ width: 390, height: 844 });
+    const spill = await page.getByTestId('alerts').evaluate((card) => card.scrollWidth - card.clientWidth);
+    expect(spill).toBe(0);
+    await page.setViewportSize({ width: 1280, height: 900 });
     await form.getByRole('button', { name: 'Save changes' }).click();
     await page.waitForSelector('[aria-label="Alert Refunds slow"]', { timeout: UI_TIMEOUT });
     expect(await page.getByTestId('alert-edit').count()).toBe(0);
@@ -119,7 +128,7 @@ describe('alerts on the pipeline page', () => {
     });
     // Flapping as the evaluator leaves it (the flips themselves are covered by the alerts suite), a flip just now.
     await queryDb(env, `UPDATE alert_rules SET state = 'flapping', since = now(), flips = ARRAY[now()] WHERE id = $1`, [alert.id]);
-    await page.goto(`${web.url}/pipelines/${pipeline.id}`);
+    await page.goto(`${web.url}/pipelines/${pipeline.id}?token=${ADMIN_TOKEN}`);
     await page.waitForSelector(`[data-alert-id="${alert.id}"][data-state="flapping"]`, { timeout: UI_TIMEOUT });
     const row = page.locator(`[data-alert-id="${alert.id}"]`);
     expect(await row.getByTestId('alert-state').innerText()).toBe('flapping');
