@@ -2,6 +2,8 @@ import type {
   AlertChannel,
   AlertChannelView,
   AlertCondition,
+  AlertInput,
+  AlertList,
   AlertView,
   ClusterNode,
   EventPage,
@@ -19,7 +21,7 @@ import type {
 } from '@dash/domain';
 
 // The answers' shapes are the server's own (libs/domain): re-exported for the pages.
-export type { AlertChannel, AlertChannelView, AlertCondition, AlertView, NotificationView, ClusterNode, FailureView, PipelineSource, PipelineView, Rejection, Series, SeriesBucket, ViewerTokenInfo };
+export type { AlertChannel, AlertChannelView, AlertCondition, AlertInput, AlertList, AlertView, NotificationView, ClusterNode, FailureView, PipelineSource, PipelineView, Rejection, Series, SeriesBucket, ViewerTokenInfo };
 
 const TOKEN_KEY = 'dash.token';
 let memoryToken: string | null = null;
@@ -121,18 +123,6 @@ export const getFailures = (id: string) => api<{ items: FailureView[]; total: nu
 export const replayFailures = (id: string) => api<ReplayResult>(pipelinePath(id, '/failures/replay'), 'POST');
 
 export const getRejections = (id: string) => api<{ items: Rejection[] }>(pipelinePath(id, '/rejections'));
-
-/** `GET …/alerts`: the alerts, and whether this deployment can send e-mail (SMTP_URL set). */
-export interface AlertList {
-  items: AlertView[];
-  emailAvailable: boolean;
-}
-
-export interface AlertInput {
-  name: string;
-  condition: AlertCondition;
-  channels: AlertChannel[];
-}
 
 /** An alert as created or changed: with its signing secret when it has just got one (shown once). */
 export type SavedAlert = AlertView & { signingSecret?: string };

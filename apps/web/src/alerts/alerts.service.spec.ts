@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { DashError, MAX_ALERTS_PER_PIPELINE } from '@dash/domain';
-import type { AlertInput, AlertRow, AlertsRepository, DashConfig, NotificationRow } from '@dash/infra';
+import { DashError, MAX_ALERTS_PER_PIPELINE, type AlertInput } from '@dash/domain';
+import type { AlertRow, AlertsRepository, DashConfig, NotificationRow } from '@dash/infra';
 import type { AlertChangesPublisher } from './alert-changes';
 import { createAlertSchema, updateAlertSchema } from './alerts.schemas';
 import { AlertsService, NOTIFICATIONS_LISTED } from './alerts.service';

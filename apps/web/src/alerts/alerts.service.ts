@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DashError, generateSigningSecret, MAX_ALERTS_PER_PIPELINE, type AlertChannel, type AlertView, type NotificationView } from '@dash/domain';
+import { DashError, generateSigningSecret, MAX_ALERTS_PER_PIPELINE, type AlertChannel, type AlertList, type AlertView, type NotificationView } from '@dash/domain';
 import { AlertsRepository, assertPublicUrl, DASH_CONFIG, type AlertRow, type DashConfig } from '@dash/infra';
 import { isUuid } from '../pipelines/pipelines.schemas';
 import { AlertChangesPublisher } from './alert-changes';
@@ -7,12 +7,6 @@ import type { CreateAlert, UpdateAlert } from './alerts.schemas';
 
 /** Notifications listed with each alert. */
 export const NOTIFICATIONS_LISTED = 50;
-
-/** `GET …/alerts`: the alerts, and whether this deployment can send e-mail (SMTP_URL set), so a form can say so before submitting. */
-export interface AlertList {
-  items: AlertView[];
-  emailAvailable: boolean;
-}
 
 /** Alert rules of a pipeline: stored here, evaluated and delivered by the ingestors. */
 @Injectable()

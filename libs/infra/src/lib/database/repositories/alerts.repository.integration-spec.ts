@@ -1,8 +1,8 @@
-import { DEFAULT_ALERT_LOOKBACK_SECONDS, MAX_ALERTS_PER_PIPELINE } from '@dash/domain';
+import { DEFAULT_ALERT_LOOKBACK_SECONDS, MAX_ALERTS_PER_PIPELINE, type AlertInput } from '@dash/domain';
 import type { Pool } from 'pg';
 import { createPool } from '../database';
 import { createTestDatabase, type TestDatabase } from '../../../testing/test-database';
-import { AlertsRepository, type AlertInput } from './alerts.repository';
+import { AlertsRepository } from './alerts.repository';
 
 const NO_REJECTIONS = { pipelines: [], times: [] };
 const HOOK = { type: 'webhook' as const, url: 'https://hooks.example.com/dash' };

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { AlertChannel, AlertCondition, AlertNotificationKind, AlertNotificationStatus, AlertState } from '@dash/domain';
+import type { AlertChannel, AlertCondition, AlertInput, AlertNotificationKind, AlertNotificationStatus, AlertState } from '@dash/domain';
 import type { Pool, PoolClient } from 'pg';
 import { PG_POOL } from '../database.tokens';
 import { ALERT_VERDICTS, APPLY_VERDICTS, applyParams, MARK_ENQUEUED, UNQUEUED_NOTIFICATIONS, verdictParams } from './alerts.sql';
@@ -16,13 +16,6 @@ export interface AlertRow {
   since: Date;
   version: number;
   created_at: Date;
-}
-
-/** What an alert is made of: a new one, or the whole of one after a change. */
-export interface AlertInput {
-  name: string;
-  condition: AlertCondition;
-  channels: AlertChannel[];
 }
 
 /** One line of an alert's notification log. */
