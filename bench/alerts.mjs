@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // The cost of one alert evaluation round at scale: 5,000 alert rules over 500 pipelines (every
-// condition type), evaluated with the ingestor's own SQL (dist/apps/ingestor/src/alerts/
-// alert-evaluator.sql.js) in its own throwaway database. Reports ms per round and statements per
+// condition type), evaluated with AlertsRepository's own SQL (dist/libs/infra/src/lib/database/
+// repositories/alerts.sql.js) in its own throwaway database. Reports ms per round and statements per
 // round; the rounds run the same statements as AlertEvaluator.round (lock, verdicts, transitions
-// with their notifications, the enqueue sweep), without the Redis queue.
+// with their notifications and flapping, the enqueue sweep), without the Redis queue.
 //
 //   node bench/alerts.mjs [--smoke]       alone (needs a build: npx nx run-many -t build ...)
 //   BENCH_ONLY=alerts npm run bench       as a row group of the bench table (bench/run.mjs)
@@ -35,7 +35,7 @@ function percentile(sorted, p) {
  */
 export async function alertsBench({ pgAdminUrl = 'postgres://postgres@127.0.0.1:5432/postgres', dist = join(root, 'dist'), pipelines = 500, rulesPerPipeline = 10, rounds = 20, log = () => undefined } = {}) {
   const infra = require(join(dist, 'libs/infra/src/index.js'));
-  const sql = require(join(dist, 'apps/ingestor/src/alerts/alert-evaluator.sql.js'));
+  const sql = require(join(dist, 'libs/infra/src/lib/database/repositories/alerts.sql.js'));
   const name = `dash_bench_alerts_${randomBytes(4).toString('hex')}`;
   const databaseUrl = Object.assign(new URL(pgAdminUrl), { pathname: `/${name}` }).toString();
   await infra.ensureDatabase(databaseUrl);
@@ -79,9 +79,9 @@ export async function alertsBench({ pgAdminUrl = 'postgres://postgres@127.0.0.1:
     async function round() {
       await query('BEGIN');
       await query(`SELECT pg_try_advisory_xact_lock(hashtext('dash_alert_round')) AS locked`);
-      const { rows: verdicts } = await query(sql.ALERT_VERDICTS, [rejected, rejectedAt, 60]);
+      const { rows: verdicts } = await query(sql.ALERT_VERDICTS, sql.verdictParams({ pipelines: rejected, times: rejectedAt }, 60));
       let transitions = 0;
-      if (verdicts.length) transitions = (await query(sql.APPLY_TRANSITIONS, [verdicts.map((v) => v.id), verdicts.map((v) => v.to_state)])).rowCount;
+      if (verdicts.length) transitions = (await query(sql.APPLY_VERDICTS, sql.applyParams(verdicts))).rowCount;
       await query('COMMIT');
       const { rows: unqueued } = await query(sql.UNQUEUED_NOTIFICATIONS, [100_000]);
       if (unqueued.length) await query(sql.MARK_ENQUEUED, [unqueued.map((row) => row.id)]);

@@ -154,6 +154,30 @@ describe('alerts: conditions fire and resolve once, by e-mail and signed webhook
       await api.request('DELETE', `/api/pipelines/${pipeline.id}/alerts/${created.id}`);
     });
 
+    it('keeps at most 20 alerts per pipeline even when 28 are created at once, 5 channels per alert and 10 addresses per e-mail channel', async () => {
+      const capped = await api.createPipeline({ name: 'capped' });
+      const body = (name: string) => ({ name, condition: { type: 'failures' }, channels: [{ type: 'webhook', url: `${receiver.url}/capped` }] });
+      const answers = await Promise.all(Array.from({ length: 28 }, (_, i) => api.request('POST', `/api/pipelines/${capped.id}/alerts`, body(`a${i}`))));
+      expect(answers.filter((r) => r.status === 201)).toHaveLength(20);
+      const refused = answers.filter((r) => r.status !== 201);
+      expect(refused).toHaveLength(8);
+      for (const r of refused) expect(r).toMatchObject({ status: 400, body: { error: 'invalid_request', message: expect.stringContaining('at most 20 alerts') } });
+      expect(await queryDb(env, 'SELECT id FROM alert_rules WHERE pipeline_id = $1', [capped.id])).toHaveLength(20);
+
+      const hook = { type: 'webhook', url: `${receiver.url}/capped` };
+      const sixChannels = await api.request('POST', `/api/pipelines/${pipeline.id}/alerts`, { ...body('six'), channels: Array(6).fill(hook) });
+      expect(sixChannels).toMatchObject({ status: 400, body: { error: 'invalid_request', message: expect.stringContaining('at most 5 channels per alert') } });
+      const to = Array.from({ length: 11 }, (_, i) => `ops${i}@example.com`);
+      const elevenAddresses = await api.request('POST', `/api/pipelines/${pipeline.id}/alerts`, { ...body('eleven'), channels: [{ type: 'email', to }] });
+      expect(elevenAddresses).toMatchObject({ status: 400, body: { error: 'invalid_request', message: expect.stringContaining('at most 10 addresses per e-mail channel') } });
+      // A change is held to the same limits.
+      const [first] = answers.filter((r) => r.status === 201);
+      const patched = await api.request('PATCH', `/api/pipelines/${capped.id}/alerts/${first.body.id}`, { channels: Array(6).fill(hook) });
+      expect(patched.status).toBe(400);
+      expect(await queryDb(env, 'SELECT id FROM alert_rules WHERE pipeline_id = $1', [pipeline.id])).toEqual([]);
+      expect((await api.request('GET', `/api/pipelines/${capped.id}/alerts`)).body.emailAvailable).toBe(true);
+    });
+
     it('refuses an e-mail channel without SMTP_URL and a private webhook URL without OUTBOUND_ALLOW_PRIVATE', async () => {
       const strict = await startWeb(env.config('web', { SMTP_URL: '', OUTBOUND_ALLOW_PRIVATE: 'false' }));
       try {
@@ -161,6 +185,8 @@ describe('alerts: conditions fire and resolve once, by e-mail and signed webhook
         const email = await strictApi.request('POST', `/api/pipelines/${pipeline.id}/alerts`, { name: 'e', condition: { type: 'failures' }, channels: [{ type: 'email', to: ['ops@example.com'] }] });
         expect(email.status).toBe(400);
         expect(email.body).toEqual({ error: 'invalid_request', message: expect.stringContaining('SMTP_URL') });
+        // The page learns it before anyone submits.
+        expect((await strictApi.request('GET', `/api/pipelines/${pipeline.id}/alerts`)).body.emailAvailable).toBe(false);
         for (const url of ['http://127.0.0.1:8080/hook', 'http://10.1.2.3/hook', 'http://[::1]/hook', 'http://169.254.169.254/latest', 'http://localhost/hook']) {
           const hook = await strictApi.request('POST', `/api/pipelines/${pipeline.id}/alerts`, { name: 'w', condition: { type: 'failures' }, channels: [{ type: 'webhook', url }] });
           expect(hook.status).toBe(400);
@@ -273,6 +299,41 @@ describe('alerts: conditions fire and resolve once, by e-mail and signed webhook
     }
     await waitFor(() => alertOf(pipeline.id, alert.id), (a) => a?.state === 'ok', 30_000, 'resolved');
     await expectWebhooks(alert.id, ['alert.firing', 'alert.resolved']);
+  });
+
+  it('flapping: the 4th flip within 10 minutes sends one alert.flapping and then nothing; 10 minutes steady, it says its state once', async () => {
+    const pipeline = await api.createPipeline({ name: 'flappy' });
+    const alert = await createAlert(pipeline, {
+      name: 'on and off',
+      condition: { type: 'failures', seconds: 60 },
+      channels: [{ type: 'webhook', url: `${receiver.url}/flappy` }, { type: 'email', to: ['ops@example.com'] }],
+    });
+    // The condition driven through its input: a failure listed, or none.
+    const setFailing = (on: boolean) =>
+      on
+        ? queryDb(env, `INSERT INTO ingest_failures (pipeline_id, event_id, event, reason) VALUES ($1, gen_random_uuid()::text, '{}', 'test')`, [pipeline.id])
+        : queryDb(env, 'DELETE FROM ingest_failures WHERE pipeline_id = $1', [pipeline.id]);
+    for (const [on, state] of [[true, 'firing'], [false, 'ok'], [true, 'firing'], [false, 'flapping']] as const) {
+      await setFailing(on);
+      await waitFor(() => alertOf(pipeline.id, alert.id), (a) => a?.state === state, 20_000, state);
+    }
+    // Flips while flapping send nothing.
+    await setFailing(true);
+    await sleep(2500);
+    await setFailing(false);
+    await expectWebhooks(alert.id, ['alert.firing', 'alert.resolved', 'alert.firing', 'alert.flapping']);
+    expect((await alertOf(pipeline.id, alert.id))?.state).toBe('flapping');
+    await waitFor(() => mail.mails.filter((m) => m.subject.includes('on and off')).length, (n) => n >= 4, 20_000, 'four e-mails');
+    const subjects = mail.mails.filter((m) => m.subject.includes('on and off')).map((m) => m.subject);
+    expect(subjects.sort()).toEqual(['[Dash] Firing: on and off on pipeline flappy', '[Dash] Firing: on and off on pipeline flappy', '[Dash] Flapping: on and off on pipeline flappy', '[Dash] Resolved: on and off on pipeline flappy']);
+    expect(mail.mails.find((m) => m.subject.startsWith('[Dash] Flapping: on and off'))?.text).toContain('more than 3 times in 10 minutes');
+
+    // Ten minutes without a flip (the recorded flips moved into the past): it settles on its condition, once.
+    await queryDb(env, `UPDATE alert_rules SET flips = array(SELECT t - interval '10 minutes' FROM unnest(flips) AS t) WHERE id = $1`, [alert.id]);
+    await waitFor(() => alertOf(pipeline.id, alert.id), (a) => a?.state === 'ok', 20_000, 'settled');
+    await expectWebhooks(alert.id, ['alert.firing', 'alert.resolved', 'alert.firing', 'alert.flapping', 'alert.resolved']);
+    const kinds = (await alertOf(pipeline.id, alert.id))?.notifications.map((n: { kind: string; channel: string }) => `${n.kind} ${n.channel}`);
+    expect(kinds.filter((k: string) => k.startsWith('flapping')).sort()).toEqual(['flapping email', 'flapping webhook']);
   });
 
   it('retries a dead receiver and a down SMTP server with backoff, then records each as failed with the error', async () => {

@@ -4,16 +4,17 @@ import { ClusterModule, ConfigModule, DASH_CONFIG, DatabaseModule, Observability
 import { AlertDelivery } from './alerts/alert-delivery';
 import { AlertDeliveryWorker } from './alerts/alert-delivery.worker';
 import { AlertEvaluator, ALERTS_TRANSPORT_CLIENT } from './alerts/alert-evaluator';
+import { AlertRounds } from './alerts/alert-rounds';
 import { AlertRulesListener } from './alerts/alert-rules.listener';
 import { BufferService } from './buffer/buffer.service';
 import { IngestorNodeDetails } from './cluster/node-details';
+import { DefaultQueueWorker } from './default-queue.worker';
 import { BacklogSweeper } from './ingest/backlog-sweeper';
 import { IngestHealth } from './ingest/ingest.health';
 import { IngestWorker } from './ingest/ingest.worker';
 import { LivePublisher } from './live/live-publisher';
 import { MaintenanceService } from './maintenance/maintenance.service';
 import { PollService } from './poll/poll.service';
-import { PollWorker } from './poll/poll.worker';
 import { EventWriter } from './writer/event-writer';
 
 @Module({})
@@ -32,8 +33,8 @@ export class IngestorModule {
       ],
       controllers: [AlertRulesListener],
       providers: [
-        BacklogSweeper, EventWriter, LivePublisher, BufferService, IngestWorker, IngestHealth, MaintenanceService, IngestorNodeDetails, PollService, PollWorker,
-        AlertEvaluator, AlertDelivery, AlertDeliveryWorker,
+        BacklogSweeper, EventWriter, LivePublisher, BufferService, IngestWorker, IngestHealth, MaintenanceService, IngestorNodeDetails, PollService, DefaultQueueWorker,
+        AlertEvaluator, AlertRounds, AlertDelivery, AlertDeliveryWorker,
         // Alert state changes go to the web nodes on the NestJS Redis transport.
         { provide: ALERTS_TRANSPORT_CLIENT, inject: [DASH_CONFIG], useFactory: (config: DashConfig) => ClientProxyFactory.create(redisTransport(config.redisUrl)) },
       ],

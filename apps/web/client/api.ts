@@ -1,4 +1,10 @@
 import type {
+  AlertChannel,
+  AlertChannelView,
+  AlertCondition,
+  AlertInput,
+  AlertList,
+  AlertView,
   ClusterNode,
   EventPage,
   FailureView,
@@ -11,10 +17,11 @@ import type {
   SeriesBucket,
   StoredEvent,
   ViewerTokenInfo,
+  NotificationView,
 } from '@dash/domain';
 
 // The answers' shapes are the server's own (libs/domain): re-exported for the pages.
-export type { ClusterNode, FailureView, PipelineSource, PipelineView, Rejection, Series, SeriesBucket, ViewerTokenInfo };
+export type { AlertChannel, AlertChannelView, AlertCondition, AlertInput, AlertList, AlertView, NotificationView, ClusterNode, FailureView, PipelineSource, PipelineView, Rejection, Series, SeriesBucket, ViewerTokenInfo };
 
 const TOKEN_KEY = 'dash.token';
 let memoryToken: string | null = null;
@@ -117,6 +124,15 @@ export const replayFailures = (id: string) => api<ReplayResult>(pipelinePath(id,
 export const discardFailure = (id: string, failureId: string) => api<null>(pipelinePath(id, `/failures/${encodeURIComponent(failureId)}`), 'DELETE');
 
 export const getRejections = (id: string) => api<{ items: Rejection[] }>(pipelinePath(id, '/rejections'));
+
+/** An alert as created or changed: with its signing secret when it has just got one (shown once). */
+export type SavedAlert = AlertView & { signingSecret?: string };
+
+const alertPath = (id: string, alertId?: string) => pipelinePath(id, alertId === undefined ? '/alerts' : `/alerts/${encodeURIComponent(alertId)}`);
+export const getAlerts = (id: string) => api<AlertList>(alertPath(id));
+export const createAlert = (id: string, input: AlertInput) => api<SavedAlert>(alertPath(id), 'POST', input);
+export const updateAlert = (id: string, alertId: string, input: Partial<AlertInput>) => api<SavedAlert>(alertPath(id, alertId), 'PATCH', input);
+export const deleteAlert = (id: string, alertId: string) => api<null>(alertPath(id, alertId), 'DELETE');
 
 export const getTokens = () => api<{ items: ViewerTokenInfo[] }>('/api/tokens');
 export const createToken = (pipelines: string[], label?: string) => api<{ id: string; token: string }>('/api/tokens', 'POST', label ? { pipelines, label } : { pipelines });

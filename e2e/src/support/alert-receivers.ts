@@ -83,9 +83,10 @@ export class MailSink {
         const chunks: Buffer[] = [];
         stream.on('data', (chunk: Buffer) => chunks.push(chunk));
         stream.on('end', () => {
-          // Unfold continued header lines, then split the headers from the body.
-          const raw = Buffer.concat(chunks).toString('utf8').replace(/\r\n[ \t]+/g, ' ');
-          const [head, ...rest] = raw.split('\r\n\r\n');
+          // Split the headers from the body, then unfold continued header lines (only there: a
+          // quoted-printable body's soft breaks may be followed by a space of the text).
+          const [folded, ...rest] = Buffer.concat(chunks).toString('utf8').split('\r\n\r\n');
+          const head = folded.replace(/\r\n[ \t]+/g, ' ');
           const subject = /^Subject: (.*)$/im.exec(head)?.[1] ?? '';
           const text = rest.join('\r\n\r\n').replace(/=\r\n/g, '').replace(/=3D/g, '=');
           this.mails.push({ to: session.envelope.rcptTo.map((rcpt) => rcpt.address), subject, text });

@@ -22,3 +22,4 @@ export * from './lib/metrics/metrics-server';
 export * from './lib/metrics/metrics.module';
 export * from './lib/logging/logger';
 export * from './lib/redis/queues.module';
+export * from './lib/redis/workers';

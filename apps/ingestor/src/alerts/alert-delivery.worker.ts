@@ -1,14 +1,16 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { ALERT_DELIVERY_ATTEMPTS, AlertJobName, QueueName, type AlertDeliverJobData } from '@dash/domain';
-import { DASH_CONFIG, dispatchJobs, PG_POOL, REDIS_WORKER, RedisKeys, type DashConfig } from '@dash/infra';
-import { Worker, type Job } from 'bullmq';
+import { AlertsRepository, createWorker, DASH_CONFIG, REDIS_WORKER, RedisKeys, type DashConfig } from '@dash/infra';
+import type { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Pool } from 'pg';
 import { AlertDelivery } from './alert-delivery';
 import { AlertEvaluator } from './alert-evaluator';
 
 /** Errors are stored for people to read, not whole server transcripts. */
 const MAX_ERROR_LENGTH = 500;
+
+/** What delivering reads and records (AlertsRepository). */
+export type DeliveryLog = Pick<AlertsRepository, 'delivery' | 'recordFailedAttempt' | 'recordSent' | 'recordGivenUp' | 'stateOf'>;
 
 /**
  * Delivers alert notifications from the `mailers` queue, apart from ingest (its own queue and
@@ -22,34 +24,34 @@ export class AlertDeliveryWorker implements OnApplicationBootstrap, BeforeApplic
 
   constructor(
     @Inject(DASH_CONFIG) private readonly config: DashConfig,
-    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(AlertsRepository) private readonly log: DeliveryLog,
     private readonly keys: RedisKeys,
-    private readonly delivery: AlertDelivery,
-    private readonly evaluator: AlertEvaluator,
+    @Inject(AlertDelivery) private readonly delivery: Pick<AlertDelivery, 'send'>,
+    @Inject(AlertEvaluator) private readonly evaluator: Pick<AlertEvaluator, 'announce'>,
     @Inject(REDIS_WORKER) private readonly connection: Redis,
   ) {}
 
   onApplicationBootstrap(): void {
-    const processor = dispatchJobs(QueueName.Mailers, { [AlertJobName.Deliver]: (job: Job<AlertDeliverJobData>) => this.deliver(job) }, this.logger);
-    this.worker = new Worker<AlertDeliverJobData>(QueueName.Mailers, processor, {
+    this.worker = createWorker<AlertDeliverJobData, void>(QueueName.Mailers, { [AlertJobName.Deliver]: (job) => this.deliver(job) }, {
       connection: this.connection,
-      prefix: this.keys.bull,
+      keys: this.keys,
+      logger: this.logger,
       concurrency: this.config.queues.mailers,
       // A delivery whose ingestor dies is taken over; a job that keeps killing its ingestors stops at last.
       maxStalledCount: 10,
     });
-    this.worker.on('error', (error) => this.logger.warn(`worker: ${error.message}`));
     // A job BullMQ gives up on by itself (stalled too often) is recorded too: no notification ends silently.
     this.worker.on('failed', (job, error) => {
       if (!job || !/stalled/i.test(error.message)) return;
-      this.pool
-        .query(`UPDATE alert_notifications SET status = 'failed', error = $2 WHERE id = $1 AND status = 'queued'`, [job.data.notificationId, error.message.slice(0, MAX_ERROR_LENGTH)])
+      this.log
+        .recordGivenUp(job.data.notificationId, error.message.slice(0, MAX_ERROR_LENGTH))
         .catch((failure: Error) => this.logger.warn(`could not record notification ${job.data.notificationId}: ${failure.message}`));
     });
   }
 
-  private async deliver(job: Job<AlertDeliverJobData>): Promise<void> {
-    const row = await this.delivery.load(job.data.notificationId);
+  /** One attempt at one notification: recorded as sent, as failed (the last attempt), or as an error to retry. */
+  async deliver(job: Pick<Job<AlertDeliverJobData>, 'data' | 'attemptsMade' | 'opts'>): Promise<void> {
+    const row = await this.log.delivery(job.data.notificationId);
     // Gone with its alert, or settled by an earlier run of the same job (a sweep that re-added it).
     if (!row || row.status !== 'queued') return;
     const attempts = job.opts.attempts ?? ALERT_DELIVERY_ATTEMPTS;
@@ -58,19 +60,20 @@ export class AlertDeliveryWorker implements OnApplicationBootstrap, BeforeApplic
     } catch (error) {
       const message = ((error as Error).message || String(error)).slice(0, MAX_ERROR_LENGTH);
       const last = job.attemptsMade + 1 >= attempts;
-      await this.pool.query(`UPDATE alert_notifications SET attempts = attempts + 1, error = $2, status = $3 WHERE id = $1 AND status = 'queued'`, [row.id, message, last ? 'failed' : 'queued']);
+      await this.log.recordFailedAttempt(row.id, message, last);
       this.logger.warn(`alert notification ${row.id} (${row.channel.type}) attempt ${job.attemptsMade + 1}/${attempts} failed: ${message}`);
-      if (last) await this.settled(row.pipeline_id, row.alert_id);
+      // Every attempt is announced: the page shows "retrying" and then "failed" as they happen.
+      await this.settled(row.pipeline_id, row.alert_id);
       throw error;
     }
-    await this.pool.query(`UPDATE alert_notifications SET attempts = attempts + 1, error = NULL, status = 'sent' WHERE id = $1`, [row.id]);
+    await this.log.recordSent(row.id);
     await this.settled(row.pipeline_id, row.alert_id);
   }
 
-  /** The page shows the notification log: tell it a notification settled. */
+  /** The page shows the notification log: tell it a notification changed. */
   private async settled(pipelineId: string, alertId: string): Promise<void> {
-    const { rows } = await this.pool.query<{ state: 'ok' | 'firing'; since: Date }>('SELECT state, since FROM alert_rules WHERE id = $1', [alertId]);
-    if (rows[0]) await this.evaluator.announce({ scope: this.config.keyPrefix, pipelineId, alertId, state: rows[0].state, since: rows[0].since.toISOString() });
+    const current = await this.log.stateOf(alertId);
+    if (current) await this.evaluator.announce({ scope: this.config.keyPrefix, pipelineId, alertId, state: current.state, since: current.since.toISOString() });
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -2,7 +2,7 @@ import { Controller, Inject, Logger } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { ALERT_RULES_CHANGED, type AlertRulesChanged } from '@dash/domain';
 import { DASH_CONFIG, type DashConfig } from '@dash/infra';
-import { AlertEvaluator } from './alert-evaluator';
+import { AlertRounds } from './alert-rounds';
 
 /** Rule changes from the web nodes (NestJS Redis transport): evaluate at once instead of at the next tick. */
 @Controller()
@@ -11,12 +11,12 @@ export class AlertRulesListener {
 
   constructor(
     @Inject(DASH_CONFIG) private readonly config: DashConfig,
-    private readonly evaluator: AlertEvaluator,
+    private readonly rounds: AlertRounds,
   ) {}
 
   @EventPattern(ALERT_RULES_CHANGED)
   async onRulesChanged(@Payload() change: AlertRulesChanged): Promise<void> {
     if (change?.scope !== this.config.keyPrefix) return;
-    await this.evaluator.evaluateSoon().catch((error: Error) => this.logger.warn(`could not schedule an alert round: ${error.message}`));
+    await this.rounds.evaluateSoon().catch((error: Error) => this.logger.warn(`could not schedule an alert round: ${error.message}`));
   }
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { JobName, MAX_JOB_EVENTS, QueueName, type IngestJobData } from '@dash/domain';
-import { Backlog, DASH_CONFIG, dispatchJobs, REDIS_WORKER, RedisKeys, type DashConfig } from '@dash/infra';
-import { Worker, type Job } from 'bullmq';
+import { Backlog, createWorker, DASH_CONFIG, REDIS_WORKER, RedisKeys, type DashConfig } from '@dash/infra';
+import type { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { BufferService } from '../buffer/buffer.service';
 import { BacklogSweeper } from './backlog-sweeper';
@@ -59,14 +59,13 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   onApplicationBootstrap(): void {
-    const processor = dispatchJobs(QueueName.Pipelines, { [JobName.Ingest]: (job: Job<IngestJobData>) => this.ingest(job) }, this.logger);
-    this.worker = new Worker<IngestJobData>(QueueName.Pipelines, processor, {
+    this.worker = createWorker<IngestJobData, void>(QueueName.Pipelines, { [JobName.Ingest]: (job) => this.ingest(job) }, {
       connection: this.connection,
-      prefix: this.keys.bull,
+      keys: this.keys,
+      logger: this.logger,
       concurrency: this.fittingConcurrency(),
       ...INGEST_WORKER_OPTIONS,
     });
-    this.worker.on('error', (error) => this.logger.warn(`worker: ${error.message}`));
     this.worker.on('failed', (job, error) => this.logger.warn(`job ${job?.id} failed (attempt ${job?.attemptsMade}): ${error.message}`));
     this.backpressure = setInterval(() => this.applyBackpressure(), BACKPRESSURE_CHECK_MS);
     this.backpressure.unref();

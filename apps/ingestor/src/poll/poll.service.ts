@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DashError, logText, pollEvents, valueAtPath } from '@dash/domain';
+import { DashError, JobName, logText, pollEvents, valueAtPath, type PollJobData } from '@dash/domain';
 import { DASH_CONFIG, outboundRequest, PipelinesRepository, type DashConfig, type LastPoll } from '@dash/infra';
+import type { Job } from 'bullmq';
 import { createHash } from 'node:crypto';
 import { BufferService } from '../buffer/buffer.service';
 
@@ -17,6 +18,11 @@ const contentId = (item: unknown) => createHash('sha256').update(JSON.stringify(
 @Injectable()
 export class PollService {
   private readonly logger = new Logger(PollService.name);
+
+  /** This capability's jobs on the `default` queue, by name (polls scheduled by the web app per poll source, or asked for now). */
+  readonly jobs = {
+    [JobName.Poll]: (job: Job<PollJobData>): Promise<LastPoll | null> => this.poll(job.data.pipelineId),
+  };
 
   constructor(
     @Inject(DASH_CONFIG) private readonly config: DashConfig,

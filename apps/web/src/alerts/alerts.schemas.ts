@@ -1,4 +1,4 @@
-import { MIN_ALERT_WINDOW_SECONDS } from '@dash/domain';
+import { MAX_ALERT_CHANNELS, MAX_EMAIL_RECIPIENTS, MIN_ALERT_WINDOW_SECONDS } from '@dash/domain';
 import { z } from 'zod';
 
 const window = (max: number) => z.number().int().min(MIN_ALERT_WINDOW_SECONDS, `must be at least ${MIN_ALERT_WINDOW_SECONDS} seconds`).max(max);
@@ -14,7 +14,7 @@ export const conditionSchema = z.discriminatedUnion('type', [
 ]);
 
 export const channelSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('email'), to: z.array(z.email().max(320)).min(1).max(20) }).strict(),
+  z.object({ type: z.literal('email'), to: z.array(z.email().max(320)).min(1).max(MAX_EMAIL_RECIPIENTS, `at most ${MAX_EMAIL_RECIPIENTS} addresses per e-mail channel`) }).strict(),
   z.object({
     type: z.literal('webhook'),
     url: z.string().max(2000).refine((value) => {
@@ -28,7 +28,7 @@ export const channelSchema = z.discriminatedUnion('type', [
 ]);
 
 const name = z.string().trim().min(1).max(200);
-const channels = z.array(channelSchema).min(1).max(10);
+const channels = z.array(channelSchema).min(1).max(MAX_ALERT_CHANNELS, `at most ${MAX_ALERT_CHANNELS} channels per alert`);
 
 export const createAlertSchema = z.object({ name, condition: conditionSchema, channels }).strict();
 export const updateAlertSchema = z

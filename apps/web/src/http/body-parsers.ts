@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { DashError } from '@dash/domain';
+import { DashError, WEBHOOK_PREFIX } from '@dash/domain';
 
-export const WEBHOOK_PREFIX = '/webhooks/';
 const API_MAX_BYTES = 1024 * 1024;
 
 /**

@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { WEBHOOK_ROUTE } from '@dash/domain';
 import { DASH_CONFIG, LogSampler, loggableUrl, type DashConfig } from '@dash/infra';
 import type { FastifyInstance } from 'fastify';
 
-const WEBHOOK_ROUTE = '/webhooks/:pipelineId';
 /** Refused webhooks logged at most this often a second per node; metrics count every one. */
 const REFUSED_WEBHOOK_LINES_PER_SECOND = 5;
 

@@ -1,12 +1,12 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { WEBHOOK_ROUTE } from '@dash/domain';
 import { DashMetrics } from '@dash/infra';
 import type { FastifyInstance } from 'fastify';
 import { LiveGateway } from '../live/live.gateway';
 import { BacklogGate } from '../webhooks/backlog-gate';
 import { IngestQueue } from '../webhooks/ingest-queue';
 
-const WEBHOOK_ROUTE = '/webhooks/:pipelineId';
 
 /** Feeds this web node's registry: requests by route and status as they are answered, the rest at scrape time. */
 @Injectable()

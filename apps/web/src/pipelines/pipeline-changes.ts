@@ -1,10 +1,10 @@
 import { Controller, Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { ClientProxy, EventPattern, Payload } from '@nestjs/microservices';
-import { PIPELINE_CHANGED, type PipelineChanged } from '@dash/domain';
+import { PIPELINE_CHANGED, withTimeout, type PipelineChanged } from '@dash/domain';
 import { DASH_CONFIG, type DashConfig } from '@dash/infra';
 import { firstValueFrom } from 'rxjs';
 import { PipelineCache } from './pipeline-cache';
-import { PollScheduler, SCHEDULE_TIMEOUT_MS, withTimeout } from './poll-scheduler';
+import { PollScheduler, SCHEDULE_TIMEOUT_MS } from './poll-scheduler';
 
 export const TRANSPORT_CLIENT = Symbol('TRANSPORT_CLIENT');
 
@@ -33,7 +33,7 @@ export class PipelineChangesPublisher implements OnApplicationShutdown {
     try {
       const message: PipelineChanged = { ...change, scope: this.config.keyPrefix };
       // Bounded: with Redis away the transport would hold the request forever.
-      await withTimeout(firstValueFrom(this.client.emit<void, PipelineChanged>(PIPELINE_CHANGED, message), { defaultValue: undefined }), SCHEDULE_TIMEOUT_MS, 'announce');
+      await withTimeout(firstValueFrom(this.client.emit<void, PipelineChanged>(PIPELINE_CHANGED, message), { defaultValue: undefined }), SCHEDULE_TIMEOUT_MS, 'announce (Redis)');
     } catch (error) {
       // Other nodes still drop the entry within the cache TTL.
       this.logger.warn(`could not announce ${change.change} of ${change.pipelineId}: ${(error as Error).message}`);

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DashError, DEFAULT_EVENT_PATHS, generateSigningSecret, sourceForViewer, type PipelineSource, type PipelineView } from '@dash/domain';
+import { DashError, DEFAULT_EVENT_PATHS, generateSigningSecret, sourceForViewer, webhookPath, type PipelineSource, type PipelineView } from '@dash/domain';
 import { assertPublicUrl, DASH_CONFIG, PipelinesRepository, StatsRepository, type DashConfig, type PipelineEntity, type StatsSummary } from '@dash/infra';
 import { PipelineChangesPublisher } from './pipeline-changes';
 import { PollScheduler, redisUnavailable } from './poll-scheduler';
@@ -145,7 +145,7 @@ function toView(entity: PipelineEntity, stats?: StatsSummary): PipelineView {
     eventIdPath: entity.eventIdPath,
     eventTimePath: entity.eventTimePath,
     eventTypePath: entity.eventTypePath,
-    webhookPath: `/webhooks/${entity.id}`,
+    webhookPath: webhookPath(entity.id),
     createdAt: entity.createdAt.toISOString(),
     updatedAt: entity.updatedAt.toISOString(),
     count: stats?.count ?? 0,

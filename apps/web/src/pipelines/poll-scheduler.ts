@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { DashError, JobName, Jobs, QueueName, type PollJobData } from '@dash/domain';
+import { DashError, JobName, Jobs, QueueName, withTimeout, type PollJobData } from '@dash/domain';
 import { InjectQueue, PipelinesRepository, REDIS_PRODUCER, REDIS_WORKER, RedisKeys, type LastPoll, type PipelineEntity } from '@dash/infra';
 import { QueueEvents, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -14,16 +14,6 @@ const schedulerId = (pipelineId: string) => `${SCHEDULER_PREFIX}${pipelineId}`;
 /** 503 unavailable with Retry-After: the change needs Redis, which does not answer. */
 export function redisUnavailable(what: string): DashError {
   return new DashError(503, 'unavailable', `${what}: Redis is unavailable, nothing was changed; retry later`, REDIS_RETRY_AFTER_SECONDS);
-}
-
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: no answer from Redis in ${ms} ms`)), ms);
-    }),
-  ]);
 }
 
 /**
@@ -90,7 +80,7 @@ export class PollScheduler implements OnApplicationBootstrap, OnApplicationShutd
   private async reconcileOnce(): Promise<void> {
     if (this.stopped) return;
     try {
-      const schedulers = await withTimeout(this.queue.getJobSchedulers(0, -1), SCHEDULE_TIMEOUT_MS * 3, 'list poll schedules');
+      const schedulers = await withTimeout(this.queue.getJobSchedulers(0, -1), SCHEDULE_TIMEOUT_MS * 3, 'list poll schedules (Redis)');
       const rows = await this.pipelines.pollSources();
       const wanted = new Map(rows.map((row) => [row.id, row.source.type === 'poll' ? row.source.intervalSeconds * 1000 : 0]));
       let changed = 0;
@@ -100,12 +90,12 @@ export class PollScheduler implements OnApplicationBootstrap, OnApplicationShutd
         const pipelineId = key.slice(SCHEDULER_PREFIX.length);
         const every = wanted.get(pipelineId);
         if (every === undefined) {
-          await withTimeout(this.queue.removeJobScheduler(key), SCHEDULE_TIMEOUT_MS, 'remove a poll schedule');
+          await withTimeout(this.queue.removeJobScheduler(key), SCHEDULE_TIMEOUT_MS, 'remove a poll schedule (Redis)');
           changed += 1;
         } else if (Number(scheduler.every) === every) wanted.delete(pipelineId);
       }
       for (const [pipelineId, every] of wanted) {
-        await withTimeout(this.upsert(pipelineId, every), SCHEDULE_TIMEOUT_MS, 'set a poll schedule');
+        await withTimeout(this.upsert(pipelineId, every), SCHEDULE_TIMEOUT_MS, 'set a poll schedule (Redis)');
         changed += 1;
       }
       if (changed > 0) this.logger.log(`poll schedules reconciled with the database: ${changed} changed`);
@@ -126,11 +116,11 @@ export class PollScheduler implements OnApplicationBootstrap, OnApplicationShutd
       await this.unschedule(pipeline.id);
       return;
     }
-    await withTimeout(this.upsert(pipeline.id, pipeline.source.intervalSeconds * 1000), SCHEDULE_TIMEOUT_MS, 'set the poll schedule');
+    await withTimeout(this.upsert(pipeline.id, pipeline.source.intervalSeconds * 1000), SCHEDULE_TIMEOUT_MS, 'set the poll schedule (Redis)');
   }
 
   async unschedule(pipelineId: string): Promise<void> {
-    await withTimeout(this.queue.removeJobScheduler(schedulerId(pipelineId)), SCHEDULE_TIMEOUT_MS, 'remove the poll schedule');
+    await withTimeout(this.queue.removeJobScheduler(schedulerId(pipelineId)), SCHEDULE_TIMEOUT_MS, 'remove the poll schedule (Redis)');
   }
 
   /** Runs one poll now on an ingestor and answers with its outcome. */

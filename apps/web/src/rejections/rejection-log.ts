@@ -1,10 +1,9 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { MAX_REJECTION_MESSAGE, MAX_REJECTIONS, type Rejection } from '@dash/domain';
+import { MAX_REJECTION_MESSAGE, MAX_REJECTIONS, WEBHOOK_PREFIX, type Rejection } from '@dash/domain';
 import { REDIS, RedisKeys } from '@dash/infra';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
-import { WEBHOOK_PREFIX } from '../http/body-parsers';
 import { PipelineNotices } from '../live/pipeline-notices';
 import { PipelineCache } from '../pipelines/pipeline-cache';
 import { isUuid } from '../pipelines/pipelines.schemas';

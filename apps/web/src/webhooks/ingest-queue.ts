@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DashError, JobName, Jobs, MAX_JOB_EVENTS, QueueName, type IngestEvent, type IngestJobData } from '@dash/domain';
+import { DashError, JobName, Jobs, MAX_JOB_EVENTS, QueueName, withTimeout, type IngestEvent, type IngestJobData } from '@dash/domain';
 import { Backlog, InjectQueue, REDIS_PRODUCER } from '@dash/infra';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -101,7 +101,7 @@ export class IngestQueue {
     );
     try {
       if (this.connection.status !== 'ready') throw new Error(`Redis is ${this.connection.status}`);
-      await withTimeout(this.queue.add(JobName.Ingest, { events }, { ...INGEST_JOB_OPTIONS, jobId }), ENQUEUE_TIMEOUT_MS);
+      await withTimeout(this.queue.add(JobName.Ingest, { events }, { ...INGEST_JOB_OPTIONS, jobId }), ENQUEUE_TIMEOUT_MS, 'enqueue (Redis)');
     } catch (error) {
       this.logger.warn(`enqueue of ${events.length} events failed: ${(error as Error).message}`);
       if (await counting) await this.backlog.release(jobId).catch(() => undefined);
@@ -118,14 +118,4 @@ export class IngestQueue {
   async jobCounts(): Promise<Record<string, Record<string, number>>> {
     return { [QueueName.Pipelines]: await this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed') };
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer from Redis in ${ms} ms`)), ms);
-    }),
-  ]);
 }

@@ -1,5 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { WEBHOOK_ROUTE } from '@dash/domain';
 import type { FastifyInstance } from 'fastify';
 import { sendError } from '../http/errors';
 import { TurnBatch } from './turn-batch';
@@ -22,7 +23,7 @@ export class WebhooksRoute implements OnModuleInit {
 
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
-    fastify.post<{ Params: { pipelineId: string } }>('/webhooks/:pipelineId', async (request, reply) => {
+    fastify.post<{ Params: { pipelineId: string } }>(WEBHOOK_ROUTE, async (request, reply) => {
       try {
         const { accepted } = await this.turn.run(() => this.webhooks.receive(request.params.pipelineId, request.headers, request.body, request.raw.rawHeaders));
         // `202 {"accepted": n}` once every event of the request is durably queued.

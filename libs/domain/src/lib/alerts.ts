@@ -9,9 +9,20 @@ export type AlertCondition =
 
 export type AlertChannel = { type: 'email'; to: string[] } | { type: 'webhook'; url: string };
 
-export type AlertState = 'ok' | 'firing';
-export type AlertNotificationKind = 'firing' | 'resolved';
+/** `flapping`: the condition changed too often lately (FLAP_MAX_FLIPS within FLAP_WINDOW_SECONDS); quiet until steady. */
+export type AlertState = 'ok' | 'firing' | 'flapping';
+export type AlertNotificationKind = 'firing' | 'resolved' | 'flapping';
 export type AlertNotificationStatus = 'queued' | 'sent' | 'failed';
+
+/** What one pipeline's owner can make Dash send (CONTRACT.md: more is refused with 400). */
+export const MAX_ALERTS_PER_PIPELINE = 20;
+export const MAX_ALERT_CHANNELS = 5;
+export const MAX_EMAIL_RECIPIENTS = 10;
+
+/** More than this many flips (firing ↔ resolved) within FLAP_WINDOW_SECONDS make an alert `flapping`. */
+export const FLAP_MAX_FLIPS = 3;
+/** The window flips are counted over; a flapping alert settles once its condition held this long unchanged. */
+export const FLAP_WINDOW_SECONDS = 600;
 
 /** The shortest window a condition may use. */
 export const MIN_ALERT_WINDOW_SECONDS = 10;
@@ -35,7 +46,7 @@ export interface AlertDeliverJobData {
 
 /** The body of an alert webhook, signed per Standard Webhooks with the alert's secret. */
 export interface AlertWebhookBody {
-  type: 'alert.firing' | 'alert.resolved';
+  type: `alert.${AlertNotificationKind}`;
   alert: { id: string; name: string; condition: AlertCondition };
   pipeline: { id: string; name: string };
   at: string;
@@ -66,4 +77,40 @@ export interface AlertUpdated {
   alertId: string;
   state: AlertState;
   since: string;
+}
+
+/** The condition in words, as the page, e-mails and logs say it (one wording everywhere). */
+export function describeCondition(condition: AlertCondition): string {
+  switch (condition.type) {
+    case 'silence':
+      return `no event stored for ${condition.seconds} s`;
+    case 'rate_above':
+      return `more than ${condition.perMinute} events a minute over ${condition.seconds} s`;
+    case 'rate_below':
+      return `fewer than ${condition.perMinute} events a minute over ${condition.seconds} s`;
+    case 'failures':
+      return 'an event could not be stored';
+    case 'backlog_full':
+      return 'webhooks were refused with 429 (backlog full)';
+  }
+}
+
+/** A notification's kind as a heading (e-mail subjects). */
+export const KIND_HEADINGS: Record<AlertNotificationKind, string> = { firing: 'Firing', resolved: 'Resolved', flapping: 'Flapping' };
+
+/** What `flapping` means, where it is shown (e-mails, the page). */
+export const FLAPPING_EXPLAINED = `it changed between firing and resolved more than ${FLAP_MAX_FLIPS} times in ${FLAP_WINDOW_SECONDS / 60} minutes: no notification until it has been steady for ${FLAP_WINDOW_SECONDS / 60} minutes`;
+
+/** The outcome of one delivery in words: `sent`, `retrying (attempt 2 failed: …)`, `failed: … after 6 attempts`. */
+export function describeDelivery(notification: { status: AlertNotificationStatus; attempts: number; error: string | null }): string {
+  const { status, attempts, error } = notification;
+  const tries = `${attempts} attempt${attempts === 1 ? '' : 's'}`;
+  switch (status) {
+    case 'sent':
+      return attempts > 1 ? `sent after ${tries}` : 'sent';
+    case 'failed':
+      return `failed${error ? `: ${error}` : ''} after ${tries}`;
+    case 'queued':
+      return attempts > 0 ? `retrying (attempt ${attempts} failed${error ? `: ${error}` : ''})` : 'queued';
+  }
 }

@@ -80,6 +80,19 @@ export interface AlertView {
   notifications?: NotificationView[];
 }
 
+/** `GET /api/pipelines/:id/alerts`: the alerts, and whether this deployment sends e-mail (SMTP_URL set). */
+export interface AlertList {
+  items: AlertView[];
+  emailAvailable: boolean;
+}
+
+/** What an alert is made of: the body of `POST …/alerts` (every field of it optional in `PATCH`). */
+export interface AlertInput {
+  name: string;
+  condition: AlertCondition;
+  channels: AlertChannel[];
+}
+
 /** One live node of the cluster, as `GET /api/cluster` lists it. */
 export interface ClusterNode {
   id: string;

@@ -18,3 +18,8 @@ export function isValidPath(path: string, allowEmpty = false): boolean {
   if (path === '') return allowEmpty;
   return path.length <= 200 && path.split('.').every((key) => key.length > 0);
 }
+
+/** Where senders POST a pipeline's webhooks: the route, its prefix, and one pipeline's path. */
+export const WEBHOOK_PREFIX = '/webhooks/';
+export const WEBHOOK_ROUTE = `${WEBHOOK_PREFIX}:pipelineId`;
+export const webhookPath = (pipelineId: string) => `${WEBHOOK_PREFIX}${pipelineId}`;

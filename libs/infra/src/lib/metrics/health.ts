@@ -1,4 +1,5 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { withTimeout } from '@dash/domain';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import { PG_POOL } from '../database/database.module';
@@ -21,14 +22,11 @@ export interface HealthReport {
 export type LivenessCheck = () => string | null;
 
 async function probe(name: string, run: () => Promise<unknown>): Promise<string | null> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([run(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), CHECK_TIMEOUT_MS)))]);
+    await withTimeout(run(), CHECK_TIMEOUT_MS, 'check');
     return null;
   } catch (error) {
     return `${name}: ${(error as Error).message}`;
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -1,3 +1,4 @@
+export * from './alerts.repository';
 export * from './dedup.repository';
 export * from './events.repository';
 export * from './failures.repository';

@@ -1,3 +1,4 @@
+import { AlertsRepository } from './alerts.repository';
 import { DedupRepository } from './dedup.repository';
 import { EventsRepository } from './events.repository';
 import { FailuresRepository } from './failures.repository';
@@ -7,4 +8,4 @@ import { StorageRepository } from './storage.repository';
 import { TokensRepository } from './tokens.repository';
 
 /** Every repository, provided and exported by DatabaseModule. */
-export const REPOSITORIES = [DedupRepository, EventsRepository, FailuresRepository, PipelinesRepository, StatsRepository, StorageRepository, TokensRepository];
+export const REPOSITORIES = [AlertsRepository, DedupRepository, EventsRepository, FailuresRepository, PipelinesRepository, StatsRepository, StorageRepository, TokensRepository];
