@@ -19,14 +19,30 @@ export const MAX_SOCKET_COMMANDS_PER_SECOND = 20;
 export const MAX_SOCKET_BUFFER_BYTES = 1024 * 1024;
 
 /**
- * True when arrays/objects nest deeper than `max` anywhere in the JSON text. A byte scan (no
- * recursion): a body nested 100 000 levels deep would otherwise overflow the stack wherever it is
- * serialized (the queue, a reply, socket.io's encoder). With `perLine` (NDJSON) each line counts on
- * its own; in a JSON body a newline is only whitespace and must not reset the depth.
+ * Largest exponent, and longest literal, of a number in an event's JSON text. JavaScript reads
+ * anything beyond as 0 or Infinity, while PostgreSQL's numeric expands it digit by digit (an 8-byte
+ * `1e-16000` is 16 000 digits) or refuses it (`1e-16384`, `1e131072`: "value overflows numeric
+ * format"), so such a literal is refused at intake rather than failed by the writer.
  */
-export function nestsDeeperThan(body: Buffer, max: number, perLine = false): boolean {
+export const MAX_NUMBER_EXPONENT = 400;
+export const MAX_NUMBER_LENGTH = 400;
+
+/** What a byte scan of a JSON text found wrong, with where (a byte offset, and a line in NDJSON). */
+export type JsonTextProblem = { kind: 'depth'; line: number } | { kind: 'number'; line: number; offset: number; literal: string };
+
+const isNumberByte = (byte: number): boolean => (byte >= 0x30 && byte <= 0x39) || byte === 0x2d || byte === 0x2b || byte === 0x2e || byte === 0x65 || byte === 0x45;
+
+/**
+ * One byte scan of a JSON text (no recursion, no parse): arrays/objects nested deeper than `max`
+ * anywhere (a body nested 100 000 levels deep would otherwise overflow the stack wherever it is
+ * serialized: the queue, a reply, socket.io's encoder) and, with `numbers`, a number literal past
+ * MAX_NUMBER_EXPONENT / MAX_NUMBER_LENGTH. With `perLine` (NDJSON) each line counts on its own; in a
+ * JSON body a newline is only whitespace and must not reset the depth. Lines count from 1.
+ */
+export function scanJsonText(body: Buffer, max: number, perLine = false, numbers = false): JsonTextProblem | undefined {
   let depth = 0;
   let inString = false;
+  let line = 1;
   for (let i = 0; i < body.length; i++) {
     const byte = body[i];
     if (inString) {
@@ -34,11 +50,35 @@ export function nestsDeeperThan(body: Buffer, max: number, perLine = false): boo
       else if (byte === 0x22) inString = false;
     } else if (byte === 0x22) inString = true;
     else if (byte === 0x5b || byte === 0x7b) {
-      if (++depth > max) return true;
+      if (++depth > max) return { kind: 'depth', line };
     } else if (byte === 0x5d || byte === 0x7d) depth--;
-    else if (byte === 0x0a && perLine) depth = 0;
+    else if (byte === 0x0a) {
+      line++;
+      if (perLine) depth = 0;
+    } else if (numbers && (byte === 0x2d || (byte >= 0x30 && byte <= 0x39))) {
+      // Outside a string a number is the only token made of these bytes (true/false hold an "e"
+      // but never start with one of them).
+      let end = i + 1;
+      let exponent = 0;
+      let inExponent = false;
+      while (end < body.length && isNumberByte(body[end])) {
+        const b = body[end];
+        if (b === 0x65 || b === 0x45) inExponent = true;
+        else if (inExponent && b >= 0x30 && b <= 0x39 && exponent <= MAX_NUMBER_EXPONENT) exponent = exponent * 10 + (b - 0x30);
+        end++;
+      }
+      if (end - i > MAX_NUMBER_LENGTH || exponent > MAX_NUMBER_EXPONENT) {
+        return { kind: 'number', line, offset: i, literal: body.subarray(i, Math.min(end, i + 24)).toString('latin1') + (end - i > 24 ? '…' : '') };
+      }
+      i = end - 1;
+    }
   }
-  return false;
+  return undefined;
+}
+
+/** True when arrays/objects nest deeper than `max` anywhere in the JSON text (see scanJsonText). */
+export function nestsDeeperThan(body: Buffer, max: number, perLine = false): boolean {
+  return scanJsonText(body, max, perLine) !== undefined;
 }
 
 /**

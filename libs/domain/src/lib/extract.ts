@@ -1,8 +1,8 @@
-import { MAX_JSON_DEPTH, valueNestsDeeperThan } from './bounds';
 import { DashError } from './errors';
 import type { IngestEvent } from './events';
 import { valueAtPath } from './paths';
 import type { EventPaths } from './pipeline';
+import { findUnstorable } from './storable';
 
 export const MAX_BATCH_EVENTS = 1000;
 const MAX_ID_LENGTH = 255;
@@ -80,6 +80,11 @@ interface EventContext {
 function toEvent(input: EventContext, item: Record<string, unknown>, index: number | null, text: string | null, singleId?: string): IngestEvent {
   const where = index === null ? 'event' : `event ${index}`;
   const { eventIdPath, eventTimePath, eventTypePath } = input.paths;
+  // Before anything serialises the item (a content id, the queue): what jsonb would refuse, or
+  // nesting too deep (poll items pass no byte scan), is refused here with its place, never
+  // acknowledged and then failed by the writer.
+  const unstorable = findUnstorable(item);
+  if (unstorable) throw new DashError(400, 'invalid_event', `${where}: ${unstorable.path} ${unstorable.problem}`);
 
   let id = singleId ?? '';
   if (index !== null) {
@@ -156,9 +161,6 @@ export function pollEvents(pipelineId: string, items: unknown, paths: EventPaths
   const context: EventContext = { pipelineId, receivedAt, paths, fallbackId: (item) => `poll:${contentId(item)}` };
   return items.map((item: unknown, index) => {
     if (!isObject(item)) throw new DashError(400, 'invalid_event', `item ${index} is not a JSON object`);
-    // Poll responses pass no byte scan: an item nested too deep would overflow the stack when
-    // serialized (its content id, the queue, replies). Refused like a webhook body, with the poll's record.
-    if (valueNestsDeeperThan(item, MAX_JSON_DEPTH)) throw new DashError(400, 'invalid_event', `item ${index} nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels`);
     return toEvent(context, item, index, null);
   });
 }
