@@ -14,3 +14,4 @@ export * from './lib/socket-events';
 export * from './lib/tokens';
 export * from './lib/alerts';
 export * from './lib/storable';
+export * from './lib/iso-time';

@@ -2,6 +2,7 @@ import { DashError } from './errors';
 import type { IngestEvent } from './events';
 import { valueAtPath } from './paths';
 import type { EventPaths } from './pipeline';
+import { parseIsoTime } from './iso-time';
 import { findUnstorable } from './storable';
 
 export const MAX_BATCH_EVENTS = 1000;
@@ -53,9 +54,8 @@ export function parseEventTime(value: unknown): number | undefined {
   } else if (typeof value === 'string' && value.trim() !== '') {
     const numeric = Number(value);
     if (Number.isFinite(numeric)) return parseEventTime(numeric);
-    // Date.parse accepts more than ISO 8601; require a date-like start to avoid "1" or "May".
-    if (!/^\d{4}-\d{2}-\d{2}/.test(value)) return undefined;
-    ms = Date.parse(value);
+    // Strict ISO 8601: Date.parse reads "1" or "May", and rolls 2026-02-31 over to March.
+    ms = parseIsoTime(value) ?? Number.NaN;
   } else {
     return undefined;
   }
