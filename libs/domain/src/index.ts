@@ -15,3 +15,4 @@ export * from './lib/tokens';
 export * from './lib/alerts';
 export * from './lib/storable';
 export * from './lib/iso-time';
+export * from './lib/rate-limiter';
