@@ -92,8 +92,9 @@ export class WebhooksService {
     await undefined;
 
     // One byte scan before parsing: nesting, and number literals PostgreSQL would refuse or blow up
-    // (the payload is stored as the sender's text). Strings are checked on the parsed events.
-    const problem = scanJsonText(body, MAX_JSON_DEPTH, format === 'ndjson', true);
+    // (the payload is stored as the sender's text). Strings are checked on the parsed events, where
+    // the scan saw an escape that could spell what jsonb refuses.
+    const { problem, plain } = scanJsonText(body, MAX_JSON_DEPTH, format === 'ndjson', true);
     if (problem) throw new DashError(400, 'invalid_event', describeTextProblem(problem, format));
 
     const { entity } = pipeline;
@@ -103,6 +104,8 @@ export class WebhooksService {
       format,
       body,
       receivedAt,
+      // A body with no \u escape and no huge number holds nothing jsonb refuses: no walk per event.
+      plain,
       paths: { eventIdPath: entity.eventIdPath, eventTimePath: entity.eventTimePath, eventTypePath: entity.eventTypePath },
     });
     this.gate.check(entity.id, events.length);

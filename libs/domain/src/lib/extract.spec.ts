@@ -110,6 +110,11 @@ describe('events PostgreSQL cannot store', () => {
     expect(message(() => extractEvents(input('{"n":-1e400000}')))).toBe('invalid_event event: payload.n is a number beyond ±1.8e308, which Dash cannot store');
   });
 
+  it('skips the walk only for a body the byte scan proved plain', () => {
+    expect(extractEvents(input('{"n":1e400000}', { plain: true }))).toHaveLength(1);
+    expect(message(() => extractEvents(input('{"n":1e400000}', { plain: false })))).toMatch(/^invalid_event/);
+  });
+
   it('refuses a poll item the same way (the poll records the refusal; nothing is queued)', () => {
     expect(message(() => pollEvents('p', [{ id: 'ok' }, { id: 'bad', v: '\u0000' }], DEFAULT_EVENT_PATHS, 0, () => 'c'))).toBe('invalid_event event 1: payload.v contains \\u0000, which PostgreSQL cannot store');
   });

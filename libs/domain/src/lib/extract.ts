@@ -22,6 +22,8 @@ export interface ExtractInput {
   body: Buffer;
   receivedAt: number;
   paths: EventPaths;
+  /** The byte scan found the body `plain` (scanJsonText): its values need no storability walk. */
+  plain?: boolean;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -75,6 +77,8 @@ interface EventContext {
   paths: EventPaths;
   /** The id of a batch item that has none at `eventIdPath`. */
   fallbackId: (item: Record<string, unknown>, index: number) => string;
+  /** Walk each item for what jsonb refuses (false only where a byte scan proved there is none). */
+  checkValues: boolean;
 }
 
 function toEvent(input: EventContext, item: Record<string, unknown>, index: number | null, text: string | null, singleId?: string): IngestEvent {
@@ -83,7 +87,7 @@ function toEvent(input: EventContext, item: Record<string, unknown>, index: numb
   // Before anything serialises the item (a content id, the queue): what jsonb would refuse, or
   // nesting too deep (poll items pass no byte scan), is refused here with its place, never
   // acknowledged and then failed by the writer.
-  const unstorable = findUnstorable(item);
+  const unstorable = input.checkValues ? findUnstorable(item) : undefined;
   if (unstorable) throw new DashError(400, 'invalid_event', `${where}: ${unstorable.path} ${unstorable.problem}`);
 
   let id = singleId ?? '';
@@ -124,7 +128,7 @@ function checkBatchSize(size: number): void {
  * `eventIdPath`, else `{webhook-id}:{index}`. All or nothing: any bad item rejects the request.
  */
 export function extractEvents(input: ExtractInput): IngestEvent[] {
-  const context: EventContext = { ...input, fallbackId: (_item, index) => `${input.webhookId}:${index}` };
+  const context: EventContext = { ...input, fallbackId: (_item, index) => `${input.webhookId}:${index}`, checkValues: input.plain !== true };
   const text = decodeUtf8(input.body);
   if (input.format === 'ndjson') {
     const lines = text.split('\n').filter((line) => line.trim() !== '');
@@ -158,7 +162,7 @@ export const MAX_POLL_ITEMS = 10_000;
 export function pollEvents(pipelineId: string, items: unknown, paths: EventPaths, receivedAt: number, contentId: (item: unknown) => string): IngestEvent[] {
   if (!Array.isArray(items)) throw new DashError(400, 'invalid_event', 'the response holds no array of items at itemsPath');
   if (items.length > MAX_POLL_ITEMS) throw new DashError(400, 'invalid_event', `a poll takes at most ${MAX_POLL_ITEMS} items (got ${items.length})`);
-  const context: EventContext = { pipelineId, receivedAt, paths, fallbackId: (item) => `poll:${contentId(item)}` };
+  const context: EventContext = { pipelineId, receivedAt, paths, fallbackId: (item) => `poll:${contentId(item)}`, checkValues: true };
   return items.map((item: unknown, index) => {
     if (!isObject(item)) throw new DashError(400, 'invalid_event', `item ${index} is not a JSON object`);
     return toEvent(context, item, index, null);

@@ -39,7 +39,7 @@ describe(findUnstorable.name, () => {
 });
 
 describe(scanJsonText.name, () => {
-  const scan = (text: string, perLine = false) => scanJsonText(Buffer.from(text), 100, perLine, true);
+  const scan = (text: string, perLine = false) => scanJsonText(Buffer.from(text), 100, perLine, true).problem;
 
   it('passes ordinary numbers, and words and strings that look like numbers', () => {
     expect(scan('{"a":[1,-2.5e-10,3E+300,0,true,false,null],"s":"1e999999","t":"-' + '9'.repeat(1000) + '"}')).toBeUndefined();
@@ -59,7 +59,18 @@ describe(scanJsonText.name, () => {
   });
 
   it('leaves numbers alone unless asked (the depth check alone)', () => {
-    expect(scanJsonText(Buffer.from('[1e-400000]'), 100)).toBeUndefined();
-    expect(scanJsonText(Buffer.from('[[1]]'), 1)).toEqual({ kind: 'depth', line: 1 });
+    expect(scanJsonText(Buffer.from('[1e-400000]'), 100).problem).toBeUndefined();
+    expect(scanJsonText(Buffer.from('[[1]]'), 1).problem).toEqual({ kind: 'depth', line: 1 });
+  });
+
+  it('calls a text plain only when it has no \\u escape and no number near ±1e308 (what the value walk could find)', () => {
+    const plain = (text: string) => scanJsonText(Buffer.from(text), 100, false, true).plain;
+    expect(plain('{"a":"tab\\t \\" é","n":[1e300,-2.5e-300,' + '9'.repeat(299) + ']}')).toBe(true);
+    expect(plain('{"a":"\\u00e9"}')).toBe(false);
+    expect(plain('{"a":1' + '0'.repeat(200) + 'e200}')).toBe(false);
+    expect(plain('{"a":' + '9'.repeat(310) + '}')).toBe(false);
+    expect(plain('{"a":2e308}')).toBe(false);
+    expect(plain('{"a":"1e999 in a string"}')).toBe(true);
+    expect(scanJsonText(Buffer.from('{}'), 100).plain).toBe(false); // not asked to look at numbers: unknown
   });
 });
