@@ -116,13 +116,15 @@ export const POOL_RECYCLING = { maxLifetimeSeconds: 1800, idleTimeoutMillis: 30_
  * `statementTimeoutMs` (the web's read pool) PostgreSQL itself cancels a statement running longer
  * (SQLSTATE 57014): sent as a startup parameter, it costs no round trip per query, and unlike pg's
  * client-side `query_timeout` it stops the work on the server rather than only the wait for it.
+ * Waiting for a connection of the pool is bounded the same way, so a read never hangs in the queue.
  */
 export function createPool(config: Pick<DashConfig, 'databaseUrl' | 'role'>, max = 10, statementTimeoutMs?: number): Pool {
   const pool = new Pool({
     connectionString: config.databaseUrl,
     max,
     application_name: `dash-${config.role}`,
-    ...(statementTimeoutMs === undefined ? {} : { statement_timeout: statementTimeoutMs }),
+    // A read also waits no longer than that for a free connection ("timeout exceeded when trying to connect").
+    ...(statementTimeoutMs === undefined ? {} : { statement_timeout: statementTimeoutMs, connectionTimeoutMillis: statementTimeoutMs }),
     ...POOL_RECYCLING,
   });
   // An idle client losing its connection (PostgreSQL restart) must not crash the process.
