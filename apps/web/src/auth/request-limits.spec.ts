@@ -1,6 +1,6 @@
 import { loadConfig } from '@dash/infra';
 import type { AuthService, Principal } from './auth.service';
-import { MAX_AUTH_FAILURES_PER_MINUTE, RequestLimits } from './request-limits';
+import { addressKey, MAX_AUTH_FAILURES_PER_MINUTE, RequestLimits } from './request-limits';
 
 /** An AuthService that knows the admin token, and one viewer token only through a "lookup". */
 class FakeAuth implements Pick<AuthService, 'knownPrincipal' | 'authenticate'> {
@@ -51,5 +51,25 @@ describe(RequestLimits.name, () => {
     expect(() => limits.read(viewer('t1'))).toThrow(expect.objectContaining({ status: 429, code: 'rate_limited', retryAfterSeconds: 1 }));
     expect(() => limits.read(viewer('t2'))).not.toThrow();
     expect(() => limits.read({ kind: 'admin' })).not.toThrow();
+  });
+});
+
+describe(addressKey.name, () => {
+  it('keeps IPv4 (mapped or not) whole and groups IPv6 by its /64', () => {
+    expect(addressKey('203.0.113.5')).toBe('203.0.113.5');
+    expect(addressKey('::ffff:203.0.113.5')).toBe('203.0.113.5');
+    expect(addressKey('2001:db8:1:2:aaaa:bbbb:cccc:dddd')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:DB8:1:2::1')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(addressKey('2001:0db8:0001:0002::ffff')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('::1')).toBe('0:0:0:0::/64');
+    expect(addressKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+  });
+
+  it('throttles the addresses of one /64 together', async () => {
+    const limits = limitsWith({});
+    for (let i = 0; i < MAX_AUTH_FAILURES_PER_MINUTE; i++) await codeOf(limits.principalFor('dash_vt_bad', `2001:db8:1:2::${i.toString(16)}`));
+    expect(await codeOf(limits.principalFor('dash_vt_good', '2001:db8:1:2:ffff::9'))).toBe(429);
+    expect(await codeOf(limits.principalFor('dash_vt_good', '2001:db8:1:3::1'))).toBe('ok');
   });
 });

@@ -10,10 +10,27 @@ export const MAX_AUTH_FAILURES_PER_MINUTE = 30;
 const MAX_TRACKED = 10_000;
 
 /**
+ * The key an address is throttled under: an IPv4 address as it is; an IPv6 address by its /64 (one
+ * subscriber's network: a client holding one can change addresses within it at will).
+ */
+export function addressKey(address: string): string {
+  const plain = address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '').replace(/%.*$/, '');
+  if (!plain.includes(':')) return plain;
+  const [head, tail = ''] = plain.toLowerCase().split('::');
+  const left = head ? head.split(':') : [];
+  const right = plain.includes('::') && tail ? tail.split(':') : [];
+  const groups = plain.includes('::') ? [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right] : left;
+  return `${groups
+    .slice(0, 4)
+    .map((group) => group.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
+}
+
+/**
  * The API's rate limits, kept in memory on each web node (so with N web nodes a token may read up to
  * N times the rate; no Redis on the read path: reads keep working while Redis is away):
  * - reads (GET) per token: `API_READS_PER_SECOND`, burst as large;
- * - failed authentications per client address: 30 a minute, after which only a token known
+ * - failed authentications per client address (an IPv6 one by its /64): 30 a minute, after which only a token known
  *   without the database (the admin token, a cached viewer token) is let through, so guesses cost
  *   no lookup and a guess that happens to be right is refused all the same.
  */
@@ -55,11 +72,12 @@ export class RequestLimits {
     if (known) return known;
     // Reserved before the lookup and given back when it succeeds: concurrent guesses each hold
     // one, so no more than the limit are ever looked up.
-    const throttled = this.authFailures.take(address);
+    const key = addressKey(address);
+    const throttled = this.authFailures.take(key);
     if (throttled > 0) throw new DashError(429, 'rate_limited', `too many failed authentications from this address; retry after ${throttled} s`, throttled);
     const principal = token ? await this.auth.authenticate(token) : null;
     if (principal) {
-      this.authFailures.refund(address);
+      this.authFailures.refund(key);
       return principal;
     }
     throw new DashError(401, 'unauthorized', token ? 'the token is not valid' : 'Authorization: Bearer <token> is required');
