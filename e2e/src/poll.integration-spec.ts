@@ -106,6 +106,22 @@ describe('poll sources', () => {
     expect((await api.stats(wrongPath.id)).count).toBe(0);
   });
 
+  it('refuses a poll whose items PostgreSQL could not store (\\u0000, a lone surrogate): the poll records why, nothing is queued or stored', async () => {
+    const pipeline = await api.createPipeline({ source: { type: 'poll', url: source.url, intervalSeconds: 3600, itemsPath: 'data.items' } });
+    for (const [items, error] of [
+      [[{ id: 'fine' }, { id: 'nul', data: { name: 'a\u0000b' } }], 'invalid_event: event 1: payload.data.name contains \\u0000, which PostgreSQL cannot store'],
+      [[{ id: 'lone', s: 'x\ud800' }], 'invalid_event: event 0: payload.s contains an unpaired UTF-16 surrogate'],
+    ] as const) {
+      source.items = [...items];
+      const result = await api.request('POST', `/api/pipelines/${pipeline.id}/poll`);
+      expect(result.body).toMatchObject({ status: 'error', items: 0, error: expect.stringContaining(error) });
+    }
+    source.items = [{ id: 'after' }];
+    expect((await api.request('POST', `/api/pipelines/${pipeline.id}/poll`)).body).toMatchObject({ status: 'ok', items: 1 });
+    await waitFor(() => api.stats(pipeline.id), (stats) => stats.count === 1, 15_000, 'the good poll stored');
+    expect((await api.request('GET', `/api/pipelines/${pipeline.id}/failures`)).body.total).toBe(0);
+  });
+
   it('polls on its schedule', async () => {
     source.items = [{ id: 'scheduled-1' }];
     const pipeline = await api.createPipeline({ source: { type: 'poll', url: source.url, intervalSeconds: 5, itemsPath: 'data.items' } });

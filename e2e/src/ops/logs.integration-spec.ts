@@ -71,12 +71,16 @@ describe('operations: structured logs (LOG_FORMAT=json)', () => {
     expect(refused.status).toBe(401);
     // A share link with its token in the query, and a viewer token in a header.
     expect((await fetch(`${web.url}/pipelines/${pipeline.id}?token=${viewerSecret}`)).status).toBe(200);
+    // The same name encoded, as the page decodes it: redacted by its decoded name.
+    expect((await fetch(`${web.url}/pipelines/${pipeline.id}?view=1&%74oken=${ADMIN_TOKEN}&To%256Ben=${ADMIN_TOKEN}`)).status).toBe(200);
+    expect((await fetch(`${web.url}/api/pipelines/${pipeline.id}/stats?%54OKEN=${ADMIN_TOKEN}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).status).toBe(200);
     expect((await fetch(`${web.url}/api/pipelines`, { headers: { authorization: `Bearer ${viewerSecret}` } })).status).toBe(401);
-    await waitFor(() => jsonLines(web).filter((l) => l.msg === 'request' && (l.route === '/api/pipelines' || l.route === '/pipelines/:id')).length, (n) => n >= 2, 5000, 'request lines');
+    await waitFor(() => jsonLines(web).filter((l) => l.msg === 'request' && (l.route === '/api/pipelines' || l.route === '/pipelines/:id' || l.route === '/api/pipelines/:id/stats')).length, (n) => n >= 4, 5000, 'request lines');
     const refusedLine = jsonLines(web).find((l) => l.msg === 'webhook refused');
     expect(refusedLine).toMatchObject({ level: 'warn', status: 401, route: '/webhooks/:pipelineId', path: `/webhooks/${pipeline.id}` });
-    const page = jsonLines(web).find((l) => l.route === '/pipelines/:id');
-    expect(page?.path).toBe(`/pipelines/${pipeline.id}?token=[redacted]`);
+    const pages = jsonLines(web).filter((l) => l.route === '/pipelines/:id').map((l) => l.path);
+    expect(pages).toEqual([`/pipelines/${pipeline.id}?token=[redacted]`, `/pipelines/${pipeline.id}?view=1&%74oken=[redacted]&To%256Ben=[redacted]`]);
+    expect(jsonLines(web).some((l) => l.path === `/api/pipelines/${pipeline.id}/stats?%54OKEN=[redacted]`)).toBe(true);
     const all = [...web.lines, ...ingestor.lines].join('\n');
     for (const secret of [viewerSecret, ADMIN_TOKEN, pipeline.signingSecret, 'body-value-never-logged']) expect({ secret, logged: all.includes(secret) }).toEqual({ secret, logged: false });
   });

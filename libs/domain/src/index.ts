@@ -15,3 +15,6 @@ export * from './lib/socket-events';
 export * from './lib/tokens';
 export * from './lib/alerts';
 export * from './lib/timeout';
+export * from './lib/storable';
+export * from './lib/iso-time';
+export * from './lib/rate-limiter';

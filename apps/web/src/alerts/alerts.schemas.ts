@@ -1,5 +1,6 @@
 import { MAX_ALERT_CHANNELS, MAX_EMAIL_RECIPIENTS, MIN_ALERT_WINDOW_SECONDS } from '@dash/domain';
 import { z } from 'zod';
+import { nameSchema } from '../http/zod-validation';
 
 const window = (max: number) => z.number().int().min(MIN_ALERT_WINDOW_SECONDS, `must be at least ${MIN_ALERT_WINDOW_SECONDS} seconds`).max(max);
 const perMinute = z.number().min(0).max(1_000_000_000);
@@ -27,7 +28,7 @@ export const channelSchema = z.discriminatedUnion('type', [
   }).strict(),
 ]);
 
-const name = z.string().trim().min(1).max(200);
+const name = nameSchema;
 const channels = z.array(channelSchema).min(1).max(MAX_ALERT_CHANNELS, `at most ${MAX_ALERT_CHANNELS} channels per alert`);
 
 export const createAlertSchema = z.object({ name, condition: conditionSchema, channels }).strict();

@@ -1,22 +1,25 @@
 import { createParamDecorator, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { DashError } from '@dash/domain';
 import type { FastifyRequest } from 'fastify';
-import { AuthService, type Principal } from './auth.service';
+import type { Principal } from './auth.service';
+import { RequestLimits } from './request-limits';
 
 type AuthedRequest = FastifyRequest & { principal?: Principal };
 
-/** `Authorization: Bearer <token>` on every /api route. */
+/**
+ * `Authorization: Bearer <token>` on every /api route, with the API's rate limits (RequestLimits):
+ * failed authentications per client address, reads per token.
+ */
 @Injectable()
 export class AuthGuard implements CanActivate {
-  constructor(private readonly auth: AuthService) {}
+  constructor(private readonly limits: RequestLimits) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<AuthedRequest>();
     const header = request.headers.authorization;
-    const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
-    if (!token) throw new DashError(401, 'unauthorized', 'Authorization: Bearer <token> is required');
-    const principal = await this.auth.authenticate(token);
-    if (!principal) throw new DashError(401, 'unauthorized', 'the token is not valid');
+    const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() || undefined : undefined;
+    const principal = await this.limits.principalFor(token, this.limits.clientAddress(request.headers, request.raw.socket.remoteAddress));
+    if (request.method === 'GET' || request.method === 'HEAD') this.limits.read(principal);
     request.principal = principal;
     return true;
   }

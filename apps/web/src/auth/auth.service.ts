@@ -62,19 +62,30 @@ export class AuthService implements OnModuleInit, OnApplicationShutdown {
     return { viewers: this.viewers.size, misses: this.misses.size };
   }
 
-  /** The principal behind a bearer token, or null. */
-  async authenticate(token: unknown): Promise<Principal | null> {
+  /**
+   * The principal behind a bearer token where it is known without the database (the admin token,
+   * a viewer token in the cache), else null: what a client address throttled for failed
+   * authentications may still use.
+   */
+  knownPrincipal(token: unknown): Principal | null {
     if (typeof token !== 'string' || token.length === 0 || token.length > 200) return null;
     const hash = sha256(token);
     if (timingSafeEqual(hash, this.adminHash)) return { kind: 'admin' };
-    if (!token.startsWith(VIEWER_TOKEN_PREFIX)) return null;
+    const now = Date.now();
+    const cached = this.viewers.get(hash.toString('hex'));
+    if (!cached || cached.until <= now) return null;
+    this.touch(cached.principal.tokenId, now);
+    return cached.principal;
+  }
+
+  /** The principal behind a bearer token, or null. */
+  async authenticate(token: unknown): Promise<Principal | null> {
+    const known = this.knownPrincipal(token);
+    if (known) return known;
+    if (typeof token !== 'string' || token.length === 0 || token.length > 200 || !token.startsWith(VIEWER_TOKEN_PREFIX)) return null;
+    const hash = sha256(token);
     const key = hash.toString('hex');
     const now = Date.now();
-    const cached = this.viewers.get(key);
-    if (cached && cached.until > now) {
-      this.touch(cached.principal.tokenId, now);
-      return cached.principal;
-    }
     const missedUntil = this.misses.get(key);
     if (missedUntil !== undefined && missedUntil > now) return null;
     const generation = this.generation;

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DashError, type FailureView, type IngestEvent, type ReplayResult } from '@dash/domain';
+import { DashError, parseIsoTime, type FailureView, type IngestEvent, type ReplayResult } from '@dash/domain';
 import { boundedEvent, FailuresRepository, type FailureRow } from '@dash/infra';
 import { PipelineNotices } from '../live/pipeline-notices';
 import { IngestQueue } from '../webhooks/ingest-queue';
@@ -32,7 +32,7 @@ function decodeFailureCursor(cursor: string): [string, string] {
   try {
     const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
     // Only what this API writes: a UTC time in PostgreSQL's range and a bigint (else a 500, not a 400).
-    if (typeof at === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(at) && !Number.isNaN(Date.parse(at)) && !at.startsWith('0000') && typeof id === 'string' && /^\d{1,19}$/.test(id) && BigInt(id) <= 9223372036854775807n) return [at, id];
+    if (typeof at === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(at) && parseIsoTime(at) !== undefined && typeof id === 'string' && /^\d{1,19}$/.test(id) && BigInt(id) <= 9223372036854775807n) return [at, id];
   } catch {
     // fall through
   }

@@ -15,6 +15,10 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
 };
 
 const logger = new Logger('Http');
+/** SQLSTATE query_canceled: a statement stopped by statement_timeout. */
+const QUERY_CANCELED = '57014';
+const POOL_WAIT_TIMEOUT = 'timeout exceeded when trying to connect';
+const READ_RETRY_AFTER_SECONDS = 2;
 
 /** Every failure as `{"error": code, "message": text}` with the right status. */
 export function toErrorResponse(error: unknown): { status: number; body: ErrorBody; retryAfter?: number } {
@@ -33,6 +37,11 @@ export function toErrorResponse(error: unknown): { status: number; body: ErrorBo
     if (fastify.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') code = 'unsupported_media_type';
     if (fastify.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') code = 'invalid_json';
     return { status, body: { error: code, message: fastify.message ?? 'bad request' } };
+  }
+  // PostgreSQL cancelled a read that ran past READ_TIMEOUT_MS, or no connection of the read pool came
+  // free in that time (pg-pool's message): the server is busy, not the request wrong.
+  if ((error as { code?: unknown }).code === QUERY_CANCELED || (error as Error | undefined)?.message === POOL_WAIT_TIMEOUT) {
+    return { status: 503, body: { error: 'unavailable', message: 'the read took too long and was cancelled; retry later, or ask for less (a smaller limit or range)' }, retryAfter: READ_RETRY_AFTER_SECONDS };
   }
   logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
   return { status: 500, body: { error: 'internal_error', message: 'internal error' } };

@@ -9,6 +9,7 @@ import { eventsQuerySchema } from '../reading/reading.schemas';
 import { SERIES_ROUTES } from '../series/series.api';
 import { parseSeriesQuery, seriesQuerySchema } from '../series/series.params';
 import { TOKEN_ROUTES } from '../tokens/tokens.api';
+import { createAlertSchema } from '../alerts/alerts.schemas';
 import { ZodValidationPipe } from './zod-validation';
 
 /** The pipe's answer: the parsed value, or the status, code and message of its error. */
@@ -124,5 +125,28 @@ describe(ZodValidationPipe.name, () => {
       { name: 'to', where: 'query', required: false },
       { name: 'type', where: 'query', required: false },
     ]);
+  });
+});
+
+describe('names (pipelines, alerts, token labels)', () => {
+  const pipeline = new ZodValidationPipe(createPipelineSchema);
+  const token = new ZodValidationPipe(createTokenSchema);
+  const alert = new ZodValidationPipe(createAlertSchema);
+  const source = { type: 'webhook' };
+  const condition = { type: 'failures' };
+  const channels = [{ type: 'webhook', url: 'https://example.com/hook' }];
+
+  it('refuses control characters and line separators in every name, with 400 invalid_request', () => {
+    for (const bad of ['a\r\nOpen the pipeline: https://evil.example', 'a\nb', 'tab\there', 'nul\u0000', 'del\u007f', 'c1\u0085', 'ls\u2028', 'ps\u2029', 'esc\u001b[31m']) {
+      expect(run(pipeline, { name: bad, source })).toMatchObject({ status: 400, error: 'invalid_request' });
+      expect(run(token, { pipelines: ['5f0c7b52-5b7a-4c41-9d47-3b8a2a1c9e10'], label: bad })).toMatchObject({ status: 400 });
+      expect(run(alert, { name: bad, condition, channels })).toMatchObject({ status: 400 });
+    }
+  });
+
+  it('accepts ordinary text, accents and emoji, trimmed, up to 200 characters', () => {
+    expect(run(pipeline, { name: '  Orders — café 🚀  ', source })).toMatchObject({ value: { name: 'Orders — café 🚀' } });
+    expect(run(pipeline, { name: 'x'.repeat(200), source })).toHaveProperty('value');
+    expect(run(pipeline, { name: 'x'.repeat(201), source })).toMatchObject({ status: 400 });
   });
 });

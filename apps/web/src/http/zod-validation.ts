@@ -52,3 +52,18 @@ export const textParam = (max = 500) =>
     .max(max, `must be at most ${max} characters`)
     // A NUL byte is text PostgreSQL refuses (a 500 otherwise).
     .refine((value) => !value.includes('\u0000'), 'must not contain a NUL byte');
+
+/** Control characters (C0, DEL, C1) and the Unicode line and paragraph separators. */
+const CONTROL_CHARACTER = /[\p{Cc}\u2028\u2029]/u;
+
+/**
+ * A name a person gives (pipeline, alert, token label): 1 to 200 characters once trimmed, no control
+ * character. A CR/LF in a name would come out as a forged line in an alert e-mail's body.
+ */
+export const nameSchema = z
+  .string()
+  // Before trimming: a trailing line break is refused too, not silently cut.
+  .refine((value) => !CONTROL_CHARACTER.test(value), 'must not contain control characters (line breaks, tabs, NUL, …)')
+  .trim()
+  .min(1)
+  .max(200);

@@ -1,8 +1,9 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway, WebSocketServer, type OnGatewayConnection, type OnGatewayInit } from '@nestjs/websockets';
-import { MAX_SOCKET_BUFFER_BYTES, MAX_SOCKET_COMMANDS_PER_SECOND, pipelineRoom, SocketEvent, UNAUTHORIZED, type ClientToServerEvents, type ServerToClientEvents, type SubscribeAck } from '@dash/domain';
+import { DashError, MAX_SOCKET_BUFFER_BYTES, MAX_SOCKET_COMMANDS_PER_SECOND, pipelineRoom, SocketEvent, UNAUTHORIZED, type ClientToServerEvents, type ServerToClientEvents, type SubscribeAck } from '@dash/domain';
 import type { Server, Socket } from 'socket.io';
 import { AuthService, canRead, type Principal } from '../auth/auth.service';
+import { RequestLimits } from '../auth/request-limits';
 import { PipelineCache } from '../pipelines/pipeline-cache';
 import { isUuid } from '../pipelines/pipelines.schemas';
 import { StatsService } from '../reading/stats.service';
@@ -68,6 +69,7 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
 
   constructor(
     private readonly auth: AuthService,
+    private readonly limits: RequestLimits,
     private readonly pipelines: PipelineCache,
     private readonly reader: StatsService,
   ) {}
@@ -75,16 +77,17 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
   afterInit(server: LiveServer): void {
     server.use((socket, next) => {
       const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
-      this.auth.authenticate(token).then(
+      const address = this.limits.clientAddress(socket.handshake.headers, socket.handshake.address);
+      this.limits.principalFor(typeof token === 'string' && token !== '' ? token : undefined, address).then(
         (principal) => {
-          if (!principal) return next(new Error(UNAUTHORIZED));
           socket.data.principal = principal;
           if (principal.kind === 'viewer') socket.data.tokenId = principal.tokenId;
           next();
         },
         (error: Error) => {
-          this.logger.warn(`socket auth: ${error.message}`);
-          next(new Error(UNAUTHORIZED));
+          if (!(error instanceof DashError)) this.logger.warn(`socket auth: ${error.message}`);
+          // A throttled address is told so (the API's 429); anything else is the contract's `unauthorized`.
+          next(new Error(error instanceof DashError && error.code === 'rate_limited' ? error.code : UNAUTHORIZED));
         },
       );
     });

@@ -22,13 +22,14 @@ const STATUS_TEXT: Record<number, string> = {
   404: 'Not found',
   413: 'The body is too large (`payload_too_large`)',
   415: 'Unsupported content type (`unsupported_media_type`)',
-  429: 'Too many events waiting (`backlog_full`), with `Retry-After`',
-  503: 'A dependency is unavailable (`unavailable`), with `Retry-After`',
+  429: 'Too many events waiting (`backlog_full`), or too many reads by this token or failed authentications from this address (`rate_limited`), with `Retry-After`',
+  503: 'A dependency is unavailable or a read ran too long (`unavailable`), with `Retry-After`',
 };
 
 const COMMON_ERRORS: Record<RouteDoc['access'], number[]> = {
-  admin: [400, 401, 403],
-  reader: [400, 401, 403, 404],
+  // Every /api route may answer 429 (rate limits) and 503 (a read past READ_TIMEOUT_MS, Redis away).
+  admin: [400, 401, 403, 429, 503],
+  reader: [400, 401, 403, 404, 429, 503],
   public: [],
   signed: [],
 };

@@ -1,6 +1,7 @@
 import { isValidPath } from '@dash/domain';
 import { isAllowedHeaderName } from '@dash/infra';
 import { z } from 'zod';
+import { nameSchema } from '../http/zod-validation';
 
 const path = (allowEmpty: boolean) => z.string().refine((value) => isValidPath(value, allowEmpty), 'must be dot-separated keys, like data.object.id');
 
@@ -31,9 +32,9 @@ const paths = {
   eventTypePath: path(false).optional(),
 };
 
-export const createPipelineSchema = z.object({ name: z.string().trim().min(1).max(200), source: sourceSchema, ...paths }).strict();
-export const updatePipelineSchema = z.object({ name: z.string().trim().min(1).max(200).optional(), source: sourceSchema.optional(), ...paths }).strict();
-export const createTokenSchema = z.object({ pipelines: z.array(z.string().uuid()).min(1).max(1000), label: z.string().trim().min(1).max(200).optional() }).strict();
+export const createPipelineSchema = z.object({ name: nameSchema, source: sourceSchema, ...paths }).strict();
+export const updatePipelineSchema = z.object({ name: nameSchema.optional(), source: sourceSchema.optional(), ...paths }).strict();
+export const createTokenSchema = z.object({ pipelines: z.array(z.string().uuid()).min(1).max(1000), label: nameSchema.optional() }).strict();
 
 export type CreatePipeline = z.infer<typeof createPipelineSchema>;
 export type UpdatePipeline = z.infer<typeof updatePipelineSchema>;

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DashError, type EventPage, type PipelineStats } from '@dash/domain';
+import { DashError, parseIsoTime, type EventPage, type PipelineStats } from '@dash/domain';
 import { boundedEvent, EventsRepository, StatsRepository, type StoredEventRow } from '@dash/infra';
 
 const encodeCursor = (row: StoredEventRow) => Buffer.from(JSON.stringify([row.occurred_at.toISOString(), row.seq])).toString('base64url');
@@ -12,7 +12,7 @@ const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
 function decodeCursor(cursor: string): [string, string] {
   try {
     const [time, seq] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (typeof time === 'string' && CURSOR_TIME.test(time) && !Number.isNaN(Date.parse(time)) && !time.startsWith('0000') && typeof seq === 'string' && /^\d{1,19}$/.test(seq) && BigInt(seq) <= MAX_SEQ) return [time, seq];
+    if (typeof time === 'string' && CURSOR_TIME.test(time) && parseIsoTime(time) !== undefined && typeof seq === 'string' && /^\d{1,19}$/.test(seq) && BigInt(seq) <= MAX_SEQ) return [time, seq];
   } catch {
     // fall through
   }

@@ -1,4 +1,4 @@
-import { DashError, type SeriesBucket } from '@dash/domain';
+import { DashError, parseIsoTime, type SeriesBucket } from '@dash/domain';
 import { z } from 'zod';
 import { parseWith, textParam } from '../http/zod-validation';
 
@@ -35,12 +35,11 @@ export interface SeriesQuery {
 /** Bucket starts are multiples of the bucket size since the Unix epoch (UTC), like date_bin and time_bucket. */
 export const alignDown = (ms: number, bucketMs: number): number => Math.floor(ms / bucketMs) * bucketMs;
 
-const ISO = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 const ISO_MESSAGE = 'must be an ISO 8601 time, e.g. 2026-01-02T03:04:05Z';
 const timeParam = z
   .string({ error: ISO_MESSAGE })
-  .refine((value) => ISO.test(value) && !Number.isNaN(Date.parse(value)), ISO_MESSAGE)
-  .transform((value) => new Date(Date.parse(value)));
+  .refine((value) => parseIsoTime(value) !== undefined, ISO_MESSAGE)
+  .transform((value) => new Date(parseIsoTime(value) as number));
 
 /** The series query's fields, each checked alone (the route table documents these). */
 export const seriesQueryFields = z.object({

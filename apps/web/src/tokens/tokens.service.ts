@@ -7,6 +7,7 @@ import { firstValueFrom } from 'rxjs';
 import { AuthService } from '../auth/auth.service';
 import { TRANSPORT_CLIENT } from '../pipelines/pipeline-changes';
 import { PipelinesService } from '../pipelines/pipelines.service';
+import { redisUnavailable, SCHEDULE_TIMEOUT_MS, withTimeout } from '../pipelines/poll-scheduler';
 
 /** How long a revocation waits for every live web node to confirm it has forgotten the token. */
 const ACK_WAIT_MS = 2_000;
@@ -54,19 +55,34 @@ export class TokensService {
   /**
    * Deletes the token, forgets it here and tells every other node to do the same. The answer
    * waits (up to 2 s) until every live web node has confirmed, so "revoked" means refused at
-   * once everywhere, not merely announced; a node that cannot confirm still drops it when its
-   * socket recheck or cache expiry comes.
+   * once everywhere, not merely announced; a live node that does not confirm in time still drops
+   * it when its socket recheck or cache expiry comes.
+   *
+   * The announcement needs Redis: while Redis is away other nodes would keep the token for their
+   * cache lifetime (30 s), so the answer is 503 with Retry-After and the token is left (or put
+   * back) as it was, still working, rather than a 204 that is not true everywhere.
    */
   async revoke(id: string): Promise<void> {
-    if (!(await this.tokens.delete(id))) throw new DashError(404, 'not_found', `no token ${id}`);
+    if (!(await this.tokens.existingIds([id])).has(id)) throw new DashError(404, 'not_found', `no token ${id}`);
+    try {
+      if (this.redis.status !== 'ready') throw new Error(`Redis is ${this.redis.status}`);
+      await withTimeout(this.redis.ping(), SCHEDULE_TIMEOUT_MS, 'revoking a token');
+    } catch (error) {
+      throw redisUnavailable(`revoking a token (${(error as Error).message})`);
+    }
+    const taken = await this.tokens.take(id);
+    if (!taken) throw new DashError(404, 'not_found', `no token ${id}`);
     this.auth.forget(id);
     try {
       const message: TokenRevoked = { scope: this.config.keyPrefix, tokenId: id };
-      await firstValueFrom(this.client.emit<void, TokenRevoked>(TOKEN_REVOKED, message), { defaultValue: undefined });
+      await withTimeout(firstValueFrom(this.client.emit<void, TokenRevoked>(TOKEN_REVOKED, message), { defaultValue: undefined }), SCHEDULE_TIMEOUT_MS, 'announcing a revocation');
       await this.confirmed(id);
     } catch (error) {
-      // The row is gone: other nodes' socket recheck and cache expiry still end the token within seconds.
-      this.logger.warn(`could not announce the revocation of token ${id}: ${(error as Error).message}`);
+      // Redis went away between the check and the announcement: nodes that heard nothing still
+      // trust the token, so it is put back and the revocation refused, as if Redis had been away.
+      this.logger.warn(`could not announce the revocation of token ${id}, so it is kept: ${(error as Error).message}`);
+      await this.tokens.restore(taken);
+      throw redisUnavailable('revoking a token');
     }
   }
 

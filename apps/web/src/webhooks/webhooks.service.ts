@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DashError, extractEvents, MAX_JSON_DEPTH, nestsDeeperThan, verifyWebhook, type BodyFormat, type WebhookHeaders } from '@dash/domain';
+import { DashError, extractEvents, MAX_JSON_DEPTH, MAX_NUMBER_EXPONENT, MAX_NUMBER_LENGTH, scanJsonText, verifyWebhook, type BodyFormat, type JsonTextProblem, type WebhookHeaders } from '@dash/domain';
 import { DASH_CONFIG, type DashConfig } from '@dash/infra';
 import type { IncomingHttpHeaders } from 'node:http';
 import { PipelineCache } from '../pipelines/pipeline-cache';
@@ -52,6 +52,15 @@ export function bodyFormat(contentType: string | undefined): BodyFormat {
   throw new DashError(415, 'unsupported_media_type', 'Content-Type must be application/json or application/x-ndjson');
 }
 
+function describeTextProblem(problem: JsonTextProblem, format: BodyFormat): string {
+  const where = format === 'ndjson' ? `line ${problem.line}` : 'the body';
+  if (problem.kind === 'depth') return `${where} nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels`;
+  return (
+    `${where} holds the number ${problem.literal} (at byte ${problem.offset}), which PostgreSQL cannot store faithfully: ` +
+    `numbers with an exponent beyond ±${MAX_NUMBER_EXPONENT} or longer than ${MAX_NUMBER_LENGTH} characters are refused`
+  );
+}
+
 /**
  * Intake: look the pipeline up, verify the Standard Webhooks signature over the raw body,
  * extract the events, check the backlog, and queue them durably. Nothing is stored unless
@@ -82,7 +91,11 @@ export class WebhooksService {
     // then parse their bodies back to back, each step with warm caches (docs/performance.md).
     await undefined;
 
-    if (nestsDeeperThan(body, MAX_JSON_DEPTH, format === 'ndjson')) throw new DashError(400, 'invalid_event', `the body nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels`);
+    // One byte scan before parsing: nesting, and number literals PostgreSQL would refuse or blow up
+    // (the payload is stored as the sender's text). Strings are checked on the parsed events, where
+    // the scan saw an escape that could spell what jsonb refuses.
+    const { problem, plain } = scanJsonText(body, MAX_JSON_DEPTH, format === 'ndjson', true);
+    if (problem) throw new DashError(400, 'invalid_event', describeTextProblem(problem, format));
 
     const { entity } = pipeline;
     const events = extractEvents({
@@ -91,6 +104,8 @@ export class WebhooksService {
       format,
       body,
       receivedAt,
+      // A body with no \u escape and no huge number holds nothing jsonb refuses: no walk per event.
+      plain,
       paths: { eventIdPath: entity.eventIdPath, eventTimePath: entity.eventTimePath, eventTypePath: entity.eventTypePath },
     });
     this.gate.check(entity.id, events.length);

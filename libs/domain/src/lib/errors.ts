@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'backlog_full'
+  | 'rate_limited'
   | 'unavailable'
   | 'internal_error';
 

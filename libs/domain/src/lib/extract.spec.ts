@@ -31,7 +31,7 @@ describe(extractEvents.name, () => {
   });
 
   it('keeps the text of a body or an NDJSON line as the payload, and serialises array items', () => {
-    const body = '{ "type": "a",  "n": 1.50, "big": 1e400 }';
+    const body = '{ "type": "a",  "n": 1.50, "big": 1e300 }';
     expect(extractEvents(input(body))[0].payloadJson).toBe(body);
     const lines = ['{"id":"l1", "n": 1.0}', '{"id":"l2"}'];
     expect(extractEvents(input(lines.join('\n'), { format: 'ndjson' })).map((e) => e.payloadJson)).toEqual(lines);
@@ -86,6 +86,37 @@ describe(extractEvents.name, () => {
 
   it('rejects invalid UTF-8', () => {
     expect(errorCode(() => extractEvents(input('', { body: Buffer.from([0x7b, 0x22, 0xc3, 0x28, 0x22, 0x3a, 0x31, 0x7d]) })))).toBe('invalid_json');
+  });
+});
+
+describe('events PostgreSQL cannot store', () => {
+  const message = (run: () => unknown) => {
+    try {
+      run();
+      return undefined;
+    } catch (error) {
+      return `${(error as { code?: string }).code} ${(error as Error).message}`;
+    }
+  };
+
+  it('refuses a \\u0000 in a single event, a batch item or an NDJSON line, naming the event and the place', () => {
+    expect(message(() => extractEvents(input('{"data":{"name":"a\\u0000"}}')))).toBe('invalid_event event: payload.data.name contains \\u0000, which PostgreSQL cannot store');
+    expect(message(() => extractEvents(input('[{"id":"a"},{"id":"b"},{"id":"c"},{"data":{"name":"\\u0000"}}]')))).toBe('invalid_event event 3: payload.data.name contains \\u0000, which PostgreSQL cannot store');
+    expect(message(() => extractEvents(input('{"id":"a"}\n{"\\u0000":1}', { format: 'ndjson' })))).toMatch(/^invalid_event event 1: payload\["\\u0000"\] is a key that contains/);
+  });
+
+  it('refuses lone surrogates and numbers beyond ±1.8e308, all or nothing', () => {
+    expect(message(() => extractEvents(input('[{"id":"a"},{"s":"\\udc00"}]')))).toMatch(/^invalid_event event 1: payload\.s contains an unpaired UTF-16 surrogate/);
+    expect(message(() => extractEvents(input('{"n":-1e400000}')))).toBe('invalid_event event: payload.n is a number beyond ±1.8e308, which Dash cannot store');
+  });
+
+  it('skips the walk only for a body the byte scan proved plain', () => {
+    expect(extractEvents(input('{"n":1e400000}', { plain: true }))).toHaveLength(1);
+    expect(message(() => extractEvents(input('{"n":1e400000}', { plain: false })))).toMatch(/^invalid_event/);
+  });
+
+  it('refuses a poll item the same way (the poll records the refusal; nothing is queued)', () => {
+    expect(message(() => pollEvents('p', [{ id: 'ok' }, { id: 'bad', v: '\u0000' }], DEFAULT_EVENT_PATHS, 0, () => 'c'))).toBe('invalid_event event 1: payload.v contains \\u0000, which PostgreSQL cannot store');
   });
 });
 

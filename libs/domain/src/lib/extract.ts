@@ -1,8 +1,9 @@
-import { MAX_JSON_DEPTH, valueNestsDeeperThan } from './bounds';
 import { DashError } from './errors';
 import type { IngestEvent } from './events';
 import { valueAtPath } from './paths';
 import type { EventPaths } from './pipeline';
+import { parseIsoTime } from './iso-time';
+import { findUnstorable } from './storable';
 
 export const MAX_BATCH_EVENTS = 1000;
 const MAX_ID_LENGTH = 255;
@@ -21,6 +22,8 @@ export interface ExtractInput {
   body: Buffer;
   receivedAt: number;
   paths: EventPaths;
+  /** The byte scan found the body `plain` (scanJsonText): its values need no storability walk. */
+  plain?: boolean;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -53,9 +56,8 @@ export function parseEventTime(value: unknown): number | undefined {
   } else if (typeof value === 'string' && value.trim() !== '') {
     const numeric = Number(value);
     if (Number.isFinite(numeric)) return parseEventTime(numeric);
-    // Date.parse accepts more than ISO 8601; require a date-like start to avoid "1" or "May".
-    if (!/^\d{4}-\d{2}-\d{2}/.test(value)) return undefined;
-    ms = Date.parse(value);
+    // Strict ISO 8601: Date.parse reads "1" or "May", and rolls 2026-02-31 over to March.
+    ms = parseIsoTime(value) ?? Number.NaN;
   } else {
     return undefined;
   }
@@ -75,11 +77,18 @@ interface EventContext {
   paths: EventPaths;
   /** The id of a batch item that has none at `eventIdPath`. */
   fallbackId: (item: Record<string, unknown>, index: number) => string;
+  /** Walk each item for what jsonb refuses (false only where a byte scan proved there is none). */
+  checkValues: boolean;
 }
 
 function toEvent(input: EventContext, item: Record<string, unknown>, index: number | null, text: string | null, singleId?: string): IngestEvent {
   const where = index === null ? 'event' : `event ${index}`;
   const { eventIdPath, eventTimePath, eventTypePath } = input.paths;
+  // Before anything serialises the item (a content id, the queue): what jsonb would refuse, or
+  // nesting too deep (poll items pass no byte scan), is refused here with its place, never
+  // acknowledged and then failed by the writer.
+  const unstorable = input.checkValues ? findUnstorable(item) : undefined;
+  if (unstorable) throw new DashError(400, 'invalid_event', `${where}: ${unstorable.path} ${unstorable.problem}`);
 
   let id = singleId ?? '';
   if (index !== null) {
@@ -119,7 +128,7 @@ function checkBatchSize(size: number): void {
  * `eventIdPath`, else `{webhook-id}:{index}`. All or nothing: any bad item rejects the request.
  */
 export function extractEvents(input: ExtractInput): IngestEvent[] {
-  const context: EventContext = { ...input, fallbackId: (_item, index) => `${input.webhookId}:${index}` };
+  const context: EventContext = { ...input, fallbackId: (_item, index) => `${input.webhookId}:${index}`, checkValues: input.plain !== true };
   const text = decodeUtf8(input.body);
   if (input.format === 'ndjson') {
     const lines = text.split('\n').filter((line) => line.trim() !== '');
@@ -153,12 +162,9 @@ export const MAX_POLL_ITEMS = 10_000;
 export function pollEvents(pipelineId: string, items: unknown, paths: EventPaths, receivedAt: number, contentId: (item: unknown) => string): IngestEvent[] {
   if (!Array.isArray(items)) throw new DashError(400, 'invalid_event', 'the response holds no array of items at itemsPath');
   if (items.length > MAX_POLL_ITEMS) throw new DashError(400, 'invalid_event', `a poll takes at most ${MAX_POLL_ITEMS} items (got ${items.length})`);
-  const context: EventContext = { pipelineId, receivedAt, paths, fallbackId: (item) => `poll:${contentId(item)}` };
+  const context: EventContext = { pipelineId, receivedAt, paths, fallbackId: (item) => `poll:${contentId(item)}`, checkValues: true };
   return items.map((item: unknown, index) => {
     if (!isObject(item)) throw new DashError(400, 'invalid_event', `item ${index} is not a JSON object`);
-    // Poll responses pass no byte scan: an item nested too deep would overflow the stack when
-    // serialized (its content id, the queue, replies). Refused like a webhook body, with the poll's record.
-    if (valueNestsDeeperThan(item, MAX_JSON_DEPTH)) throw new DashError(400, 'invalid_event', `item ${index} nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels`);
     return toEvent(context, item, index, null);
   });
 }

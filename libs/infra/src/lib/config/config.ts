@@ -21,6 +21,12 @@ export interface DashConfig {
   storageMode: StorageMode;
   buffer: { maxItems: number; maxWaitMs: number; lingerMs: number; partitions: number };
   ingest: { maxBacklog: number };
+  /** Web only: a statement on the read pool running longer is cancelled by PostgreSQL (answered 503). */
+  readTimeoutMs: number;
+  /** Web only: API reads (GET) one token may make a second on one node (burst as large). */
+  readsPerSecond: number;
+  /** Web only: the request header holding the client's address (set by a trusted proxy, e.g. Fly-Client-IP); null: the socket's peer. */
+  clientIpHeader: string | null;
   webhooks: { toleranceSeconds: number; maxBytes: number };
   queues: { default: number; pipelines: number; mailers: number };
   /** The nice value an ingestor lowers its CPU priority to (0: unchanged); docs/performance.md has the trade-off. */
@@ -78,6 +84,13 @@ const schema = {
   BUFFER_LINGER_MS: int(0, 10_000).default(25).describe('under load, start a buffer\'s flushes at most this often (0: at once)'),
   BUFFER_PARTITIONS: int(1, 256).default(10).describe('buffers per ingestor, by pipeline'),
   INGEST_MAX_BACKLOG: int(1).default(5000).describe('events waiting for the database before webhooks get 429'),
+  READ_TIMEOUT_MS: int(100, 600_000).default(5000).describe("web only: a read statement running longer is cancelled by PostgreSQL and answered 503 with Retry-After"),
+  API_READS_PER_SECOND: int(1, 1_000_000).default(50).describe('web only: API reads (GET) a token may make a second, per web node, before 429 with Retry-After'),
+  CLIENT_IP_HEADER: z
+    .string()
+    .regex(/^[A-Za-z0-9-]{1,64}$/, 'must be a header name')
+    .optional()
+    .describe('web only: the header a trusted proxy puts the client address in (Fly-Client-IP on Fly); unset: the connection\'s peer address'),
   WEBHOOK_TOLERANCE_SECONDS: int(1, 86_400).default(300).describe('allowed clock skew of webhook-timestamp'),
   WEBHOOK_MAX_BYTES: int(64, 64 * 1024 * 1024).default(1_048_576).describe('largest accepted body'),
   QUEUE_CONCURRENCY: z.string().default('default=10,pipelines=20,mailers=5').describe('queue concurrency on an ingestor'),
@@ -145,6 +158,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaultRole: AppRole): DashCo
     storageMode: v.STORAGE_MODE,
     buffer: { maxItems: v.BUFFER_MAX_ITEMS, maxWaitMs: v.BUFFER_MAX_WAIT_MS, lingerMs: v.BUFFER_LINGER_MS, partitions: v.BUFFER_PARTITIONS },
     ingest: { maxBacklog: v.INGEST_MAX_BACKLOG },
+    readTimeoutMs: v.READ_TIMEOUT_MS,
+    readsPerSecond: v.API_READS_PER_SECOND,
+    clientIpHeader: v.CLIENT_IP_HEADER?.toLowerCase() ?? null,
     webhooks: { toleranceSeconds: v.WEBHOOK_TOLERANCE_SECONDS, maxBytes: v.WEBHOOK_MAX_BYTES },
     queues: parseQueues(v.QUEUE_CONCURRENCY),
     ingestorNice: v.INGESTOR_NICE,

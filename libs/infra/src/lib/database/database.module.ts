@@ -32,9 +32,11 @@ export { PG_POOL, STORAGE_MODE } from './database.tokens';
     },
     {
       provide: PG_POOL,
-      // Depends on DataSource so the schema exists before anyone uses the pool.
+      // Depends on DataSource so the schema exists before anyone uses the pool. On a web node it
+      // serves the reads (events, stats, series, failures): bounded by READ_TIMEOUT_MS. The ingestor's
+      // writer and the migrations (TypeORM's data source) have no statement timeout.
       inject: [DASH_CONFIG, DataSource],
-      useFactory: (config: DashConfig) => createPool(config),
+      useFactory: (config: DashConfig) => createPool(config, 10, config.role === 'web' ? config.readTimeoutMs : undefined),
     },
     {
       provide: STORAGE_MODE,

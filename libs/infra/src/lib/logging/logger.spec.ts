@@ -20,6 +20,15 @@ describe(loggableUrl.name, () => {
     expect(loggableUrl('/?a=1&TOKEN=abc')).toBe('/?a=1&TOKEN=[redacted]');
     expect(loggableUrl('/api/pipelines')).toBe('/api/pipelines');
   });
+
+  it('redacts by the decoded name, whatever its case or encoding', () => {
+    for (const name of ['%74oken', '%54%4F%4B%45%4E', 'to%6Ben', '%2574oken', 'token%00', 'token[]', 'to+ken', 'Access_Token', 'signing%5Fsecret', 'x-api-key'.replace('x-', 'apikey')]) {
+      expect({ name, url: loggableUrl(`/pipelines/p1?a=1&${name}=dash_admin_secret&b=2`) }).toEqual({ name, url: `/pipelines/p1?a=1&${name}=[redacted]&b=2` });
+    }
+    expect(loggableUrl('/?token')).toBe('/?token=[redacted]');
+    expect(loggableUrl('/?tok%zzen=1&%E0%A4%A=2')).toBe('/?tok%zzen=1&%E0%A4%A=2');
+    expect(loggableUrl('/?type=order&where=data.id%3D1')).toBe('/?type=order&where=data.id%3D1');
+  });
 });
 
 describe(PinoNestLogger.name, () => {

@@ -5,11 +5,50 @@ import type { DashConfig } from '../config/config';
 /** Header and field names whose values are never written to a log, wherever they appear. */
 const REDACT = ['authorization', 'token', 'signingSecret', 'secret', 'password', '*.authorization', '*.token', '*.signingSecret', '*.secret', '*.password', 'headers.cookie', '*.headers.cookie'];
 
-/** A URL as it may be logged: query values of `token` (share links) removed. */
+// A query parameter is redacted when its name, decoded as the page and the API decode it (and a
+// few times more: double encoding), lowercased and reduced to its letters, contains one of these.
+const SECRET_NAME_PARTS = ['token', 'secret', 'password', 'authorization', 'apikey', 'signature'];
+
+/** Percent-decoding that never throws: a malformed escape stays as it is. */
+function decodeLoosely(text: string): string {
+  return text.replace(/\+/g, ' ').replace(/(%[0-9a-f]{2})+/gi, (run) => {
+    try {
+      return decodeURIComponent(run);
+    } catch {
+      return run;
+    }
+  });
+}
+
+function isSecretName(raw: string): boolean {
+  let name = raw;
+  for (let i = 0; i < 3; i++) {
+    const decoded = decodeLoosely(name);
+    if (decoded === name) break;
+    name = decoded;
+  }
+  const letters = name.toLowerCase().replace(/[^a-z]/g, '');
+  return SECRET_NAME_PARTS.some((part) => letters.includes(part));
+}
+
+/**
+ * A URL as it may be logged: the values of query parameters named like a secret are redacted,
+ * judged by the decoded name (`?%74oken=` is `?token=` to the page that reads it), whatever its
+ * case or encoding.
+ */
 export function loggableUrl(url: string): string {
   const q = url.indexOf('?');
   if (q < 0) return url;
-  return url.slice(0, q + 1) + url.slice(q + 1).replace(/(^|&)(token|access_token)=[^&]*/gi, '$1$2=[redacted]');
+  const query = url
+    .slice(q + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const name = eq < 0 ? pair : pair.slice(0, eq);
+      return isSecretName(name) ? `${name}=[redacted]` : pair;
+    })
+    .join('&');
+  return url.slice(0, q + 1) + query;
 }
 
 /**

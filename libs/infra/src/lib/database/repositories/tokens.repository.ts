@@ -11,6 +11,11 @@ export interface TokenRow {
   last_used_at: Date | null;
 }
 
+/** A deleted token whole (its hash included), so that a revocation that cannot be promised is taken back. */
+export interface DeletedToken extends TokenRow {
+  token_hash: Buffer;
+}
+
 /** `api_tokens`: viewer tokens, stored only as SHA-256 hashes. */
 @Injectable()
 export class TokensRepository {
@@ -41,8 +46,21 @@ export class TokensRepository {
 
   /** Whether a token was deleted (false: there was none). */
   async delete(id: string): Promise<boolean> {
-    const [, affected] = (await this.dataSource.query(`DELETE FROM api_tokens WHERE id = $1`, [id])) as [unknown, number];
-    return affected > 0;
+    return (await this.take(id)) !== null;
+  }
+
+  /** Deletes the token and answers it whole (null: there was none). */
+  async take(id: string): Promise<DeletedToken | null> {
+    const [rows] = (await this.dataSource.query(`DELETE FROM api_tokens WHERE id = $1 RETURNING id, token_hash, label, pipeline_ids, created_at, last_used_at`, [id])) as [DeletedToken[], number];
+    return rows[0] ?? null;
+  }
+
+  /** Puts a token taken by `take` back as it was (same id and hash). */
+  async restore(token: DeletedToken): Promise<void> {
+    await this.dataSource.query(
+      `INSERT INTO api_tokens (id, token_hash, label, pipeline_ids, created_at, last_used_at) VALUES ($1, $2, $3, $4::uuid[], $5, $6) ON CONFLICT (id) DO NOTHING`,
+      [token.id, token.token_hash, token.label, token.pipeline_ids, token.created_at, token.last_used_at],
+    );
   }
 
   /** Which of these ids are still tokens. */
