@@ -1,13 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ClientProxy } from '@nestjs/microservices';
-import { DashError, TOKEN_REVOKED, type TokenRevoked, type ViewerTokenInfo } from '@dash/domain';
+import { DashError, TOKEN_REVOKED, withTimeout, type TokenRevoked, type ViewerTokenInfo } from '@dash/domain';
 import { ClusterHeartbeat, DASH_CONFIG, REDIS, RedisKeys, TokensRepository, type DashConfig } from '@dash/infra';
 import type { Redis } from 'ioredis';
 import { firstValueFrom } from 'rxjs';
 import { AuthService } from '../auth/auth.service';
 import { TRANSPORT_CLIENT } from '../pipelines/pipeline-changes';
 import { PipelinesService } from '../pipelines/pipelines.service';
-import { redisUnavailable, SCHEDULE_TIMEOUT_MS, withTimeout } from '../pipelines/poll-scheduler';
+import { redisUnavailable, SCHEDULE_TIMEOUT_MS } from '../pipelines/poll-scheduler';
 
 /** How long a revocation waits for every live web node to confirm it has forgotten the token. */
 const ACK_WAIT_MS = 2_000;
