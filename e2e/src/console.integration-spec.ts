@@ -241,7 +241,13 @@ describe('dashboard console in the browser', () => {
     expect(await alerts.locator('form option[value="email"]').isDisabled()).toBe(true);
     await expectText(alerts.getByTestId('email-unavailable'), 'SMTP_URL');
 
+    // Delete asks first: Cancel keeps the alert, Yes removes it.
     await row.getByRole('button', { name: 'Delete' }).click();
+    await expectText(row.getByRole('alertdialog'), /Delete .*\?/);
+    await row.getByRole('button', { name: 'Cancel' }).click();
+    expect((await api.request('GET', `/api/pipelines/${created.id}/alerts`)).body.items).toHaveLength(1);
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await row.getByRole('button', { name: /^Yes, delete / }).click();
     await waitFor(() => row.count(), (n) => n === 0, UI_TIMEOUT, 'the alert gone from the page');
     expect((await api.request('GET', `/api/pipelines/${created.id}/alerts`)).body.items).toEqual([]);
   });

@@ -1,4 +1,5 @@
 import { describeCondition, describeDelivery, FLAPPING_EXPLAINED, MAX_ALERT_CHANNELS, MIN_ALERT_WINDOW_SECONDS } from '@dash/domain/browser';
+import { askFirst } from './confirm';
 import { ApiError, createAlert, deleteAlert, getAlerts, updateAlert, type AlertChannel, type AlertChannelView, type AlertCondition, type AlertInput, type AlertView, type NotificationView, type SavedAlert } from './api';
 import { append, button, copyButton, field, h, statusLine } from './dom';
 import { formatAgo, formatTime } from './format';
@@ -79,6 +80,7 @@ export function alertsSection(pipelineId: string, admin: boolean, live?: AlertUp
   const row = (alert: AlertView): HTMLElement => {
     const history = alert.notifications ?? [];
     const last = lastOutcome(history);
+    const confirmSlot = h('div', {});
     const article = h(
       'article',
       { class: 'row alert-row', 'data-alert-id': alert.id, 'data-state': alert.state, 'aria-label': `Alert ${alert.name}` },
@@ -90,8 +92,9 @@ export function alertsSection(pipelineId: string, admin: boolean, live?: AlertUp
         h('span', { class: 'muted small' }, `since ${formatAgo(Date.now() - Date.parse(alert.since))}`),
         h('span', { class: 'spacer' }),
         admin ? button('Edit', () => edit(alert, article), 'btn btn-ghost btn-small') : null,
-        admin ? deleteButton(alert) : null,
+        admin ? deleteButton(alert, confirmSlot) : null,
       ),
+      confirmSlot,
       h('div', { class: 'muted small' }, `When ${describeCondition(alert.condition)} · ${alert.channels.map(describeChannel).join(' · ')}`),
       alert.state === 'flapping' ? h('div', { class: 'small', 'data-testid': 'alert-flapping' }, `Flapping: ${FLAPPING_EXPLAINED}.`) : null,
       last ? h('div', { class: 'small', 'data-testid': 'alert-last' }, last) : null,
@@ -131,24 +134,26 @@ export function alertsSection(pipelineId: string, admin: boolean, live?: AlertUp
     article.append(editor.element);
   };
 
-  const deleteButton = (alert: AlertView) => {
+  // Asks first, as every destructive control does; the question opens inside the alert's row.
+  const deleteButton = (alert: AlertView, slot: HTMLElement) => {
     const control = button(
       'Delete',
-      () => {
-        control.disabled = true;
-        deleteAlert(pipelineId, alert.id).then(
-          () => {
+      () =>
+        askFirst({
+          trigger: control,
+          slot,
+          title: `Delete ${alert.name}?`,
+          detail: 'It stops being evaluated and its notification history goes too. This cannot be undone.',
+          yes: `Yes, delete ${alert.name}`,
+          action: async () => {
+            await deleteAlert(pipelineId, alert.id);
             status.textContent = `Alert ${alert.name} deleted.`;
             void load();
           },
-          (error: unknown) => {
-            control.disabled = false;
-            status.textContent = `Could not delete ${alert.name}: ${messageOf(error)}`;
-          },
-        );
-      },
+        }),
       'btn btn-danger-ghost btn-small',
     );
+    control.setAttribute('aria-expanded', 'false');
     return control;
   };
 
