@@ -95,7 +95,7 @@ describe('OpenAPI document and event search', () => {
     const events = (query: string) => api.request('GET', `/api/pipelines/${searched.id}/events?${query}`);
     const found = await events('eventId=evt_b');
     expect(found.status).toBe(200);
-    expect(found.body).toEqual({ items: [expect.objectContaining({ id: 'evt_b', type: 'order.paid' })], next: null });
+    expect(found.body).toEqual({ items: [expect.objectContaining({ id: 'evt_b', type: 'order.paid' })], next: null, partial: false });
     expect((await events('eventId=evt_b&type=order.created')).body.items).toEqual([]);
     expect((await events('eventId=evt_c&type=order.paid')).body.items.map((event: { id: string }) => event.id)).toEqual(['evt_c']);
     expect((await events('eventId=EVT_B')).body.items).toEqual([]);

@@ -36,6 +36,8 @@ export interface PipelineView {
 export interface EventPage {
   items: StoredEvent[];
   next: string | null;
+  /** A search stopped at its work bound before filling the page: `next` resumes it (more may match further back). */
+  partial: boolean;
 }
 
 export type SeriesBucket = '1m' | '5m' | '1h' | '1d';
