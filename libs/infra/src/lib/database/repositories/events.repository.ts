@@ -131,38 +131,36 @@ export class EventsRepository {
     const columns: string[] = [];
     if (query.type !== undefined) columns.push(`type = ${param(query.type)}`);
     if (query.eventId !== undefined) columns.push(`event_id = ${param(query.eventId)}`);
-    const payload = (query.where ?? []).map((filter) => `e.payload #> ${param(filter.path.split('.'))}::text[] = ANY(${param(filterScalars(filter.value))}::jsonb[])`);
-    // Payload filters read the payloads: the budget then counts their stored bytes too.
-    const bytesBefore = payload.length > 0 ? 'sum(stored_bytes) OVER (ORDER BY occurred_at DESC, seq DESC) - stored_bytes' : '0';
+    const payload = (query.where ?? []).map((filter) => `payload #> ${param(filter.path.split('.'))}::text[] = ANY(${param(filterScalars(filter.value))}::jsonb[])`);
+    // Payload filters read the payloads: the budget then counts their stored bytes too (pg_column_size
+    // reads a stored value's header, never the value).
+    const bytesBefore = payload.length > 0 ? 'sum(pg_column_size(payload)) OVER (ORDER BY occurred_at DESC, seq DESC) - pg_column_size(payload)' : '0';
     const { rows } = await this.pool.query<PageRow>(
       `WITH RECURSIVE scanned AS MATERIALIZED (
-         SELECT seq, occurred_at, ${columns.length > 0 ? columns.join(' AND ') : 'true'} AS col_ok, ${bytesBefore} AS bytes_before
+         SELECT seq, occurred_at, ${columns.length > 0 ? columns.join(' AND ') : 'true'} AS col_ok, ${bytesBefore} AS bytes_before${payload.length > 0 ? ', payload' : ''}
          FROM (
-           SELECT seq, occurred_at, type, event_id, ${payload.length > 0 ? 'pg_column_size(payload)' : '0'} AS stored_bytes
+           SELECT seq, occurred_at, type, event_id${payload.length > 0 ? ', payload' : ''}
            FROM events WHERE pipeline_id = $1${range} ORDER BY occurred_at DESC, seq DESC LIMIT $2
          ) s
-       ), examined AS MATERIALIZED (
-         SELECT seq, occurred_at, col_ok FROM scanned WHERE bytes_before <= $3
        ), hits AS MATERIALIZED (
-         SELECT x.seq, x.occurred_at, row_number() OVER (ORDER BY x.occurred_at DESC, x.seq DESC) AS n
-         FROM (
-           SELECT x.seq, x.occurred_at FROM examined x
-           WHERE x.col_ok${payload.length > 0 ? ` AND EXISTS (SELECT 1 FROM events e WHERE e.pipeline_id = $1 AND e.occurred_at = x.occurred_at AND e.seq = x.seq AND ${payload.join(' AND ')})` : ''}
-           ORDER BY x.occurred_at DESC, x.seq DESC LIMIT $4
-         ) x
+         SELECT seq, occurred_at FROM scanned
+         WHERE bytes_before <= $3 AND col_ok${payload.map((condition) => ` AND ${condition}`).join('')}
+         ORDER BY occurred_at DESC, seq DESC LIMIT $4
+       ), ordered AS (
+         -- The hits as arrays, so that the walk reaches its next row in constant time.
+         SELECT array_agg(occurred_at ORDER BY occurred_at DESC, seq DESC) AS times, array_agg(seq ORDER BY occurred_at DESC, seq DESC) AS seqs, count(*) AS hits FROM hits
        ), walk (n, total) AS (
-         SELECT 0::bigint, 0::bigint
+         SELECT 0, 0::bigint
          UNION ALL
-         SELECT h.n, w.total + ${ROW_OVERHEAD_BYTES} + (SELECT octet_length(e.payload::text) FROM events e WHERE e.pipeline_id = $1 AND e.occurred_at = h.occurred_at AND e.seq = h.seq)
-         FROM walk w JOIN hits h ON h.n = w.n + 1 AND h.n <= $6
-         WHERE w.total <= $5
+         SELECT w.n + 1, w.total + ${ROW_OVERHEAD_BYTES} + (SELECT octet_length(e.payload::text) FROM events e WHERE e.pipeline_id = $1 AND e.occurred_at = o.times[w.n + 1] AND e.seq = o.seqs[w.n + 1])
+         FROM walk w, ordered o WHERE w.n < LEAST(o.hits, $6) AND w.total <= $5
        )
        SELECT 'row' AS kind, e.seq, e.event_id, e.type, e.occurred_at, e.received_at, e.payload, NULL::bigint AS hits, NULL::bigint AS scanned, NULL::bigint AS examined
-       FROM walk w JOIN hits h USING (n) JOIN events e ON e.pipeline_id = $1 AND e.occurred_at = h.occurred_at AND e.seq = h.seq
-       WHERE w.n = 1 OR w.total <= $5
+       FROM walk w, ordered o, events e
+       WHERE w.n >= 1 AND (w.n = 1 OR w.total <= $5) AND e.pipeline_id = $1 AND e.occurred_at = o.times[w.n] AND e.seq = o.seqs[w.n]
        UNION ALL
-       SELECT 'end', l.seq, NULL, NULL, l.occurred_at, NULL, NULL, (SELECT count(*) FROM hits), (SELECT count(*) FROM scanned), (SELECT count(*) FROM examined)
-       FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT seq, occurred_at FROM examined ORDER BY occurred_at, seq LIMIT 1) l ON true`,
+       SELECT 'end', l.seq, NULL, NULL, l.occurred_at, NULL, NULL, (SELECT hits FROM ordered), (SELECT count(*) FROM scanned), (SELECT count(*) FROM scanned WHERE bytes_before <= $3)
+       FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT seq, occurred_at FROM scanned WHERE bytes_before <= $3 ORDER BY occurred_at, seq LIMIT 1) l ON true`,
       params,
     );
     const end = rows.find((row) => row.kind === 'end') as PageRow;
