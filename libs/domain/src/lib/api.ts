@@ -24,6 +24,10 @@ export interface PipelineView {
   eventIdPath: string;
   eventTimePath: string;
   eventTypePath: string;
+  /** Declared payload paths the rollups break down by; the event type always is one besides these. */
+  dimensions: string[];
+  /** Declared numeric payload paths the rollups keep count, sum, min and max of. */
+  measures: string[];
   webhookPath: string;
   createdAt: string;
   updatedAt: string;
