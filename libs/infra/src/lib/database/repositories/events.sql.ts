@@ -87,7 +87,7 @@ export function dimensionRollupsSql(events: string, plan: string): string {
     FROM valued WHERE counts GROUP BY 1, 2, 3, 4
     UNION ALL
     SELECT v.pipeline_id, v.dimension, v.value, v.bucket, m.measure, count(m.num), sum(m.num), min(m.num), max(m.num), count(*) FILTER (WHERE m.skip)
-    FROM valued v JOIN measured m ON m.seq = v.seq AND m.measure = ANY (v.measures) GROUP BY 1, 2, 3, 4, 5
+    FROM valued v CROSS JOIN LATERAL unnest(v.measures) AS w(measure) JOIN measured m ON m.seq = v.seq AND m.measure = w.measure GROUP BY 1, 2, 3, 4, 5
   )${dimensionRollup('dimension_rollup_1m', 'minute_rollup')}${dimensionRollup('dimension_rollup_1h', `(
       SELECT pipeline_id, dimension, value, date_bin('1 hour', bucket, timestamptz 'epoch') AS bucket, measure, sum(count)::bigint AS count, sum(sum) AS sum, min(min) AS min, max(max) AS max, sum(skipped)::bigint AS skipped
       FROM minute_rollup GROUP BY 1, 2, 3, 4, 5)`)}`;
