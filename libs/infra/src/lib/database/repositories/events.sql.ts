@@ -142,7 +142,8 @@ export function writeBatchSql(mode: ResolvedStorageMode): string {
   ), orphaned AS (
     INSERT INTO orphaned_events (pipeline_id, event_id, type, occurred_at, received_at, payload)
     SELECT s.pipeline_id, s.event_id, s.type, s.occurred_at, s.received_at, s.payload FROM staged s
-    WHERE NOT EXISTS (SELECT 1 FROM pipelines p WHERE p.id = s.pipeline_id)
+    -- The same test as \`fresh\`'s (a pipeline deleted while this batch waited for its row lock is not in \`locked\`).
+    WHERE s.pipeline_id NOT IN (SELECT pipeline_id FROM locked)
     ON CONFLICT (pipeline_id, event_id) DO NOTHING
     RETURNING pipeline_id
   ), resolved AS (
