@@ -1,5 +1,6 @@
 import { STORAGE_SERVERS } from '@dash/infra/testing';
-import { sendWebhook, startStack, testEnv, waitFor, type Stack } from './support/harness';
+import type { BreakdownUpdated } from '@dash/domain';
+import { connectViewer, sendWebhook, startStack, testEnv, waitFor, type Stack, type Viewer } from './support/harness';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -137,6 +138,49 @@ describe.each(STORAGE_SERVERS)('breakdowns by payload field on $server', ({ serv
       { value: 'stripe', count: 30, share: 0.75, measure: { count: 30, sum: sum((i) => i % 4 !== 0), min: 1, max: 39, skipped: 0 } },
       { value: 'adyen', count: 10, share: 0.25, measure: { count: 10, sum: sum((i) => i % 4 === 0), min: 0, max: 36, skipped: 0 } },
     ]);
+  });
+
+  it('sends breakdown_updated to the sockets that follow that breakdown, and to no other', async () => {
+    const pipeline = await stack.api.createPipeline();
+    expect((await stack.api.request('PATCH', `/api/pipelines/${pipeline.id}`, { dimensions: ['data.plan'], measures: ['data.seats'] })).status).toBe(200);
+    const sockets: Viewer[] = [];
+    try {
+      const follower = await connectViewer(stack.web.url, stack.api.token);
+      const plain = await connectViewer(stack.web.url, stack.api.token);
+      sockets.push(follower, plain);
+      // The node's pipeline cache learns the declaration through Redis: asked until it has.
+      const ack = await waitFor(
+        () => follower.timeout(5000).emitWithAck('subscribe', { pipelineId: pipeline.id, breakdown: { by: 'data.plan', measure: 'data.seats' } }),
+        (answer) => answer.ok,
+        10_000,
+        'a breakdown subscription',
+      );
+      expect(ack).toMatchObject({ ok: true, breakdown: { by: 'data.plan', total: 0, items: [] } });
+      expect(await plain.timeout(5000).emitWithAck('subscribe', { pipelineId: pipeline.id })).toMatchObject({ ok: true });
+      expect(await plain.timeout(5000).emitWithAck('subscribe', { pipelineId: pipeline.id, breakdown: { by: 'data.nope' } })).toEqual({ ok: false, error: 'invalid_request' });
+      const followed: BreakdownUpdated[] = [];
+      const unasked: BreakdownUpdated[] = [];
+      follower.on('breakdown_updated', (update) => followed.push(update));
+      plain.on('breakdown_updated', (update) => unasked.push(update));
+      let dataUpdates = 0;
+      plain.on('data_updated', () => (dataUpdates += 1));
+      const events = Array.from({ length: 6 }, (_, i) => ({ id: `s${i}`, data: { plan: i < 4 ? 'team' : 'solo', seats: i + 1 } }));
+      expect((await sendWebhook(stack.web.url, pipeline, events)).status).toBe(202);
+      const last = await waitFor(() => followed.at(-1), (update) => update?.items.reduce((sum, item) => sum + item.count, 0) === 6, 10_000, 'breakdown_updated');
+      expect(last).toMatchObject({
+        pipelineId: pipeline.id,
+        by: 'data.plan',
+        items: [
+          { value: 'team', count: 4, share: 0.6667, measure: { count: 4, sum: 10, min: 1, max: 4, skipped: 0 } },
+          { value: 'solo', count: 2, share: 0.3333, measure: { count: 2, sum: 11, min: 5, max: 6, skipped: 0 } },
+        ],
+        emittedAt: expect.any(String),
+      });
+      await waitFor(() => dataUpdates, (n) => n > 0, 10_000, 'the plain socket’s data_updated');
+      expect(unasked).toEqual([]);
+    } finally {
+      for (const socket of sockets) socket.disconnect();
+    }
   });
 
   it('refuses a breakdown by an undeclared path, a measure not declared, a where on one, an impossible date', async () => {

@@ -9,5 +9,6 @@ import { SeriesService } from './series.service';
   imports: [AuthModule, PipelinesModule],
   controllers: [SeriesController],
   providers: [SeriesService, BreakdownsService],
+  exports: [BreakdownsService],
 })
 export class SeriesModule {}
