@@ -1,6 +1,6 @@
 import { STORAGE_SERVERS } from '@dash/infra/testing';
 import type { BreakdownUpdated } from '@dash/domain';
-import { connectViewer, sendWebhook, startStack, testEnv, waitFor, type Stack, type Viewer } from './support/harness';
+import { connectViewer, sendWebhook, startStack, startWeb, testEnv, waitFor, type Stack, type Viewer } from './support/harness';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -140,12 +140,14 @@ describe.each(STORAGE_SERVERS)('breakdowns by payload field on $server', ({ serv
     ]);
   });
 
-  it('sends breakdown_updated to the sockets that follow that breakdown, and to no other', async () => {
+  it('sends breakdown_updated to the sockets that follow that breakdown, on another web node too, and to no other', async () => {
     const pipeline = await stack.api.createPipeline();
     expect((await stack.api.request('PATCH', `/api/pipelines/${pipeline.id}`, { dimensions: ['data.plan'], measures: ['data.seats'] })).status).toBe(200);
     const sockets: Viewer[] = [];
+    // A second web node: the follower is there, the webhook goes to the first.
+    const other = await startWeb(env.config('web'));
     try {
-      const follower = await connectViewer(stack.web.url, stack.api.token);
+      const follower = await connectViewer(other.url, stack.api.token);
       const plain = await connectViewer(stack.web.url, stack.api.token);
       sockets.push(follower, plain);
       // The node's pipeline cache learns the declaration through Redis: asked until it has.
@@ -180,6 +182,7 @@ describe.each(STORAGE_SERVERS)('breakdowns by payload field on $server', ({ serv
       expect(unasked).toEqual([]);
     } finally {
       for (const socket of sockets) socket.disconnect();
+      await other.close();
     }
   });
 
