@@ -172,4 +172,33 @@ describe.each(STORAGE_SERVERS)('dimension rollups kept by the writer on $server 
     expect(await rows('SELECT 1 FROM dimension_values WHERE pipeline_id = $1', id)).toEqual([]);
     expect(await rows(ROLLUP_ROWS('dimension_rollup_1h'), id)).toEqual(before);
   });
+
+  it('splits events exactly between the backfill and the writers when the declaration lands while batches are being written', async () => {
+    const id = await pipeline([], []);
+    const dimensions = new DimensionsRepository(pool);
+    const writers = Array.from({ length: 4 }, () => new EventWriter(new EventsRepository(pool, storageMode), new FailuresRepository(pool)));
+    let declared = false;
+    // Four writers, 30 batches of 40 each; the declaration comes while they write.
+    const writing = writers.map(async (w, n) => {
+      for (let b = 0; b < 30; b++) {
+        const from = (n * 30 + b) * 40;
+        await w.write(Array.from({ length: 40 }, (_, k) => event(id, `w${from + k}`, (from + k) % 70, { data: { currency: ['EUR', 'USD'][(from + k) % 2], total: from + k } })));
+      }
+    });
+    const declaring = (async () => {
+      while (Number((await rows('SELECT count(*) AS n FROM events WHERE pipeline_id = $1', id))[0].n) < 1500) await new Promise((resolve) => setTimeout(resolve, 5));
+      await dimensions.declare(id, ['data.currency'], ['data.total']);
+      declared = true;
+    })();
+    await Promise.all([...writing, declaring]);
+    expect(declared).toBe(true);
+    for (let job = await dimensions.nextBackfill(); job !== null; job = await dimensions.nextBackfill()) await dimensions.backfillStep(job, 700);
+    expect(Number((await rows('SELECT count(*) AS n FROM events WHERE pipeline_id = $1', id))[0].n)).toBe(4800);
+    const backfilled = await dimensions.progress(id);
+    // Some events came before the declaration and some after: both paths were exercised.
+    expect(backfilled?.done).toBeGreaterThanOrEqual(1500);
+    expect(backfilled?.done).toBeLessThan(4800);
+    expect(await rows(ROLLUP_ROWS('dimension_rollup_1m'), id)).toEqual(await rows(GROUP_BY('minute'), id));
+    expect(await rows(ROLLUP_ROWS('dimension_rollup_1d'), id)).toEqual(await rows(GROUP_BY('day'), id));
+  });
 });
