@@ -6,7 +6,9 @@ import { AlertDeliveryWorker } from './alerts/alert-delivery.worker';
 import { AlertEvaluator, ALERTS_TRANSPORT_CLIENT } from './alerts/alert-evaluator';
 import { AlertRounds } from './alerts/alert-rounds';
 import { AlertRulesListener } from './alerts/alert-rules.listener';
+import { BackfillWorker } from './backfill/backfill.worker';
 import { BufferService } from './buffer/buffer.service';
+import { FieldCatalog } from './catalog/field-catalog';
 import { IngestorNodeDetails } from './cluster/node-details';
 import { DefaultQueueWorker } from './default-queue.worker';
 import { BacklogSweeper } from './ingest/backlog-sweeper';
@@ -33,8 +35,8 @@ export class IngestorModule {
       ],
       controllers: [AlertRulesListener],
       providers: [
-        BacklogSweeper, EventWriter, LivePublisher, BufferService, IngestWorker, IngestHealth, MaintenanceService, IngestorNodeDetails, PollService, DefaultQueueWorker,
-        AlertEvaluator, AlertRounds, AlertDelivery, AlertDeliveryWorker,
+        BacklogSweeper, EventWriter, FieldCatalog, LivePublisher, BufferService, IngestWorker, IngestHealth, MaintenanceService, IngestorNodeDetails, PollService, DefaultQueueWorker,
+        AlertEvaluator, AlertRounds, AlertDelivery, AlertDeliveryWorker, BackfillWorker,
         // Alert state changes go to the web nodes on the NestJS Redis transport.
         { provide: ALERTS_TRANSPORT_CLIENT, inject: [DASH_CONFIG], useFactory: (config: DashConfig) => ClientProxyFactory.create(redisTransport(config.redisUrl)) },
       ],

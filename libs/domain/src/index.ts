@@ -18,3 +18,4 @@ export * from './lib/timeout';
 export * from './lib/storable';
 export * from './lib/iso-time';
 export * from './lib/rate-limiter';
+export * from './lib/fields';

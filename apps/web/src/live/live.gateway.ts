@@ -1,12 +1,30 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway, WebSocketServer, type OnGatewayConnection, type OnGatewayInit } from '@nestjs/websockets';
-import { DashError, MAX_SOCKET_BUFFER_BYTES, MAX_SOCKET_COMMANDS_PER_SECOND, pipelineRoom, SocketEvent, UNAUTHORIZED, type ClientToServerEvents, type ServerToClientEvents, type SubscribeAck } from '@dash/domain';
+import {
+  DashError,
+  MAX_PATH_FILTERS,
+  MAX_SOCKET_BUFFER_BYTES,
+  MAX_SOCKET_COMMANDS_PER_SECOND,
+  isValidPath,
+  parsePathFilter,
+  pipelineRoom,
+  SocketEvent,
+  UNAUTHORIZED,
+  type Breakdown,
+  type ClientToServerEvents,
+  type InterServerEvents,
+  type PathFilter,
+  type ServerToClientEvents,
+  type SubscribeAck,
+} from '@dash/domain';
 import type { Server, Socket } from 'socket.io';
 import { AuthService, canRead, type Principal } from '../auth/auth.service';
 import { RequestLimits } from '../auth/request-limits';
 import { PipelineCache } from '../pipelines/pipeline-cache';
 import { isUuid } from '../pipelines/pipelines.schemas';
 import { StatsService } from '../reading/stats.service';
+import type { BreakdownQuery } from '../series/breakdown.params';
+import { BreakdownsService } from '../series/breakdowns.service';
 
 interface SocketData {
   principal: Principal;
@@ -15,9 +33,43 @@ interface SocketData {
   /** Commands received in the current one-second window, and when it started. */
   commands: number;
   commandsSince: number;
+  /** The breakdown followed per pipeline (one each; a new subscribe replaces it). */
+  breakdowns?: Map<string, LiveBreakdown>;
 }
-type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
-type LiveServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+type LiveServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+/** A followed breakdown, and the key that groups the sockets following the same one. */
+interface LiveBreakdown {
+  key: string;
+  by: string;
+  measure?: string;
+  where?: PathFilter[];
+}
+
+/** Live breakdowns cover the last 24 hours, top 10 values (as the API's defaults). */
+const LIVE_BREAKDOWN_SPAN_MS = 24 * 60 * 60 * 1000;
+const LIVE_BREAKDOWN_LIMIT = 10;
+
+/** Reads `{by, measure?, where?}` of a subscribe request, or a reason it is not one. */
+function breakdownOf(request: unknown): LiveBreakdown | 'invalid' | undefined {
+  const spec = (request as { breakdown?: unknown } | null)?.breakdown;
+  if (spec === undefined) return undefined;
+  const { by, measure, where } = (spec ?? {}) as { by?: unknown; measure?: unknown; where?: unknown };
+  if (typeof by !== 'string' || !isValidPath(by)) return 'invalid';
+  if (measure !== undefined && (typeof measure !== 'string' || !isValidPath(measure))) return 'invalid';
+  let filters: PathFilter[] | undefined;
+  if (where !== undefined) {
+    if (!Array.isArray(where) || where.length > MAX_PATH_FILTERS) return 'invalid';
+    filters = [];
+    for (const text of where) {
+      const filter = typeof text === 'string' && text.length <= 500 ? parsePathFilter(text) : null;
+      if (filter === null) return 'invalid';
+      filters.push(filter);
+    }
+  }
+  return { key: JSON.stringify([by, measure ?? null, filters ?? null]), by, measure, where: filters };
+}
 
 /** Rooms one socket may be in at once (a dashboard shows a few dozen pipelines at most). */
 const MAX_SUBSCRIPTIONS = 200;
@@ -72,7 +124,11 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     private readonly limits: RequestLimits,
     private readonly pipelines: PipelineCache,
     private readonly reader: StatsService,
+    private readonly breakdowns: BreakdownsService,
   ) {}
+
+  /** Pipelines whose breakdowns are being recomputed, and whether more events came meanwhile. */
+  private readonly recomputing = new Map<string, boolean>();
 
   afterInit(server: LiveServer): void {
     server.use((socket, next) => {
@@ -92,6 +148,10 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
       );
     });
     this.stopListening = this.auth.onRevoked((tokenId) => this.disconnectToken(new Set([tokenId])));
+    // From the ingestors, after each (coalesced) live update of a pipeline.
+    server.on(SocketEvent.EventsStored, (pipelineId: unknown) => {
+      if (typeof pipelineId === 'string') this.breakdownsChanged(pipelineId);
+    });
     this.recheckTimer = setInterval(() => void this.recheckTokens(), TOKEN_RECHECK_MS);
     this.recheckTimer.unref();
   }
@@ -175,9 +235,73 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     if (!(await this.pipelines.get(pipelineId))) return { ok: false, error: 'not_found' };
     const room = pipelineRoom(pipelineId);
     if (!socket.rooms.has(room) && socket.rooms.size > MAX_SUBSCRIPTIONS) return { ok: false, error: 'invalid_request' };
+    const breakdown = breakdownOf(request);
+    if (breakdown === 'invalid') return { ok: false, error: 'invalid_request' };
+    let initial: Breakdown | undefined;
+    if (breakdown) {
+      const cached = await this.pipelines.get(pipelineId);
+      if (!cached) return { ok: false, error: 'not_found' };
+      try {
+        // Validated as the API validates it (declared dimension and measure), and answered in the ack.
+        initial = await this.breakdowns.breakdown(cached.entity, this.liveQuery(breakdown));
+      } catch (error) {
+        if (error instanceof DashError && error.status === 400) return { ok: false, error: 'invalid_request' };
+        throw error;
+      }
+    }
     // Join before reading, so no update can fall between the snapshot and the room.
     await socket.join(room);
-    return { ok: true, stats: await this.reader.stats(pipelineId) };
+    if (breakdown) (socket.data.breakdowns ??= new Map()).set(pipelineId, breakdown);
+    else socket.data.breakdowns?.delete(pipelineId);
+    return { ok: true, stats: await this.reader.stats(pipelineId), ...(initial ? { breakdown: initial } : {}) };
+  }
+
+  private liveQuery(breakdown: LiveBreakdown): BreakdownQuery {
+    const to = new Date();
+    return { by: breakdown.by, measure: breakdown.measure, where: breakdown.where, limit: LIVE_BREAKDOWN_LIMIT, from: new Date(to.getTime() - LIVE_BREAKDOWN_SPAN_MS), to };
+  }
+
+  /**
+   * Recomputes each breakdown this node's sockets follow for the pipeline, once per distinct one,
+   * and sends it to those sockets only. One recomputation per pipeline at a time; events stored
+   * meanwhile make one more follow, so the last state always goes out.
+   */
+  private breakdownsChanged(pipelineId: string): void {
+    if (this.recomputing.has(pipelineId)) {
+      this.recomputing.set(pipelineId, true);
+      return;
+    }
+    const followers = new Map<string, { breakdown: LiveBreakdown; sockets: LiveSocket[] }>();
+    for (const id of this.server.of('/').adapter.rooms.get(pipelineRoom(pipelineId)) ?? []) {
+      const socket = this.server.of('/').sockets.get(id);
+      const breakdown = socket?.data.breakdowns?.get(pipelineId);
+      if (!socket || !breakdown) continue;
+      const group = followers.get(breakdown.key) ?? { breakdown, sockets: [] };
+      group.sockets.push(socket);
+      followers.set(breakdown.key, group);
+    }
+    if (followers.size === 0) return;
+    this.recomputing.set(pipelineId, false);
+    void (async () => {
+      try {
+        const cached = await this.pipelines.get(pipelineId);
+        if (!cached) return;
+        for (const { breakdown, sockets } of followers.values()) {
+          const result = await this.breakdowns.breakdown(cached.entity, this.liveQuery(breakdown)).catch((error: Error) => {
+            // A dimension removed meanwhile, or the database away: this update is skipped.
+            this.logger.warn(`live breakdown of pipeline ${pipelineId}: ${error.message}`);
+            return null;
+          });
+          if (!result) continue;
+          const update = { pipelineId, by: result.by, items: result.items, emittedAt: new Date().toISOString() };
+          for (const socket of sockets) if (socket.connected) socket.emit(SocketEvent.BreakdownUpdated, update);
+        }
+      } finally {
+        const again = this.recomputing.get(pipelineId);
+        this.recomputing.delete(pipelineId);
+        if (again) this.breakdownsChanged(pipelineId);
+      }
+    })();
   }
 
   @SubscribeMessage(SocketEvent.Unsubscribe)
@@ -185,6 +309,7 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     const pipelineId = pipelineIdOf(request);
     if (!pipelineId) return { ok: false };
     await socket.leave(pipelineRoom(pipelineId));
+    socket.data.breakdowns?.delete(pipelineId);
     return { ok: true };
   }
 }

@@ -2,11 +2,12 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
 import { PipelinesModule } from '../pipelines/pipelines.module';
 import { ReadingModule } from '../reading/reading.module';
+import { SeriesModule } from '../series/series.module';
 import { LiveGateway } from './live.gateway';
 import { PipelineNotices } from './pipeline-notices';
 
 @Module({
-  imports: [AuthModule, PipelinesModule, ReadingModule],
+  imports: [AuthModule, PipelinesModule, ReadingModule, SeriesModule],
   providers: [LiveGateway, PipelineNotices],
   exports: [LiveGateway, PipelineNotices],
 })

@@ -24,6 +24,12 @@ export interface PipelineView {
   eventIdPath: string;
   eventTimePath: string;
   eventTypePath: string;
+  /** Declared payload paths the rollups break down by; the event type always is one besides these. */
+  dimensions: string[];
+  /** Declared numeric payload paths the rollups keep count, sum, min and max of. */
+  measures: string[];
+  /** On `GET /api/pipelines/:id`: the backfill of paths declared after events were stored. */
+  backfill?: BackfillProgress | null;
   webhookPath: string;
   createdAt: string;
   updatedAt: string;
@@ -32,10 +38,24 @@ export interface PipelineView {
   lastPoll: LastPoll | null;
 }
 
+/** Dimensions and measures declared later, computed over the events already stored, in the background. */
+export interface BackfillProgress {
+  state: 'running' | 'done';
+  dimensions: string[];
+  measures: string[];
+  /** Events added to the rollups so far, of about `total`. */
+  done: number;
+  total: number;
+  startedAt: string;
+  finishedAt: string | null;
+}
+
 /** A page of `GET /api/pipelines/:id/events`, newest first; `next` is the cursor for older ones. */
 export interface EventPage {
   items: StoredEvent[];
   next: string | null;
+  /** A search stopped at its work bound before filling the page: `next` resumes it (more may match further back). */
+  partial: boolean;
 }
 
 export type SeriesBucket = '1m' | '5m' | '1h' | '1d';
@@ -52,6 +72,39 @@ export interface Series {
   from: string;
   to: string;
   points: SeriesPoint[];
+}
+
+/** A measure over a set of events: the numbers found at its path, and the other values skipped. */
+export interface MeasureSummary {
+  count: number;
+  sum: number | null;
+  min: number | null;
+  max: number | null;
+  skipped: number;
+}
+
+/** `GET /api/pipelines/:id/breakdown`: events by the values of one dimension, largest first, the rest as `(other)`. */
+export interface Breakdown {
+  by: string;
+  from: string;
+  to: string;
+  total: number;
+  items: Array<{ value: string; count: number; share: number; measure?: MeasureSummary }>;
+}
+
+export interface GroupPoint extends SeriesPoint {
+  sum?: number | null;
+  min?: number | null;
+  max?: number | null;
+}
+
+/** `GET /api/pipelines/:id/series?groupBy=`: one zero-filled series per top value, plus `(other)`. */
+export interface GroupedSeries {
+  bucket: SeriesBucket;
+  from: string;
+  to: string;
+  groupBy: string;
+  groups: Array<{ value: string; points: GroupPoint[] }>;
 }
 
 export interface NotificationView {

@@ -1,4 +1,5 @@
 import type { AlertUpdated } from './alerts';
+import type { Breakdown } from './api';
 import type { PipelineStats } from './events';
 
 /** Room that receives a pipeline's live updates. */
@@ -24,8 +25,24 @@ export interface RejectionsUpdated {
 /** Those two are sent at most this often per pipeline: a flood of refusals is not a flood of socket messages. */
 export const LIST_NOTICE_INTERVAL_MS = 1000;
 
+/** A breakdown a socket asks to follow live: of the last 24 hours, the top 10 values. */
+export interface BreakdownSubscription {
+  by: string;
+  measure?: string;
+  /** `<dimension>=<value>` filters, as in the API's `where`. */
+  where?: string[];
+}
+
+/** `breakdown_updated`: the breakdown a socket subscribed to, after events were stored. */
+export interface BreakdownUpdated {
+  pipelineId: string;
+  by: string;
+  items: Breakdown['items'];
+  emittedAt: string;
+}
+
 export type SubscribeAck =
-  | { ok: true; stats: PipelineStats }
+  | { ok: true; stats: PipelineStats; breakdown?: Breakdown }
   | { ok: false; error: 'forbidden' | 'not_found' | 'invalid_request' };
 
 export interface ServerToClientEvents {
@@ -33,10 +50,16 @@ export interface ServerToClientEvents {
   alert_updated: (update: AlertUpdated) => void;
   failures_updated: (update: FailuresUpdated) => void;
   rejections_updated: (update: RejectionsUpdated) => void;
+  breakdown_updated: (update: BreakdownUpdated) => void;
+}
+
+/** Between Dash's nodes (socket.io's server-side emit): an ingestor tells the web nodes a pipeline stored events. */
+export interface InterServerEvents {
+  events_stored: (pipelineId: string) => void;
 }
 
 export interface ClientToServerEvents {
-  subscribe: (request: { pipelineId: string }, ack: (result: SubscribeAck) => void) => void;
+  subscribe: (request: { pipelineId: string; breakdown?: BreakdownSubscription }, ack: (result: SubscribeAck) => void) => void;
   unsubscribe: (request: { pipelineId: string }, ack?: (result: { ok: boolean }) => void) => void;
 }
 
@@ -45,6 +68,8 @@ export const SocketEvent = {
   AlertUpdated: 'alert_updated',
   FailuresUpdated: 'failures_updated',
   RejectionsUpdated: 'rejections_updated',
+  BreakdownUpdated: 'breakdown_updated',
+  EventsStored: 'events_stored',
   Subscribe: 'subscribe',
   Unsubscribe: 'unsubscribe',
 } as const;

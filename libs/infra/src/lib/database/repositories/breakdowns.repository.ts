@@ -1,0 +1,183 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { MeasureSummary, PathFilter } from '@dash/domain';
+import type { Pool } from 'pg';
+import { PG_POOL } from '../database.tokens';
+
+const HOUR_MS = 3_600_000;
+
+/** A read filtered by `where` reads the events themselves: at most this many in its range. */
+export const MAX_FILTERED_EVENTS = 200_000;
+
+/** Which rollup rows a read covers: a pipeline's dimension over [from, to), optionally one measure. */
+export interface RollupRange {
+  by: string;
+  from: Date;
+  to: Date;
+  measure?: string;
+  /** Top values kept; the rest are merged into `(other)`. */
+  limit: number;
+  /** `<dimension>=<value>` filters (AND): read from the events themselves. */
+  where?: readonly PathFilter[];
+}
+
+export interface BreakdownRow {
+  value: string;
+  count: number;
+  measure?: MeasureSummary;
+}
+
+export interface GroupedRow {
+  value: string;
+  t: number;
+  count: number;
+  measure?: MeasureSummary;
+}
+
+type SummaryColumns = { m_count: string | null; m_sum: string | null; m_min: string | null; m_max: string | null; m_skipped: string | null };
+
+const numberOrNull = (value: string | null) => (value === null ? null : Number(value));
+const summary = (row: SummaryColumns): MeasureSummary => ({
+  count: Number(row.m_count ?? 0),
+  sum: numberOrNull(row.m_sum),
+  min: numberOrNull(row.m_min),
+  max: numberOrNull(row.m_max),
+  skipped: Number(row.m_skipped ?? 0),
+});
+
+/** Query parameters, each added once and named by its placeholder. */
+class Params {
+  readonly values: unknown[] = [];
+  add(value: unknown): string {
+    return `$${this.values.push(value)}`;
+  }
+}
+
+const UNITS = [
+  { table: 'dimension_rollup_1d', ms: 24 * HOUR_MS },
+  { table: 'dimension_rollup_1h', ms: HOUR_MS },
+  { table: 'dimension_rollup_1m', ms: 60_000 },
+];
+
+/**
+ * Rows of (value, bucket, measure, count, sum, min, max, skipped) for a dimension over the minutes
+ * that start in [from, to), from the rollups: whole days from the daily table, the whole hours
+ * around them from the hourly one, the minutes at the edges from the per-minute one. `largestMs`:
+ * the largest rollup bucket the caller may bin (a grouped series of 5-minute buckets reads minutes).
+ */
+function rollupRows(params: Params, pipelineId: string, range: RollupRange, largestMs = 24 * HOUR_MS): string {
+  const [pipeline, dimension] = [params.add(pipelineId), params.add(range.by)];
+  const measures = params.add(range.measure === undefined ? [''] : ['', range.measure]);
+  const parts: string[] = [];
+  // Each unit covers [start, end) minus what the larger units before it covered.
+  let covered: [number, number] | null = null;
+  for (const unit of UNITS.filter((candidate) => candidate.ms <= largestMs)) {
+    const finest = unit.ms === 60_000;
+    const start = finest ? range.from.getTime() : Math.ceil(range.from.getTime() / unit.ms) * unit.ms;
+    const end = finest ? range.to.getTime() : Math.max(start, Math.floor(range.to.getTime() / unit.ms) * unit.ms);
+    if (end > start) {
+      const outside = covered === null ? '' : ` AND NOT (bucket >= ${params.add(new Date(covered[0]))} AND bucket < ${params.add(new Date(covered[1]))})`;
+      parts.push(`
+        SELECT value, bucket, measure, count, sum, min, max, skipped FROM ${unit.table}
+        WHERE pipeline_id = ${pipeline} AND dimension = ${dimension} AND measure = ANY (${measures}::text[])
+          AND bucket >= ${params.add(new Date(start))} AND bucket < ${params.add(new Date(end))}${outside}`);
+      covered = covered === null ? [start, end] : [Math.min(covered[0], start), Math.max(covered[1], end)];
+    }
+  }
+  return parts.length > 0 ? parts.join(' UNION ALL ') : `SELECT NULL::text AS value, NULL::timestamptz AS bucket, NULL::text AS measure, 0::bigint AS count, NULL::numeric AS sum, NULL::numeric AS min, NULL::numeric AS max, 0::bigint AS skipped WHERE false`;
+}
+
+/** The text a dimension has in an event, as the rollups take it (at most 200 characters; NULL when missing or null). */
+const dimensionText = (params: Params, dimension: string) =>
+  dimension === 'type' ? 'left(type, 200)' : `left(payload #>> ${params.add(dimension.split('.'))}::text[], 200)`;
+
+/**
+ * The same rows computed from the stored events themselves, for a read filtered by `where` (the
+ * rollups are kept per dimension, so one dimension cannot be filtered by another there). Values
+ * are the events' own: no cap applies. Bounded by the caller (see MAX_FILTERED_EVENTS).
+ */
+function filteredRows(params: Params, pipelineId: string, range: RollupRange, where: readonly PathFilter[]): string {
+  const filters = where.map((filter) => {
+    const text = dimensionText(params, filter.path);
+    return filter.value === '(none)' ? `${text} IS NULL` : `${text} = ${params.add(filter.value)}`;
+  });
+  const measure = range.measure === undefined ? null : `payload #> ${params.add(range.measure.split('.'))}::text[]`;
+  const events = `(
+      SELECT coalesce(${dimensionText(params, range.by)}, '(none)') AS value, date_bin('1 minute', occurred_at, timestamptz 'epoch') AS bucket
+        ${measure === null ? '' : `, CASE WHEN jsonb_typeof(${measure}) = 'number' THEN (${measure})::numeric END AS num, ${measure} IS NOT NULL AND jsonb_typeof(${measure}) <> 'number' AS skip`}
+      FROM events WHERE pipeline_id = ${params.add(pipelineId)}
+        AND occurred_at >= ${params.add(ceilMinute(range.from))} AND occurred_at < ${params.add(ceilMinute(range.to))}${filters.map((condition) => ` AND ${condition}`).join('')}
+    ) f`;
+  return `
+    SELECT value, bucket, '' AS measure, count(*) AS count, NULL::numeric AS sum, NULL::numeric AS min, NULL::numeric AS max, 0::bigint AS skipped FROM ${events} GROUP BY 1, 2
+    ${measure === null ? '' : `UNION ALL SELECT value, bucket, ${params.add(range.measure)}::text, count(num), sum(num), min(num), max(num), count(*) FILTER (WHERE skip) FROM ${events} GROUP BY 1, 2`}`;
+}
+
+// A minute counts when it starts in [from, to): its events are those from the first minute start at or after `from`.
+const ceilMinute = (time: Date) => new Date(Math.ceil(time.getTime() / 60_000) * 60_000);
+
+// The measure's columns of a set of rows (`measure`: its placeholder, NULL for none).
+const measureColumns = (measure: string) => `
+  sum(count) FILTER (WHERE measure = ${measure}) AS m_count, sum(sum) FILTER (WHERE measure = ${measure}) AS m_sum,
+  min(min) FILTER (WHERE measure = ${measure}) AS m_min, max(max) FILTER (WHERE measure = ${measure}) AS m_max,
+  sum(skipped) FILTER (WHERE measure = ${measure}) AS m_skipped`;
+
+/** Reads of the gold layer by dimension (the rollups the writer keeps; see events.sql.ts). */
+@Injectable()
+export class BreakdownsRepository {
+  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+
+  /** Events in the range: above MAX_FILTERED_EVENTS a filtered read is refused (it reads the events themselves). */
+  async eventsInRange(pipelineId: string, range: Pick<RollupRange, 'from' | 'to'>): Promise<number> {
+    const params = new Params();
+    const rows = rollupRows(params, pipelineId, { by: 'type', from: range.from, to: range.to, limit: 0 });
+    const { rows: [row] } = await this.pool.query<{ n: string | null }>(`SELECT sum(count) AS n FROM (${rows}) r WHERE measure = ''`, params.values);
+    return Number(row?.n ?? 0);
+  }
+
+  private source(params: Params, pipelineId: string, range: RollupRange, largestMs?: number): string {
+    return range.where === undefined || range.where.length === 0 ? rollupRows(params, pipelineId, range, largestMs) : filteredRows(params, pipelineId, range, range.where);
+  }
+
+  /** The top `limit` values by events counted, largest first, then `(other)` (the values past the cap and those past the limit). */
+  async breakdown(pipelineId: string, range: RollupRange): Promise<BreakdownRow[]> {
+    const params = new Params();
+    const source = this.source(params, pipelineId, range);
+    const [measure, limit] = [params.add(range.measure ?? null), params.add(range.limit)];
+    const { rows } = await this.pool.query<SummaryColumns & { value: string; count: string; rest: boolean }>(
+      `WITH grouped AS (
+         SELECT value, sum(count) FILTER (WHERE measure = '') AS count, ${measureColumns(`${measure}::text`)}
+         FROM (${source}) r GROUP BY value
+       ), ranked AS (
+         SELECT *, row_number() OVER (ORDER BY count DESC, value) AS rank FROM grouped WHERE value <> '(other)'
+       )
+       SELECT value, count, m_count, m_sum, m_min, m_max, m_skipped, false AS rest FROM ranked WHERE rank <= ${limit}
+       UNION ALL
+       SELECT '(other)', sum(count), sum(m_count), sum(m_sum), min(m_min), max(m_max), sum(m_skipped), true
+       FROM (SELECT value, count, m_count, m_sum, m_min, m_max, m_skipped FROM ranked WHERE rank > ${limit}
+             UNION ALL SELECT value, count, m_count, m_sum, m_min, m_max, m_skipped FROM grouped WHERE value = '(other)') o
+       HAVING count(*) > 0`,
+      params.values,
+    );
+    const items = rows
+      .map((row) => ({ value: row.value, count: Number(row.count), rest: row.rest, ...(range.measure === undefined ? {} : { measure: summary(row) }) }))
+      .sort((a, b) => Number(a.rest) - Number(b.rest) || b.count - a.count || (a.value < b.value ? -1 : 1));
+    return items.map(({ rest: _rest, ...item }) => item);
+  }
+
+  /** Per bucket (`interval`, epoch-aligned) and value: the top `limit` values by events counted over the range, the others as `(other)`. */
+  async grouped(pipelineId: string, range: RollupRange & { interval: string; bucketMs: number }): Promise<GroupedRow[]> {
+    const params = new Params();
+    const source = this.source(params, pipelineId, range, range.bucketMs);
+    const [measure, limit, interval] = [params.add(range.measure ?? null), params.add(range.limit), params.add(range.interval)];
+    const { rows } = await this.pool.query<SummaryColumns & { value: string; t: Date; count: string }>(
+      `WITH r AS MATERIALIZED (${source}), top AS (
+         SELECT value FROM r WHERE measure = '' AND value <> '(other)' GROUP BY value ORDER BY sum(count) DESC, value LIMIT ${limit}
+       )
+       SELECT CASE WHEN value IN (SELECT value FROM top) THEN value ELSE '(other)' END AS value,
+         date_bin(${interval}::interval, bucket, TIMESTAMPTZ 'epoch') AS t, sum(count) FILTER (WHERE measure = '') AS count, ${measureColumns(`${measure}::text`)}
+       FROM r GROUP BY 1, 2`,
+      params.values,
+    );
+    return rows.map((row) => ({ value: row.value, t: row.t.getTime(), count: Number(row.count), ...(range.measure === undefined ? {} : { measure: summary(row) }) }));
+  }
+}
