@@ -67,22 +67,50 @@ async function waitForHealth(url, timeoutMs) {
   return false;
 }
 
+/**
+ * Whether an ingestor started at or after `since` beats in the cluster list (GET /api/cluster,
+ * admin): the heartbeat starts with its workers, so an event sent from then on is stored at once.
+ * Through the web app's port: no other port is opened for it.
+ */
+async function waitForIngestor(base, since, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`${base}/api/cluster`, { headers: { authorization: `Bearer ${adminToken}` } });
+      const { nodes = [] } = response.ok ? await response.json() : {};
+      if (nodes.some((node) => node.role === 'ingestor' && Date.parse(node.startedAt) >= since)) return true;
+    } catch {
+      // the web app restarting, or Redis away: ask again
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return false;
+}
+
 // The web app first: it creates and migrates the database; then the ingestor.
 run('web');
 if (!(await waitForHealth(`http://127.0.0.1:${port}/health`, 60_000))) {
   console.error(`the web app did not answer on port ${port} within 60 s`);
   stop(1);
 } else {
+  // Only this ingestor counts: one of a previous run may still be listed for 15 s.
+  const spawnedAt = Date.now();
   run('ingestor');
-  const base = `http://localhost:${port}`;
-  // A line to paste into another shell, for the README's quick start. A generated token is
-  // base64url, so it needs no quoting; a supplied one is referred to, never printed.
-  const exportLine = `export DASH=${base} DASH_TOKEN=${tokenGiven ? '"$DASH_ADMIN_TOKEN"' : adminToken}`;
-  console.log(`
+  // The banner waits for the ingestor, so what it invites (sending a webhook) is stored at once.
+  const ready = await waitForIngestor(`http://127.0.0.1:${port}`, spawnedAt, 60_000);
+  // The ingestor exiting meanwhile stops everything (run's exit handler): no banner then.
+  if (!stopping) {
+    if (!ready) console.warn('warning: the ingestor has not reported in within 60 s; webhooks are queued and stored once it runs (see its log above)');
+    const base = `http://localhost:${port}`;
+    // A line to paste into another shell, for the README's quick start. A generated token is
+    // base64url, so it needs no quoting; a supplied one is referred to, never printed.
+    const exportLine = `export DASH=${base} DASH_TOKEN=${tokenGiven ? '"$DASH_ADMIN_TOKEN"' : adminToken}`;
+    console.log(`
   Dash is running.
     Dashboard:   ${tokenGiven ? `${base}/  (sign in with the token in DASH_ADMIN_TOKEN)` : `${base}/?token=${encodeURIComponent(adminToken)}`}
     Webhooks:    POST ${base}/webhooks/<pipelineId>
     Admin token: ${tokenGiven ? 'from DASH_ADMIN_TOKEN' : `${adminToken}  (generated for this run; set DASH_ADMIN_TOKEN to keep one)`}
     For a shell: ${exportLine}
 `);
+  }
 }

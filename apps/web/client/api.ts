@@ -65,15 +65,41 @@ export class ApiError extends Error {
   }
 }
 
+/** A GET answered `429 rate_limited` is tried again up to this many times. */
+const READ_RETRIES = 5;
+/** The longest wait honoured from a Retry-After; a later time is waited for in several tries. */
+const MAX_RETRY_WAIT_MS = 10_000;
+/**
+ * Until when this page's reads hold back: one 429 pauses all of them (the limit is per token, so
+ * every read of the page would meet it), rather than each read finding it out on its own.
+ */
+let readsPausedUntil = 0;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The wait a 429 asks for: its Retry-After (seconds), bounded, plus jitter so retries do not return as one burst. */
+function retryWait(response: Response): number {
+  const seconds = Number(response.headers.get('retry-after'));
+  const asked = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 1000;
+  return Math.min(asked, MAX_RETRY_WAIT_MS) + Math.random() * 500;
+}
+
 export async function api<T>(path: string, method = 'GET', body?: unknown): Promise<T> {
   const token = storedToken();
   const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   if (body !== undefined) headers['content-type'] = 'application/json';
   let response: Response;
-  try {
-    response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
-  } catch {
-    throw new ApiError(0, 'network', 'The server cannot be reached.');
+  // Only reads are retried: they change nothing, so a second try is always safe.
+  for (let attempt = 0; ; attempt++) {
+    if (method === 'GET' && readsPausedUntil > Date.now()) await sleep(readsPausedUntil - Date.now() + Math.random() * 250);
+    try {
+      response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
+    } catch {
+      throw new ApiError(0, 'network', 'The server cannot be reached.');
+    }
+    if (response.status !== 429 || method !== 'GET' || attempt === READ_RETRIES) break;
+    void response.body?.cancel();
+    readsPausedUntil = Math.max(readsPausedUntil, Date.now() + retryWait(response));
   }
   // 204 (delete) has no body.
   const answer = (response.status === 204 ? null : await response.json().catch(() => null)) as { error?: string; message?: string } | null;

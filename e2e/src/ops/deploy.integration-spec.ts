@@ -58,6 +58,12 @@ describe('deploy: the fly tomls, the image and compose hold what docs/deploy.md 
     expect(docs).toContain('for app in fly.web.toml fly.ingestor.toml');
   });
 
+  it('the web app throttles failed authentications by the address Fly\'s proxy reports, and the guide says why', () => {
+    expect(table(web.env).CLIENT_IP_HEADER).toBe('Fly-Client-IP');
+    expect(docs).toContain('CLIENT_IP_HEADER = "Fly-Client-IP"');
+    for (const setting of ['API_READS_PER_SECOND', 'READ_TIMEOUT_MS']) expect(docs).toContain(`| \`${setting}\` |`);
+  });
+
   it('token recipes are hex, which a ?token= link carries as is', () => {
     for (const file of ['docs/deploy.md', 'docker-compose.yml', 'fly.redis.toml', 'README.md']) {
       const text = read(file);

@@ -51,10 +51,14 @@ describe('README quick start', () => {
     await env.cleanup();
   }, 60_000);
 
-  it('npm start prints an export line for the printed address and the generated token', () => {
+  it('npm start prints an export line for the printed address and the generated token, once the ingestor runs', async () => {
     const token = /Admin token: (\S+)/.exec(start.lines.join('\n'))?.[1];
     expect(token).toMatch(/^dash_admin_[\w-]+$/);
     expect(shellLine).toBe(`export DASH=http://localhost:${port} DASH_TOKEN=${token}`);
+    // The banner waited for the ingestor: it is in the cluster already, and no warning was printed.
+    const cluster = (await (await fetch(`http://127.0.0.1:${port}/api/cluster`, { headers: { authorization: `Bearer ${token}` } })).json()) as { nodes: Array<{ role: string }> };
+    expect(cluster.nodes.map((node) => node.role).sort()).toEqual(['ingestor', 'web']);
+    expect(start.lines.some((line) => line.includes('has not reported in'))).toBe(false);
   });
 
   it('the signed-webhook block, pasted after it, creates a pipeline and sends; send signs each new message', async () => {
