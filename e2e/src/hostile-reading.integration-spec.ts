@@ -171,6 +171,34 @@ describe('hostile input and clients: depth, size and rate bounds', () => {
     });
   });
 
+  describe('searches do bounded work', () => {
+    it('answers a payload search over 25 000 events in partial pages whose cursors find every match', async () => {
+      const pipeline = await stack.api.createPipeline();
+      // Every 5 000th event (n0, n5000, …) is customer cus_1777; the newest is n24999.
+      await queryDb(
+        env,
+        `INSERT INTO events (pipeline_id, event_id, type, occurred_at, received_at, payload)
+         SELECT $1, 'n' || i, 't', timestamptz '2026-01-01' + i * interval '1 second', now(), jsonb_build_object('data', jsonb_build_object('customer', CASE WHEN i % 5000 = 0 THEN 'cus_1777' ELSE 'c' || i END))
+         FROM generate_series(0, 24999) i`,
+        [pipeline.id],
+      );
+      const pages: Array<{ items: Array<{ id: string }>; next: string | null; partial: boolean }> = [];
+      let next: string | null = null;
+      do {
+        const response = await stack.api.request('GET', `/api/pipelines/${pipeline.id}/events?where=data.customer%3Dcus_1777&limit=50${next ? `&before=${next}` : ''}`);
+        expect(response.status).toBe(200);
+        pages.push(response.body);
+        next = response.body.next;
+      } while (next && pages.length < 10);
+      // 10 000 events examined a request: three requests, the first two partial.
+      expect(pages.map((page) => page.partial)).toEqual([true, true, false]);
+      expect(pages.flatMap((page) => page.items.map((item) => item.id))).toEqual(['n20000', 'n15000', 'n10000', 'n5000', 'n0']);
+      // An id that is not there: the same bound, never the whole pipeline in one request.
+      const absent = await stack.api.request('GET', `/api/pipelines/${pipeline.id}/events?eventId=nope`);
+      expect(absent.body).toMatchObject({ items: [], partial: true, next: expect.any(String) });
+    });
+  });
+
   describe('query parameters out of range answer 400, not 500', () => {
     it.each([
       ['a sequence over 2^63-1', cursor('2026-01-01T00:00:00.000Z', '9223372036854775808')],
@@ -184,6 +212,19 @@ describe('hostile input and clients: depth, size and rate bounds', () => {
       const response = await stack.api.request('GET', `/api/pipelines/${pipeline.id}/events?before=${before}`);
       expect(response.status).toBe(400);
       expect(response.body).toMatchObject({ error: 'invalid_request' });
+    });
+
+    it.each([
+      ['no path', 'where=%3D1'],
+      ['no =', 'where=data.customer'],
+      ['an empty key', 'where=data..customer%3D1'],
+      ['more than 8 filters', Array.from({ length: 9 }, (_, i) => `where=k${i}%3D1`).join('&')],
+      ['a NUL byte', 'where=a%3Db%00'],
+    ])('refuses a where filter with %s', async (_label, query) => {
+      const pipeline = await stack.api.createPipeline();
+      const response = await stack.api.request('GET', `/api/pipelines/${pipeline.id}/events?${query}`);
+      expect(response.status).toBe(400);
+      expect(response.body).toMatchObject({ error: 'invalid_request', message: expect.stringContaining('where') });
     });
 
     it('refuses a type with a NUL byte', async () => {

@@ -95,11 +95,32 @@ describe('OpenAPI document and event search', () => {
     const events = (query: string) => api.request('GET', `/api/pipelines/${searched.id}/events?${query}`);
     const found = await events('eventId=evt_b');
     expect(found.status).toBe(200);
-    expect(found.body).toEqual({ items: [expect.objectContaining({ id: 'evt_b', type: 'order.paid' })], next: null });
+    expect(found.body).toEqual({ items: [expect.objectContaining({ id: 'evt_b', type: 'order.paid' })], next: null, partial: false });
     expect((await events('eventId=evt_b&type=order.created')).body.items).toEqual([]);
     expect((await events('eventId=evt_c&type=order.paid')).body.items.map((event: { id: string }) => event.id)).toEqual(['evt_c']);
     expect((await events('eventId=EVT_B')).body.items).toEqual([]);
     expect((await events('eventId=')).body.error).toBe('invalid_request');
     expect((await events('type=order.paid&limit=1')).body).toMatchObject({ items: [expect.anything()], next: expect.any(String) });
+  });
+
+  it('learns the payload paths of stored events into the field catalog', async () => {
+    const learned = await api.createPipeline({ name: 'learned' });
+    const batch = [
+      { id: 'o1', type: 'order.paid', data: { order: { total: 42.5, currency: 'EUR' } } },
+      { id: 'o2', type: 'order.paid', data: { order: { total: 'n/a', currency: 'USD' } } },
+      { id: 'o3', type: 'order.refunded', data: { order: { currency: 'EUR' } } },
+    ];
+    expect((await sendWebhook(url, learned, batch)).status).toBe(202);
+    const fields = await waitFor(
+      async () => (await api.request('GET', `/api/pipelines/${learned.id}/fields`)).body as { items: Array<Record<string, unknown>> },
+      (body) => body.items.length === 6,
+      15_000,
+      'the catalog learned',
+    );
+    const byPath = Object.fromEntries(fields.items.map((item) => [item.path, item]));
+    expect(Object.keys(byPath).sort()).toEqual(['data', 'data.order', 'data.order.currency', 'data.order.total', 'id', 'type']);
+    expect(byPath['data.order.total']).toMatchObject({ types: ['number', 'string'], examples: [42.5, 'n/a'] });
+    expect(byPath['data.order.total'].share).toBeCloseTo(2 / 3, 3);
+    expect(byPath['data.order.currency']).toMatchObject({ types: ['string'], share: 1, examples: ['EUR', 'USD'], firstSeenAt: expect.any(String), lastSeenAt: expect.any(String) });
   });
 });

@@ -6,6 +6,7 @@ import { AlertDeliveryWorker } from './alerts/alert-delivery.worker';
 import { AlertEvaluator, ALERTS_TRANSPORT_CLIENT } from './alerts/alert-evaluator';
 import { AlertRulesListener } from './alerts/alert-rules.listener';
 import { BufferService } from './buffer/buffer.service';
+import { FieldCatalog } from './catalog/field-catalog';
 import { IngestorNodeDetails } from './cluster/node-details';
 import { BacklogSweeper } from './ingest/backlog-sweeper';
 import { IngestHealth } from './ingest/ingest.health';
@@ -32,7 +33,7 @@ export class IngestorModule {
       ],
       controllers: [AlertRulesListener],
       providers: [
-        BacklogSweeper, EventWriter, LivePublisher, BufferService, IngestWorker, IngestHealth, MaintenanceService, IngestorNodeDetails, PollService, PollWorker,
+        BacklogSweeper, EventWriter, FieldCatalog, LivePublisher, BufferService, IngestWorker, IngestHealth, MaintenanceService, IngestorNodeDetails, PollService, PollWorker,
         AlertEvaluator, AlertDelivery, AlertDeliveryWorker,
         // Alert state changes go to the web nodes on the NestJS Redis transport.
         { provide: ALERTS_TRANSPORT_CLIENT, inject: [DASH_CONFIG], useFactory: (config: DashConfig) => ClientProxyFactory.create(redisTransport(config.redisUrl)) },

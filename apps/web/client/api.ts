@@ -92,11 +92,22 @@ export function getEvents(id: string, limit = 20, query: EventsQuery = {}): Prom
   return api<EventPage>(pipelinePath(id, `/events?${params.toString()}`));
 }
 
-/** One event by its exact id (`?eventId=`): `null` when the pipeline has none with that id. */
+// A lookup by id follows a search the server stopped at its work bound (10 000 events a request) this many times.
+const MAX_LOOKUP_REQUESTS = 10;
+
+/** One event by its exact id (`?eventId=`): `null` when none of the newest events searched has that id. */
 export async function findEvent(id: string, eventId: string): Promise<StoredEvent | null> {
-  const page = await api<EventPage>(pipelinePath(id, `/events?${new URLSearchParams({ eventId, limit: '1' }).toString()}`));
-  // Checked here too, so a server that ignores the parameter never shows the wrong event.
-  return page.items.find((event) => event.id === eventId) ?? null;
+  let before: string | null = null;
+  for (let request = 0; request < MAX_LOOKUP_REQUESTS; request++) {
+    const params = new URLSearchParams({ eventId, limit: '1' });
+    if (before) params.set('before', before);
+    const page: EventPage = await api<EventPage>(pipelinePath(id, `/events?${params.toString()}`));
+    // Checked here too, so a server that ignores the parameter never shows the wrong event.
+    const found = page.items.find((event) => event.id === eventId);
+    if (found || !page.partial) return found ?? null;
+    before = page.next;
+  }
+  return null;
 }
 
 export interface PipelineInput {

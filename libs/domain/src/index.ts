@@ -13,3 +13,4 @@ export * from './lib/signature';
 export * from './lib/socket-events';
 export * from './lib/tokens';
 export * from './lib/alerts';
+export * from './lib/fields';

@@ -1,6 +1,7 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { IngestEvent } from '@dash/domain';
 import { DASH_CONFIG, DashMetrics, type DashConfig } from '@dash/infra';
+import { FieldCatalog } from '../catalog/field-catalog';
 import { LivePublisher } from '../live/live-publisher';
 import { EventWriter, isDataError, type WriteOutcome } from '../writer/event-writer';
 import { EventBuffer } from './event-buffer';
@@ -16,7 +17,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * `BUFFER_PARTITIONS` group-commit buffers, partitioned by pipeline. A flush writes its batch
- * (retrying while the database is unreachable) and then announces the new stats live.
+ * (retrying while the database is unreachable), announces the new stats live, then lets the
+ * field catalog learn from a sample of it.
  */
 @Injectable()
 export class BufferService {
@@ -34,6 +36,7 @@ export class BufferService {
     @Inject(EventWriter) private readonly writer: Pick<EventWriter, 'write'>,
     @Inject(LivePublisher) private readonly publisher: Pick<LivePublisher, 'publish'>,
     private readonly metrics: DashMetrics,
+    @Optional() @Inject(FieldCatalog) private readonly catalog?: Pick<FieldCatalog, 'learn'>,
   ) {
     this.partitions = Array.from({ length: config.buffer.partitions }, () => new EventBuffer<IngestEvent>((events) => this.flush(events), config.buffer));
   }
@@ -123,5 +126,8 @@ export class BufferService {
     } catch (error) {
       this.logger.error(`live update not sent: ${(error as Error).message}`);
     }
+    // After the live update, so that sampling never delays it; awaited, so that it holds this buffer
+    // (one catalog statement at a time per buffer, at most).
+    if (this.catalog && stats.length > 0) await this.catalog.learn(events, new Set(stats.map((s) => s.pipelineId)));
   }
 }

@@ -17,6 +17,8 @@ export const pipelineViewSchema = z.object({
   eventIdPath: z.string(),
   eventTimePath: z.string(),
   eventTypePath: z.string(),
+  dimensions: z.array(z.string()).describe('declared payload paths to break down by; the event type always is one besides these'),
+  measures: z.array(z.string()).describe('declared numeric payload paths whose count, sum, min and max are kept'),
   webhookPath: z.string(),
   createdAt: isoTime,
   updatedAt: isoTime,

@@ -31,8 +31,29 @@ const paths = {
   eventTypePath: path(false).optional(),
 };
 
+/** At most this many declared dimensions, and as many measures, per pipeline. */
+export const MAX_DIMENSIONS = 8;
+
+const pathList = (what: string) =>
+  z
+    .array(path(false))
+    .max(MAX_DIMENSIONS, `at most ${MAX_DIMENSIONS} ${what}`)
+    .refine((list) => new Set(list).size === list.length, `the same path twice in ${what}`);
+
 export const createPipelineSchema = z.object({ name: z.string().trim().min(1).max(200), source: sourceSchema, ...paths }).strict();
-export const updatePipelineSchema = z.object({ name: z.string().trim().min(1).max(200).optional(), source: sourceSchema.optional(), ...paths }).strict();
+export const updatePipelineSchema = z
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    source: sourceSchema.optional(),
+    ...paths,
+    // `type` is always a dimension: listed or not, it is one (and not counted in the 8).
+    dimensions: pathList('dimensions')
+      .transform((list) => list.filter((dimension) => dimension !== 'type'))
+      .optional()
+      .describe('payload paths to break down by (the event type always is one); at most 8'),
+    measures: pathList('measures').optional().describe('numeric payload paths whose count, sum, min and max are kept; at most 8'),
+  })
+  .strict();
 export const createTokenSchema = z.object({ pipelines: z.array(z.string().uuid()).min(1).max(1000), label: z.string().trim().min(1).max(200).optional() }).strict();
 
 export type CreatePipeline = z.infer<typeof createPipelineSchema>;

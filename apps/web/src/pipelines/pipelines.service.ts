@@ -145,6 +145,8 @@ function toView(entity: PipelineEntity, stats?: StatsSummary): PipelineView {
     eventIdPath: entity.eventIdPath,
     eventTimePath: entity.eventTimePath,
     eventTypePath: entity.eventTypePath,
+    dimensions: entity.dimensions ?? [],
+    measures: entity.measures ?? [],
     webhookPath: `/webhooks/${entity.id}`,
     createdAt: entity.createdAt.toISOString(),
     updatedAt: entity.updatedAt.toISOString(),

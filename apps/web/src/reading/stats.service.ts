@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DashError, type EventPage, type PipelineStats } from '@dash/domain';
-import { boundedEvent, EventsRepository, StatsRepository, type StoredEventRow } from '@dash/infra';
+import { boundedEvent, EventsRepository, StatsRepository, type EventPosition } from '@dash/infra';
+import type { EventsQuery } from './reading.schemas';
 
-const encodeCursor = (row: StoredEventRow) => Buffer.from(JSON.stringify([row.occurred_at.toISOString(), row.seq])).toString('base64url');
+const encodeCursor = (row: EventPosition) => Buffer.from(JSON.stringify([row.occurred_at.toISOString(), row.seq])).toString('base64url');
 
 // PostgreSQL's bigint: a longer sequence would make the query fail (a 500) instead of a 400.
 const MAX_SEQ = 9223372036854775807n;
@@ -31,14 +32,15 @@ export class StatsService {
     return this.pipelineStats.stats(pipelineId);
   }
 
-  async events(pipelineId: string, options: { limit: number; before?: string; type?: string; eventId?: string }): Promise<EventPage> {
+  async events(pipelineId: string, options: EventsQuery): Promise<EventPage> {
     const before = options.before === undefined ? undefined : decodeCursor(options.before);
-    // A page may stop before `limit` (MAX_PAGE_BYTES): `next` then points past its last event.
-    const { rows, more } = await this.storedEvents.page(pipelineId, { limit: options.limit, type: options.type, eventId: options.eventId, before });
+    // A page may stop before `limit` (MAX_PAGE_BYTES, or a search's work bound): `next` then points past what was read.
+    const { rows, next, partial } = await this.storedEvents.page(pipelineId, { limit: options.limit, type: options.type, eventId: options.eventId, where: options.where, before });
     return {
       // Payloads stored by older versions may nest too deep to serialize: sent as null, marked.
       items: rows.map((row) => boundedEvent({ id: row.event_id, type: row.type, occurredAt: row.occurred_at.toISOString(), receivedAt: row.received_at.toISOString(), payload: row.payload })),
-      next: more ? encodeCursor(rows[rows.length - 1]) : null,
+      next: next === null ? null : encodeCursor(next),
+      partial,
     };
   }
 }

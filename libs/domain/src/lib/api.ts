@@ -24,6 +24,10 @@ export interface PipelineView {
   eventIdPath: string;
   eventTimePath: string;
   eventTypePath: string;
+  /** Declared payload paths the rollups break down by; the event type always is one besides these. */
+  dimensions: string[];
+  /** Declared numeric payload paths the rollups keep count, sum, min and max of. */
+  measures: string[];
   webhookPath: string;
   createdAt: string;
   updatedAt: string;
@@ -36,6 +40,8 @@ export interface PipelineView {
 export interface EventPage {
   items: StoredEvent[];
   next: string | null;
+  /** A search stopped at its work bound before filling the page: `next` resumes it (more may match further back). */
+  partial: boolean;
 }
 
 export type SeriesBucket = '1m' | '5m' | '1h' | '1d';

@@ -10,6 +10,8 @@ import { LateEventRefresh1732752000004 } from './migrations/1732752000004-late-e
 import { Alerts1732752000005 } from './migrations/1732752000005-alerts';
 import { Tokens1732752000006 } from './migrations/1732752000006-tokens';
 import { DeploymentIdentity1733270400000 } from './migrations/1733270400000-deployment-identity';
+import { FieldCatalog1733356800024 } from './migrations/1733356800024-field-catalog';
+import { Dimensions1733356800025 } from './migrations/1733356800025-dimensions';
 
 const logger = new Logger('Database');
 
@@ -52,6 +54,8 @@ export function createDataSource(config: Pick<DashConfig, 'databaseUrl' | 'stora
       Alerts1732752000005,
       Tokens1732752000006,
       DeploymentIdentity1733270400000,
+      FieldCatalog1733356800024,
+      Dimensions1733356800025,
     ],
     migrationsTableName: 'dash_migrations',
     migrationsTransactionMode: 'each',

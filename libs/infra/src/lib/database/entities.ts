@@ -32,6 +32,14 @@ export class PipelineEntity {
   @Column('timestamptz', { name: 'previous_secret_expires_at', nullable: true })
   previousSecretExpiresAt!: Date | null;
 
+  /** Payload paths the writer keeps rollups by (besides the event type, always one). */
+  @Column('text', { array: true, default: () => "'{}'" })
+  dimensions!: string[];
+
+  /** Numeric payload paths whose count, sum, min and max the rollups keep. */
+  @Column('text', { array: true, default: () => "'{}'" })
+  measures!: string[];
+
   @Column('jsonb', { name: 'last_poll', nullable: true })
   lastPoll!: LastPoll | null;
 

@@ -25,6 +25,71 @@ const rollup = (table: string, unit: 'minute' | 'hour') => `
     ON CONFLICT ON CONSTRAINT ${table}_key DO UPDATE SET count = c.count + excluded.count
   )`;
 
+/** Distinct values a dimension keeps per hour; later ones count as `(other)`. */
+export const MAX_DIMENSION_VALUES_PER_HOUR = 1000;
+/** A dimension's value is the text at its path, cut to this many characters. */
+export const MAX_DIMENSION_VALUE_LENGTH = 200;
+
+// The gold layer by payload field, kept by the writer in both storage modes (see the Dimensions
+// migration for why not continuous aggregates). Only pipelines with declared dimensions or measures
+// do any of this work; for the others \`configured\` is empty and every step below is a no-op.
+// Only events this statement stored count (\`stored\` is the set the INSERT returned): replays and
+// duplicates never reach the rollups, and a batch lost mid-way (kill -9) rolls back with its events.
+const DIMENSION_ROLLUPS = `
+  , configured AS (
+    SELECT p.id AS pipeline_id, p.dimensions, p.measures FROM pipelines p
+    WHERE p.id IN (SELECT pipeline_id FROM fresh) AND (cardinality(p.dimensions) > 0 OR cardinality(p.measures) > 0)
+  ), observed AS MATERIALIZED (
+    -- Each stored event of such a pipeline against each of its dimensions (the type always one),
+    -- with the raw text there (NULL: missing or JSON null).
+    SELECT s.pipeline_id, d.dimension, s.occurred_at, st.payload, c.measures,
+      left(CASE WHEN d.dimension = 'type' THEN s.type ELSE st.payload #>> string_to_array(d.dimension, '.') END, ${MAX_DIMENSION_VALUE_LENGTH}) AS raw
+    FROM stored s
+    JOIN configured c USING (pipeline_id)
+    JOIN staged st ON st.pipeline_id = s.pipeline_id AND st.event_id = s.event_id
+    CROSS JOIN LATERAL (SELECT DISTINCT x FROM unnest('{type}'::text[] || c.dimensions) AS x) AS d(dimension)
+  ), admitted AS (
+    SELECT * FROM dash_admit_dimension_values(
+      (SELECT coalesce(jsonb_agg(DISTINCT jsonb_build_object('pipeline_id', pipeline_id, 'dimension', dimension, 'hour', date_trunc('hour', occurred_at, 'UTC'), 'value', raw)), '[]')
+       FROM observed WHERE raw IS NOT NULL), ${MAX_DIMENSION_VALUES_PER_HOUR})
+  ), valued AS (
+    SELECT o.pipeline_id, o.dimension, o.occurred_at, o.payload, o.measures,
+      CASE WHEN o.raw IS NULL THEN '(none)' WHEN a.admitted_value IS NOT NULL THEN o.raw ELSE '(other)' END AS value
+    FROM observed o LEFT JOIN admitted a ON a.admitted_pipeline = o.pipeline_id AND a.admitted_dimension = o.dimension
+      AND a.admitted_hour = date_trunc('hour', o.occurred_at, 'UTC') AND a.admitted_value = o.raw
+  ), measured AS (
+    -- measure '' is the row of events counted; each measure path has its own row.
+    SELECT v.pipeline_id, v.dimension, v.value, date_trunc('minute', v.occurred_at, 'UTC') AS bucket, m.measure,
+      CASE WHEN m.measure = '' THEN NULL ELSE v.payload #> string_to_array(m.measure, '.') END AS found
+    FROM valued v CROSS JOIN LATERAL unnest('{""}'::text[] || v.measures) AS m(measure)
+  ), minute_rollup AS MATERIALIZED (
+    SELECT pipeline_id, dimension, value, bucket, measure,
+      CASE WHEN measure = '' THEN count(*) ELSE count(*) FILTER (WHERE jsonb_typeof(found) = 'number') END AS count,
+      sum(CASE WHEN jsonb_typeof(found) = 'number' THEN found::numeric END) AS sum,
+      min(CASE WHEN jsonb_typeof(found) = 'number' THEN found::numeric END) AS min,
+      max(CASE WHEN jsonb_typeof(found) = 'number' THEN found::numeric END) AS max,
+      count(*) FILTER (WHERE found IS NOT NULL AND jsonb_typeof(found) <> 'number') AS skipped
+    FROM measured GROUP BY 1, 2, 3, 4, 5
+  )${dimensionRollup('dimension_rollup_1m', 'minute_rollup')}${dimensionRollup('dimension_rollup_1h', `(
+      SELECT pipeline_id, dimension, value, date_trunc('hour', bucket, 'UTC') AS bucket, measure, sum(count)::bigint AS count, sum(sum) AS sum, min(min) AS min, max(max) AS max, sum(skipped)::bigint AS skipped
+      FROM minute_rollup GROUP BY 1, 2, 3, 4, 5)`)}`;
+
+/** Adds a batch's rollup rows to a table, in key order (two writers never lock rows in opposite orders). */
+function dimensionRollup(table: string, source: string): string {
+  return `
+  , ${table}_delta AS (
+    INSERT INTO ${table} AS r (pipeline_id, dimension, bucket, value, measure, count, sum, min, max, skipped)
+    SELECT pipeline_id, dimension, bucket, value, measure, count, sum, min, max, skipped FROM ${source} g
+    ORDER BY pipeline_id, dimension, bucket, value, measure
+    ON CONFLICT (pipeline_id, dimension, bucket, value, measure) DO UPDATE SET
+      count = r.count + excluded.count,
+      sum = CASE WHEN r.sum IS NULL THEN excluded.sum WHEN excluded.sum IS NULL THEN r.sum ELSE r.sum + excluded.sum END,
+      min = least(r.min, excluded.min),
+      max = greatest(r.max, excluded.max),
+      skipped = r.skipped + excluded.skipped
+  )`;
+}
+
 /**
  * Writes a batch in one statement (one round trip, its own transaction): claims each
  * (pipeline, event id) in the deduplication window, stores only the events it claimed, updates
@@ -56,7 +121,7 @@ export function writeBatchSql(mode: ResolvedStorageMode): string {
   ), resolved AS (
     -- A recorded failure whose event is now stored (a replay, or a fixed redelivery) leaves the list.
     DELETE FROM ingest_failures f USING staged s WHERE f.pipeline_id = s.pipeline_id AND f.event_id = s.event_id
-  )${mode === 'native' ? rollup('event_counts_1m', 'minute') + rollup('event_counts_1h', 'hour') : ''}
+  )${mode === 'native' ? rollup('event_counts_1m', 'minute') + rollup('event_counts_1h', 'hour') : ''}${DIMENSION_ROLLUPS}
   , newest AS (
     SELECT DISTINCT ON (pipeline_id) pipeline_id, event_id, type, occurred_at, received_at
     FROM stored ORDER BY pipeline_id, seq DESC

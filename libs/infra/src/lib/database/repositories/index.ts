@@ -1,6 +1,7 @@
 export * from './dedup.repository';
 export * from './events.repository';
 export * from './failures.repository';
+export * from './fields.repository';
 export * from './pg-errors';
 export * from './pipelines.repository';
 export * from './stats.repository';

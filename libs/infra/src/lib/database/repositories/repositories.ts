@@ -1,10 +1,11 @@
 import { DedupRepository } from './dedup.repository';
 import { EventsRepository } from './events.repository';
 import { FailuresRepository } from './failures.repository';
+import { FieldsRepository } from './fields.repository';
 import { PipelinesRepository } from './pipelines.repository';
 import { StatsRepository } from './stats.repository';
 import { StorageRepository } from './storage.repository';
 import { TokensRepository } from './tokens.repository';
 
 /** Every repository, provided and exported by DatabaseModule. */
-export const REPOSITORIES = [DedupRepository, EventsRepository, FailuresRepository, PipelinesRepository, StatsRepository, StorageRepository, TokensRepository];
+export const REPOSITORIES = [DedupRepository, EventsRepository, FailuresRepository, FieldsRepository, PipelinesRepository, StatsRepository, StorageRepository, TokensRepository];

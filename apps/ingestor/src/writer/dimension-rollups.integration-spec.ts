@@ -1,0 +1,132 @@
+import type { IngestEvent } from '@dash/domain';
+import { createPool, EventsRepository, FailuresRepository } from '@dash/infra';
+import { createTestDatabase, STORAGE_SERVERS, type TestDatabase } from '@dash/infra/testing';
+import type { Pool } from 'pg';
+import { EventWriter } from './event-writer';
+
+/** The rollups as rows comparable with a GROUP BY over the events. */
+const ROLLUP_ROWS = (table: string) => `
+  SELECT dimension, bucket, value, measure, count::text, sum::text, min::text, max::text, skipped::text
+  FROM ${table} WHERE pipeline_id = $1 ORDER BY 1, 2, 3, 4`;
+
+/**
+ * What the rollups must equal: a GROUP BY over the stored events (no dimension past its cap here),
+ * for the dimensions `type`, `data.currency` and the measure `data.total`.
+ */
+const GROUP_BY = (unit: 'minute' | 'hour') => `
+  WITH valued AS (
+    SELECT e.*, d.dimension, coalesce(left(CASE WHEN d.dimension = 'type' THEN e.type ELSE e.payload #>> string_to_array(d.dimension, '.') END, 200), '(none)') AS value
+    FROM events e CROSS JOIN unnest(ARRAY['type', 'data.currency']) AS d(dimension) WHERE e.pipeline_id = $1
+  ), measured AS (
+    SELECT v.*, m.measure, CASE WHEN m.measure = '' THEN NULL ELSE v.payload #> string_to_array(m.measure, '.') END AS found
+    FROM valued v CROSS JOIN unnest(ARRAY['', 'data.total']) AS m(measure)
+  )
+  SELECT dimension, date_trunc('${unit}', occurred_at, 'UTC') AS bucket, value, measure,
+    (CASE WHEN measure = '' THEN count(*) ELSE count(*) FILTER (WHERE jsonb_typeof(found) = 'number') END)::text AS count,
+    sum(CASE WHEN jsonb_typeof(found) = 'number' THEN found::numeric END)::text AS sum,
+    min(CASE WHEN jsonb_typeof(found) = 'number' THEN found::numeric END)::text AS min,
+    max(CASE WHEN jsonb_typeof(found) = 'number' THEN found::numeric END)::text AS max,
+    (count(*) FILTER (WHERE found IS NOT NULL AND jsonb_typeof(found) <> 'number'))::text AS skipped
+  FROM measured GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`;
+
+describe.each(STORAGE_SERVERS)('dimension rollups kept by the writer on $server ($storageMode)', ({ server, storageMode }) => {
+  let database: TestDatabase;
+  let pool: Pool;
+  let writer: EventWriter;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('dimensions', storageMode, server);
+    pool = createPool({ databaseUrl: database.url, role: 'ingestor' });
+    writer = new EventWriter(new EventsRepository(pool, storageMode), new FailuresRepository(pool));
+  });
+
+  afterAll(async () => {
+    await pool.end();
+    await database.drop();
+  });
+
+  async function pipeline(dimensions: string[], measures: string[]): Promise<string> {
+    const { rows } = await pool.query<{ id: string }>(
+      `INSERT INTO pipelines (name, source, signing_secret, dimensions, measures) VALUES ('p', '{"type":"webhook"}', 'whsec_x', $1, $2) RETURNING id`,
+      [dimensions, measures],
+    );
+    return rows[0].id;
+  }
+
+  const event = (pipelineId: string, id: string, minute: number, payload: unknown, type: string | null = 'order.paid'): IngestEvent => ({
+    pipelineId,
+    id,
+    type,
+    occurredAt: Date.UTC(2026, 0, 1, 10, minute, 7),
+    receivedAt: Date.now(),
+    payloadJson: JSON.stringify(payload),
+  });
+
+  const rows = async (sql: string, id: string) => (await pool.query(sql, [id])).rows;
+
+  it('equals a GROUP BY over the stored events, through duplicates, replays, refused events and odd values', async () => {
+    const id = await pipeline(['data.currency'], ['data.total']);
+    const currencies = ['EUR', 'USD', 'GBP', null, undefined, 7, true, { nested: 1 }, 'x'.repeat(300)];
+    const totals = [10, 2.5, -3, '12', null, undefined, 1e21, 0.1, [1]];
+    const batch = (from: number, to: number) =>
+      Array.from({ length: to - from }, (_, k) => {
+        const i = from + k;
+        const data: Record<string, unknown> = {};
+        if (currencies[i % currencies.length] !== undefined) data.currency = currencies[i % currencies.length];
+        if (totals[i % totals.length] !== undefined) data.total = totals[i % totals.length];
+        return event(id, `e${i}`, (i * 7) % 90, { data }, i % 4 === 0 ? 'order.refunded' : i % 5 === 0 ? null : 'order.paid');
+      });
+    await writer.write(batch(0, 120));
+    // Overlapping redelivery (e100…e119 again), duplicates inside one batch, and an event PostgreSQL refuses.
+    const second = await writer.write([...batch(100, 200), ...batch(150, 160), event(id, 'poison', 3, { data: { currency: 'bad\u0000' } })]);
+    expect(second.failed).toBe(1);
+    await writer.write(batch(0, 200)); // a replay of everything: nothing new
+    expect(Number((await rows('SELECT count(*) AS n FROM events WHERE pipeline_id = $1', id))[0].n)).toBe(200);
+    const minutes = await rows(ROLLUP_ROWS('dimension_rollup_1m'), id);
+    expect(minutes.length).toBeGreaterThan(300);
+    expect(minutes).toEqual(await rows(GROUP_BY('minute'), id));
+    expect(await rows(ROLLUP_ROWS('dimension_rollup_1h'), id)).toEqual(await rows(GROUP_BY('hour'), id));
+    // Spot checks of the mapping itself.
+    const values = (await rows(`SELECT DISTINCT value FROM dimension_rollup_1h WHERE pipeline_id = $1 AND dimension = 'data.currency'`, id)).map((r) => r.value).sort();
+    expect(values).toEqual(['(none)', '7', 'EUR', 'GBP', 'USD', 'true', 'x'.repeat(200), '{"nested": 1}'].sort());
+    expect((await rows(`SELECT DISTINCT value FROM dimension_rollup_1h WHERE pipeline_id = $1 AND dimension = 'type'`, id)).map((r) => r.value).sort()).toEqual(['(none)', 'order.paid', 'order.refunded']);
+  });
+
+  it('keeps no rollups for a pipeline without dimensions or measures', async () => {
+    const id = await pipeline([], []);
+    await writer.write([event(id, 'a', 1, { data: { currency: 'EUR' } })]);
+    expect(await rows('SELECT 1 FROM dimension_rollup_1m WHERE pipeline_id = $1 UNION ALL SELECT 1 FROM dimension_values WHERE pipeline_id = $1', id)).toEqual([]);
+  });
+
+  it('admits exactly 1,000 distinct values of a dimension in an hour across concurrent writers, the rest as (other), totals exact', async () => {
+    const id = await pipeline(['data.customer'], []);
+    // 1,300 distinct customers in one hour, twice each, written by 4 writers at once in batches of 100.
+    const events = Array.from({ length: 2600 }, (_, i) => event(id, `c${i}`, 5 + (i % 50), { data: { customer: `cus_${i % 1300}` } }));
+    const writers = Array.from({ length: 4 }, () => new EventWriter(new EventsRepository(pool, storageMode), new FailuresRepository(pool)));
+    const batches = Array.from({ length: 26 }, (_, b) => events.slice(b * 100, b * 100 + 100));
+    await Promise.all(writers.map(async (w, n) => {
+      for (let b = n; b < batches.length; b += writers.length) await w.write(batches[b]);
+    }));
+    const admitted = await rows(`SELECT count(*)::int AS n FROM dimension_values WHERE pipeline_id = $1 AND dimension = 'data.customer'`, id);
+    expect(admitted[0].n).toBe(1000);
+    const byValue = await rows(
+      `SELECT value, sum(count)::int AS n FROM dimension_rollup_1h WHERE pipeline_id = $1 AND dimension = 'data.customer' AND measure = '' GROUP BY value`,
+      id,
+    );
+    const total = byValue.reduce((sum, row) => sum + row.n, 0);
+    expect(total).toBe(2600);
+    const named = byValue.filter((row) => row.value !== '(other)');
+    expect(named).toHaveLength(1000);
+    // Each admitted value counts its events exactly; those it admitted late, after some of its events went to (other), fewer.
+    const perValue = await rows(
+      `SELECT e.payload #>> '{data,customer}' AS value, count(*)::int AS n FROM events e WHERE e.pipeline_id = $1 GROUP BY 1`,
+      id,
+    );
+    const stored = new Map(perValue.map((row) => [row.value, row.n]));
+    for (const row of named) expect(row.n).toBeLessThanOrEqual(stored.get(row.value) ?? 0);
+    expect(byValue.find((row) => row.value === '(other)')?.n).toBe(2600 - named.reduce((sum, row) => sum + row.n, 0));
+    // The same values in the minute rollup, hour by hour.
+    const minuteTotal = await rows(`SELECT sum(count)::int AS n FROM dimension_rollup_1m WHERE pipeline_id = $1 AND dimension = 'data.customer' AND measure = ''`, id);
+    expect(minuteTotal[0].n).toBe(2600);
+  });
+});
