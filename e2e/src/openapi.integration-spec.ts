@@ -70,7 +70,7 @@ describe('OpenAPI document and event search', () => {
     await waitFor(() => api.stats(pipeline.id), (stats) => stats.count === 1, 15_000, 'the event stored');
     await sendWebhook(url, pipeline, { bad: true }, { secret: `whsec_${Buffer.alloc(24, 1).toString('base64')}` });
     expect((await api.request('POST', '/api/tokens', { pipelines: [pipeline.id], label: 'docs' })).status).toBe(201);
-    const paths: Record<string, string> = { '/api/pipelines': '/api/pipelines', '/api/tokens': '/api/tokens', '/api/cluster': '/api/cluster' };
+    const paths: Record<string, string> = { '/api/pipelines': '/api/pipelines', '/api/tokens': '/api/tokens', '/api/cluster': '/api/cluster', '/api/pipelines/{id}/breakdown': `/api/pipelines/${pipeline.id}/breakdown?by=type` };
     let checked = 0;
     for (const route of API_ROUTES.filter((entry) => entry.method === 'get' && entry.response)) {
       const path = paths[route.path] ?? route.path.replace('{id}', pipeline.id);

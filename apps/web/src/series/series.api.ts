@@ -1,8 +1,11 @@
 import { z } from 'zod';
 import { isoTime, type RouteDoc } from '../openapi/route-doc';
+import { breakdownQuerySchema } from './breakdown.params';
 import { seriesQuerySchema } from './series.params';
 
-/** The series route (SeriesController), for the OpenAPI document. */
+const bucketSchema = z.enum(['1m', '5m', '1h', '1d']);
+
+/** The series and breakdown routes (SeriesController), for the OpenAPI document. */
 export const SERIES_ROUTES: RouteDoc[] = [
   {
     method: 'get',
@@ -12,6 +15,47 @@ export const SERIES_ROUTES: RouteDoc[] = [
     access: 'reader',
     query: seriesQuerySchema,
     status: 200,
-    response: z.object({ bucket: z.enum(['1m', '5m', '1h', '1d']), from: isoTime, to: isoTime, points: z.array(z.object({ t: isoTime, count: z.number().int() })) }),
+    description:
+      'Without `groupBy`: `points`, the events counted per bucket. With `groupBy` (a declared dimension, or `type`): `groups`, one zero-filled series per top value (by events counted over the range, at most `limit`), then `(other)` for the rest; with `measure`, each point also carries the measure\'s sum, min and max (null where no number was found).',
+    response: z.union([
+      z.object({ bucket: bucketSchema, from: isoTime, to: isoTime, points: z.array(z.object({ t: isoTime, count: z.number().int() })) }),
+      z.object({
+        bucket: bucketSchema,
+        from: isoTime,
+        to: isoTime,
+        groupBy: z.string(),
+        groups: z.array(
+          z.object({
+            value: z.string(),
+            points: z.array(z.object({ t: isoTime, count: z.number().int(), sum: z.number().nullable().optional(), min: z.number().nullable().optional(), max: z.number().nullable().optional() })),
+          }),
+        ),
+      }),
+    ]),
+  },
+  {
+    method: 'get',
+    path: '/api/pipelines/{id}/breakdown',
+    operationId: 'getBreakdown',
+    summary: 'Events by the values of one dimension, largest first, with a measure',
+    description:
+      'From the rollups the writer keeps by dimension: exact, the newest minute included. A minute counts when it starts in [from, to). A value is the text at the dimension\'s path (at most 200 characters); `(none)` where the path is missing or null; `(other)` holds the values past 1,000 distinct ones in an hour and those past `limit`. `share` is count over total.',
+    access: 'reader',
+    query: breakdownQuerySchema,
+    status: 200,
+    response: z.object({
+      by: z.string(),
+      from: isoTime,
+      to: isoTime,
+      total: z.number().int(),
+      items: z.array(
+        z.object({
+          value: z.string(),
+          count: z.number().int(),
+          share: z.number().min(0).max(1),
+          measure: z.object({ count: z.number().int(), sum: z.number().nullable(), min: z.number().nullable(), max: z.number().nullable(), skipped: z.number().int() }).optional(),
+        }),
+      ),
+    }),
   },
 ];

@@ -2,6 +2,8 @@ import { Controller, Get } from '@nestjs/common';
 import type { PipelineEntity } from '@dash/infra';
 import { Authenticated, CurrentPipeline, PipelineRoute } from '../auth/access';
 import { ZodQuery } from '../http/zod-validation';
+import { breakdownQuerySchema, type BreakdownQuery } from './breakdown.params';
+import { BreakdownsService } from './breakdowns.service';
 import { seriesQuerySchema, type SeriesQuery } from './series.params';
 import { SeriesService } from './series.service';
 
@@ -9,10 +11,19 @@ import { SeriesService } from './series.service';
 @Authenticated()
 @PipelineRoute()
 export class SeriesController {
-  constructor(private readonly series: SeriesService) {}
+  constructor(
+    private readonly series: SeriesService,
+    private readonly breakdowns: BreakdownsService,
+  ) {}
 
   @Get('series')
   get(@CurrentPipeline() pipeline: PipelineEntity, @ZodQuery(seriesQuerySchema) query: SeriesQuery) {
-    return this.series.series(pipeline.id, query);
+    const { groupBy } = query;
+    return groupBy === undefined ? this.series.series(pipeline.id, query) : this.breakdowns.grouped(pipeline, { ...query, groupBy });
+  }
+
+  @Get('breakdown')
+  breakdown(@CurrentPipeline() pipeline: PipelineEntity, @ZodQuery(breakdownQuerySchema) query: BreakdownQuery) {
+    return this.breakdowns.breakdown(pipeline, query);
   }
 }

@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
 import { PipelinesModule } from '../pipelines/pipelines.module';
+import { BreakdownsService } from './breakdowns.service';
 import { SeriesController } from './series.controller';
 import { SeriesService } from './series.service';
 
 @Module({
   imports: [AuthModule, PipelinesModule],
   controllers: [SeriesController],
-  providers: [SeriesService],
+  providers: [SeriesService, BreakdownsService],
 })
 export class SeriesModule {}

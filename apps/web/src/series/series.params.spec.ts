@@ -39,6 +39,14 @@ describe(parseSeriesQuery.name, () => {
     expect(error).toMatchObject({ status: 400, code: 'invalid_request', message: 'from must be before to' });
   });
 
+  it('refuses an impossible date instead of rolling it over, and refuses groupBy options without groupBy', () => {
+    expect(() => parseSeriesQuery({ from: '2026-02-31T00:00:00Z', to: '2026-03-10T00:00:00Z', bucket: '1d' }, now)).toThrow(DashError);
+    expect(() => parseSeriesQuery({ from: '2024-02-29T00:00:00Z', to: '2024-03-10T00:00:00Z', bucket: '1d' }, now)).not.toThrow();
+    expect(() => parseSeriesQuery({ measure: 'sum:data.total' }, now)).toThrow('measure and where go with groupBy');
+    expect(parseSeriesQuery({ groupBy: 'data.currency', measure: 'sum:data.total' }, now)).toMatchObject({ groupBy: 'data.currency', measure: { aggregate: 'sum', path: 'data.total' }, limit: 10 });
+    expect(() => parseSeriesQuery({ groupBy: 'data.currency', measure: 'avg:data.total' }, now)).toThrow(DashError);
+  });
+
   it('passes the event type through', () => {
     expect(parseSeriesQuery({ type: 'order.created' }, now).type).toBe('order.created');
   });

@@ -1,6 +1,7 @@
-import { DashError, type SeriesBucket } from '@dash/domain';
+import { DashError, isValidPath, type PathFilter, type SeriesBucket } from '@dash/domain';
 import { z } from 'zod';
-import { parseWith, textParam } from '../http/zod-validation';
+import { parseWith, textParam, wholeNumberParam } from '../http/zod-validation';
+import { whereParam } from '../reading/reading.schemas';
 
 interface BucketSpec {
   ms: number;
@@ -30,16 +31,35 @@ export interface SeriesQuery {
   /** Exclusive end: buckets that start before it are answered. */
   to: Date;
   type?: string;
+  /** A declared dimension (or `type`): one series per top value, plus `(other)`. */
+  groupBy?: string;
+  /** `sum:<path>` etc.: the measure whose sum, min and max the grouped points carry. */
+  measure?: { aggregate: MeasureAggregate; path: string };
+  /** With groupBy: top groups kept. */
+  limit?: number;
+  where?: PathFilter[];
 }
+
+export type MeasureAggregate = 'sum' | 'min' | 'max' | 'count';
 
 /** Bucket starts are multiples of the bucket size since the Unix epoch (UTC), like date_bin and time_bucket. */
 export const alignDown = (ms: number, bucketMs: number): number => Math.floor(ms / bucketMs) * bucketMs;
 
+/** A dot path in a query string (`data.order.currency`). */
+export const pathParam = () => textParam(200).refine((value) => isValidPath(value), 'must be dot-separated keys, like data.order.currency');
+
 const ISO = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 const ISO_MESSAGE = 'must be an ISO 8601 time, e.g. 2026-01-02T03:04:05Z';
-const timeParam = z
+/** Date.parse rolls an impossible day over (2026-02-31 → March 3): refuse it instead. */
+function isCalendarDate(value: string): boolean {
+  const [year, month, day] = value.slice(0, 10).split('-').map(Number);
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+}
+
+export const timeParam = z
   .string({ error: ISO_MESSAGE })
-  .refine((value) => ISO.test(value) && !Number.isNaN(Date.parse(value)), ISO_MESSAGE)
+  .refine((value) => ISO.test(value) && !Number.isNaN(Date.parse(value)) && isCalendarDate(value), ISO_MESSAGE)
   .transform((value) => new Date(Date.parse(value)));
 
 /** The series query's fields, each checked alone (the route table documents these). */
@@ -48,6 +68,15 @@ export const seriesQueryFields = z.object({
   from: timeParam.optional().describe('ISO 8601 time'),
   to: timeParam.optional().describe('default now'),
   type: textParam().optional().describe('only events of this type'),
+  groupBy: pathParam().optional().describe('a declared dimension, or `type`: answers `groups`, one series per top value plus `(other)`, instead of `points`'),
+  measure: textParam()
+    .regex(/^(sum|min|max|count):/, 'must be <sum|min|max|count>:<path>, e.g. sum:data.order.total')
+    .transform((value) => ({ aggregate: value.slice(0, value.indexOf(':')) as MeasureAggregate, path: value.slice(value.indexOf(':') + 1) }))
+    .refine((measure) => isValidPath(measure.path), 'the path after the colon must be dot-separated keys')
+    .optional()
+    .describe('with groupBy: `sum:<path>` (or min, max, count) of a declared measure; each point then carries its sum, min and max'),
+  limit: wholeNumberParam(1, 100, 10).describe('with groupBy: the top values kept by events counted over the range (default 10); the rest are `(other)`'),
+  where: whereParam().optional().describe('with groupBy: `<dimension>=<value>` filters (not available yet: 400)'),
 });
 
 /**
@@ -55,7 +84,9 @@ export const seriesQueryFields = z.object({
  * 1h the last week, 1d the last 90 days; `to` defaults to now. A string is the problem found.
  */
 function resolveRange(fields: z.output<typeof seriesQueryFields>, now: number): SeriesQuery | string {
-  const { bucket, type } = fields;
+  const { bucket, type, groupBy, measure, limit, where } = fields;
+  if (groupBy === undefined && (measure !== undefined || where !== undefined)) return 'measure and where go with groupBy';
+  if (groupBy !== undefined && type !== undefined) return 'type goes without groupBy (use where=type=<type>)';
   const spec = BUCKETS[bucket];
   const to = fields.to ?? new Date(now);
   const given = fields.from ?? new Date(to.getTime() - spec.defaultSpanMs);
@@ -63,7 +94,7 @@ function resolveRange(fields: z.output<typeof seriesQueryFields>, now: number): 
   if (to.getTime() - given.getTime() > spec.maxSpanMs) {
     return `a ${bucket} series covers at most ${spec.maxSpanMs / DAY} days; use a larger bucket or a shorter range`;
   }
-  return { bucket, from: new Date(alignDown(given.getTime(), spec.ms)), to, type };
+  return { bucket, from: new Date(alignDown(given.getTime(), spec.ms)), to, type, ...(groupBy === undefined ? {} : { groupBy, measure, limit, where }) };
 }
 
 /** `bucket`, `from`, `to` and `type` of `GET /api/pipelines/:id/series`, validated by the route's ZodValidationPipe. */

@@ -60,6 +60,39 @@ export interface Series {
   points: SeriesPoint[];
 }
 
+/** A measure over a set of events: the numbers found at its path, and the other values skipped. */
+export interface MeasureSummary {
+  count: number;
+  sum: number | null;
+  min: number | null;
+  max: number | null;
+  skipped: number;
+}
+
+/** `GET /api/pipelines/:id/breakdown`: events by the values of one dimension, largest first, the rest as `(other)`. */
+export interface Breakdown {
+  by: string;
+  from: string;
+  to: string;
+  total: number;
+  items: Array<{ value: string; count: number; share: number; measure?: MeasureSummary }>;
+}
+
+export interface GroupPoint extends SeriesPoint {
+  sum?: number | null;
+  min?: number | null;
+  max?: number | null;
+}
+
+/** `GET /api/pipelines/:id/series?groupBy=`: one zero-filled series per top value, plus `(other)`. */
+export interface GroupedSeries {
+  bucket: SeriesBucket;
+  from: string;
+  to: string;
+  groupBy: string;
+  groups: Array<{ value: string; points: GroupPoint[] }>;
+}
+
 export interface NotificationView {
   at: string;
   channel: AlertChannel['type'];

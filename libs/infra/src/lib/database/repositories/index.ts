@@ -1,3 +1,4 @@
+export * from './breakdowns.repository';
 export * from './dedup.repository';
 export * from './events.repository';
 export * from './failures.repository';

@@ -1,3 +1,4 @@
+import { BreakdownsRepository } from './breakdowns.repository';
 import { DedupRepository } from './dedup.repository';
 import { EventsRepository } from './events.repository';
 import { FailuresRepository } from './failures.repository';
@@ -8,4 +9,4 @@ import { StorageRepository } from './storage.repository';
 import { TokensRepository } from './tokens.repository';
 
 /** Every repository, provided and exported by DatabaseModule. */
-export const REPOSITORIES = [DedupRepository, EventsRepository, FailuresRepository, FieldsRepository, PipelinesRepository, StatsRepository, StorageRepository, TokensRepository];
+export const REPOSITORIES = [BreakdownsRepository, DedupRepository, EventsRepository, FailuresRepository, FieldsRepository, PipelinesRepository, StatsRepository, StorageRepository, TokensRepository];

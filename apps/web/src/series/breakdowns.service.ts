@@ -1,0 +1,78 @@
+import { Injectable } from '@nestjs/common';
+import { DashError, type Breakdown, type GroupedSeries, type GroupPoint, type PathFilter } from '@dash/domain';
+import { BreakdownsRepository, type PipelineEntity } from '@dash/infra';
+import type { BreakdownQuery } from './breakdown.params';
+import { BUCKETS, type SeriesQuery } from './series.params';
+
+const OTHER = '(other)';
+
+/** `type` is always a dimension; the others are those the pipeline declares. */
+function assertDimension(pipeline: PipelineEntity, path: string, what: string): void {
+  if (path !== 'type' && !(pipeline.dimensions ?? []).includes(path)) {
+    throw new DashError(400, 'invalid_request', `${what} ${JSON.stringify(path)} is not a dimension of this pipeline (type, or one declared with PATCH /api/pipelines/:id {dimensions})`);
+  }
+}
+
+function assertMeasure(pipeline: PipelineEntity, path: string | undefined): void {
+  if (path !== undefined && !(pipeline.measures ?? []).includes(path)) {
+    throw new DashError(400, 'invalid_request', `measure ${JSON.stringify(path)} is not a measure of this pipeline (declare it with PATCH /api/pipelines/:id {measures})`);
+  }
+}
+
+function refuseWhere(where: PathFilter[] | undefined): void {
+  // Rollups are kept per dimension: filtering one dimension by another needs rollups by both.
+  if (where !== undefined) throw new DashError(400, 'invalid_request', 'where is not available on breakdowns and grouped series yet');
+}
+
+/** Breakdowns and grouped series, from the rollups the writer keeps by dimension. */
+@Injectable()
+export class BreakdownsService {
+  constructor(private readonly rollups: BreakdownsRepository) {}
+
+  async breakdown(pipeline: PipelineEntity, query: BreakdownQuery): Promise<Breakdown> {
+    assertDimension(pipeline, query.by, 'by');
+    assertMeasure(pipeline, query.measure);
+    refuseWhere(query.where);
+    const rows = await this.rollups.breakdown(pipeline.id, query);
+    const total = rows.reduce((sum, row) => sum + row.count, 0);
+    return {
+      by: query.by,
+      from: query.from.toISOString(),
+      to: query.to.toISOString(),
+      total,
+      items: rows.map((row) => ({ ...row, share: total === 0 ? 0 : Math.round((row.count / total) * 10_000) / 10_000 })),
+    };
+  }
+
+  /** One zero-filled series per top value (by events counted over the range), then `(other)`. */
+  async grouped(pipeline: PipelineEntity, query: SeriesQuery & { groupBy: string }): Promise<GroupedSeries> {
+    assertDimension(pipeline, query.groupBy, 'groupBy');
+    assertMeasure(pipeline, query.measure?.path);
+    refuseWhere(query.where);
+    const spec = BUCKETS[query.bucket];
+    const rows = await this.rollups.grouped(pipeline.id, { by: query.groupBy, from: query.from, to: query.to, measure: query.measure?.path, limit: query.limit ?? 10, interval: spec.interval });
+    const groups = new Map<string, { total: number; points: Map<number, GroupPoint> }>();
+    for (const row of rows) {
+      const group = groups.get(row.value) ?? { total: 0, points: new Map<number, GroupPoint>() };
+      group.total += row.count;
+      const point: GroupPoint = { t: new Date(row.t).toISOString(), count: row.count };
+      if (row.measure) Object.assign(point, { sum: row.measure.sum, min: row.measure.min, max: row.measure.max });
+      group.points.set(row.t, point);
+      groups.set(row.value, group);
+    }
+    const ordered = [...groups].sort(([a, x], [b, y]) => Number(a === OTHER) - Number(b === OTHER) || y.total - x.total || (a < b ? -1 : 1));
+    return {
+      bucket: query.bucket,
+      from: query.from.toISOString(),
+      to: query.to.toISOString(),
+      groupBy: query.groupBy,
+      groups: ordered.map(([value, group]) => {
+        const points: GroupPoint[] = [];
+        for (let t = query.from.getTime(); t < query.to.getTime(); t += spec.ms) {
+          points.push(group.points.get(t) ?? { t: new Date(t).toISOString(), count: 0, ...(query.measure ? { sum: null, min: null, max: null } : {}) });
+        }
+        return { value, points };
+      }),
+    };
+  }
+}

@@ -1,0 +1,100 @@
+import { STORAGE_SERVERS } from '@dash/infra/testing';
+import { sendWebhook, startStack, testEnv, waitFor, type Stack } from './support/harness';
+
+const HOUR = 3_600_000;
+
+/** Issue 24, items 2 to 5: dimensions and measures declared through the API, read back as breakdowns and grouped series. */
+describe.each(STORAGE_SERVERS)('breakdowns by payload field on $server', ({ server }) => {
+  const env = testEnv('breakdowns', {}, server);
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await startStack(env);
+  });
+
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('declares dimensions and measures with PATCH, at most 8 each, type implied', async () => {
+    const pipeline = await stack.api.createPipeline();
+    const patched = await stack.api.request('PATCH', `/api/pipelines/${pipeline.id}`, { dimensions: ['type', 'data.currency'], measures: ['data.total'] });
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({ dimensions: ['data.currency'], measures: ['data.total'] });
+    expect((await stack.api.request('GET', `/api/pipelines/${pipeline.id}`)).body).toMatchObject({ dimensions: ['data.currency'], measures: ['data.total'] });
+    const nine = Array.from({ length: 9 }, (_, i) => `data.k${i}`);
+    for (const body of [{ dimensions: nine }, { measures: nine }, { dimensions: ['a..b'] }, { measures: ['x', 'x'] }]) {
+      const refused = await stack.api.request('PATCH', `/api/pipelines/${pipeline.id}`, body);
+      expect(refused.status).toBe(400);
+      expect(refused.body).toMatchObject({ error: 'invalid_request' });
+    }
+    expect((await stack.api.request('GET', `/api/pipelines/${pipeline.id}`)).body).toMatchObject({ dimensions: ['data.currency'], measures: ['data.total'] });
+  });
+
+  it('answers breakdowns and grouped series equal to a GROUP BY over the events sent', async () => {
+    const pipeline = await stack.api.createPipeline({ eventTimePath: 'at' });
+    expect((await stack.api.request('PATCH', `/api/pipelines/${pipeline.id}`, { dimensions: ['data.currency'], measures: ['data.total'] })).status).toBe(200);
+    // 60 events over two hours: currencies EUR ×30, USD ×20, GBP ×5, none ×5; totals numbers but every 7th a string.
+    const base = Math.floor(Date.now() / HOUR) * HOUR - 2 * HOUR;
+    const currencyOf = (i: number) => (i < 30 ? 'EUR' : i < 50 ? 'USD' : i < 55 ? 'GBP' : undefined);
+    const events = Array.from({ length: 60 }, (_, i) => ({
+      id: `o${i}`,
+      type: i % 3 === 0 ? 'order.refunded' : 'order.paid',
+      at: new Date(base + i * 2 * 60_000 + 5_000).toISOString(),
+      data: { ...(currencyOf(i) ? { currency: currencyOf(i) } : {}), total: i % 7 === 0 ? 'n/a' : i },
+    }));
+    expect((await sendWebhook(stack.web.url, pipeline, events)).status).toBe(202);
+    await waitFor(() => stack.api.stats(pipeline.id), (stats) => stats.count === 60, 15_000, 'the events stored');
+
+    const from = new Date(base).toISOString();
+    const to = new Date(base + 2 * HOUR).toISOString();
+    const breakdown = await stack.api.request('GET', `/api/pipelines/${pipeline.id}/breakdown?by=data.currency&measure=data.total&from=${from}&to=${to}&limit=2`);
+    expect(breakdown.status).toBe(200);
+    const expectedMeasure = (select: (i: number) => boolean) => {
+      const numbers = events.map((_, i) => i).filter((i) => select(i) && i % 7 !== 0);
+      const skipped = events.map((_, i) => i).filter((i) => select(i) && i % 7 === 0).length;
+      return { count: numbers.length, sum: numbers.reduce((a, b) => a + b, 0), min: Math.min(...numbers), max: Math.max(...numbers), skipped };
+    };
+    expect(breakdown.body).toEqual({
+      by: 'data.currency',
+      from,
+      to,
+      total: 60,
+      items: [
+        { value: 'EUR', count: 30, share: 0.5, measure: expectedMeasure((i) => i < 30) },
+        { value: 'USD', count: 20, share: 0.3333, measure: expectedMeasure((i) => i >= 30 && i < 50) },
+        // The values past the limit (GBP, (none)) are (other).
+        { value: '(other)', count: 10, share: 0.1667, measure: expectedMeasure((i) => i >= 50) },
+      ],
+    });
+    // A range cut inside hours reads the minutes at its edges: the first 45 minutes hold o0…o22.
+    const edge = await stack.api.request('GET', `/api/pipelines/${pipeline.id}/breakdown?by=type&from=${from}&to=${new Date(base + 45 * 60_000).toISOString()}`);
+    expect(edge.body.total).toBe(23);
+    expect(edge.body.items).toEqual([
+      { value: 'order.paid', count: 15, share: 0.6522 },
+      { value: 'order.refunded', count: 8, share: 0.3478 },
+    ]);
+
+    const series = await stack.api.request('GET', `/api/pipelines/${pipeline.id}/series?bucket=1h&from=${from}&to=${to}&groupBy=data.currency&measure=sum:data.total&limit=1`);
+    expect(series.status).toBe(200);
+    expect(series.body.groups.map((group: { value: string }) => group.value)).toEqual(['EUR', '(other)']);
+    const [eur, other] = series.body.groups as Array<{ points: Array<{ t: string; count: number; sum: number | null }> }>;
+    // EUR: o0…o29, all in the first hour (o0…o29 at 0–58 min).
+    expect(eur.points).toEqual([
+      { t: from, count: 30, sum: expectedMeasure((i) => i < 30).sum, min: 1, max: 29 },
+      { t: new Date(base + HOUR).toISOString(), count: 0, sum: null, min: null, max: null },
+    ]);
+    expect(other.points.map((point) => point.count)).toEqual([0, 30]);
+  });
+
+  it('refuses a breakdown by an undeclared path, a measure not declared, and where (not yet)', async () => {
+    const pipeline = await stack.api.createPipeline();
+    await stack.api.request('PATCH', `/api/pipelines/${pipeline.id}`, { dimensions: ['data.currency'], measures: ['data.total'] });
+    for (const query of ['by=data.other', 'by=data.currency&measure=data.other', 'by=data.currency&where=type%3Dx', 'by=a..b', 'by=type&from=2026-02-31T00:00:00Z', 'by=type&from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z']) {
+      const refused = await stack.api.request('GET', `/api/pipelines/${pipeline.id}/breakdown?${query}`);
+      expect({ query, status: refused.status, error: refused.body.error }).toEqual({ query, status: 400, error: 'invalid_request' });
+    }
+    const series = await stack.api.request('GET', `/api/pipelines/${pipeline.id}/series?groupBy=data.nope`);
+    expect(series.status).toBe(400);
+  });
+});
