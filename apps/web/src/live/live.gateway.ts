@@ -1,11 +1,13 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway, WebSocketServer, type OnGatewayConnection, type OnGatewayInit } from '@nestjs/websockets';
-import { MAX_SOCKET_BUFFER_BYTES, MAX_SOCKET_COMMANDS_PER_SECOND, pipelineRoom, SocketEvent, UNAUTHORIZED, type ClientToServerEvents, type ServerToClientEvents, type SubscribeAck } from '@dash/domain';
+import { MAX_BREAKDOWN_SUBSCRIPTIONS, MAX_SOCKET_BUFFER_BYTES, MAX_SOCKET_COMMANDS_PER_SECOND, pipelineRoom, SocketEvent, UNAUTHORIZED, type ClientToServerEvents, type ServerToClientEvents, type SubscribeAck } from '@dash/domain';
 import type { Server, Socket } from 'socket.io';
 import { AuthService, canRead, type Principal } from '../auth/auth.service';
 import { PipelineCache } from '../pipelines/pipeline-cache';
 import { isUuid } from '../pipelines/pipelines.schemas';
 import { StatsService } from '../reading/stats.service';
+import { BreakdownFollowers } from './breakdown-followers';
+import { onArrivedUpdate } from './redis-io.adapter';
 
 interface SocketData {
   principal: Principal;
@@ -46,6 +48,9 @@ export function unsentBytes(socket: Socket): number {
   return bytes + (typeof buffered === 'number' ? buffered : 0);
 }
 
+const breakdownOf = (request: unknown): unknown => (request as { breakdown?: unknown } | null)?.breakdown;
+const breakdownRooms = (socket: LiveSocket, pipelineId?: string): string[] => [...socket.rooms].filter((room) => room.startsWith(pipelineId ? `breakdown:${pipelineId}:` : 'breakdown:'));
+
 function pipelineIdOf(request: unknown): string | null {
   const id = (request as { pipelineId?: unknown } | null)?.pipelineId;
   return isUuid(id) ? id.toLowerCase() : null;
@@ -70,9 +75,15 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     private readonly auth: AuthService,
     private readonly pipelines: PipelineCache,
     private readonly reader: StatsService,
+    private readonly followers: BreakdownFollowers,
   ) {}
 
   afterInit(server: LiveServer): void {
+    // A pipeline's update reaching this node is the signal to recompute the breakdowns followed here.
+    this.followers.attach(server);
+    onArrivedUpdate(server as unknown as Server, (update) => {
+      if (typeof update.pipelineId === 'string') this.followers.stored(update.pipelineId);
+    });
     server.use((socket, next) => {
       const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
       this.auth.authenticate(token).then(
@@ -169,19 +180,40 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     const pipelineId = pipelineIdOf(request);
     if (!pipelineId) return { ok: false, error: 'invalid_request' };
     if (!canRead(socket.data.principal, pipelineId)) return { ok: false, error: 'forbidden' };
-    if (!(await this.pipelines.get(pipelineId))) return { ok: false, error: 'not_found' };
+    const cached = await this.pipelines.get(pipelineId);
+    if (!cached) return { ok: false, error: 'not_found' };
     const room = pipelineRoom(pipelineId);
     if (!socket.rooms.has(room) && socket.rooms.size > MAX_SUBSCRIPTIONS) return { ok: false, error: 'invalid_request' };
-    // Join before reading, so no update can fall between the snapshot and the room.
-    await socket.join(room);
-    return { ok: true, stats: await this.reader.stats(pipelineId) };
+    const breakdown = breakdownOf(request);
+    if (breakdown === undefined) {
+      // Join before reading, so no update can fall between the snapshot and the room.
+      await socket.join(room);
+      return { ok: true, stats: await this.reader.stats(pipelineId) };
+    }
+    // Counted before the request is checked against the rollups (a read): a socket holds at most so many.
+    const wanted = this.followers.roomOf(pipelineId, breakdown);
+    if (!(wanted && socket.rooms.has(wanted)) && breakdownRooms(socket).length >= MAX_BREAKDOWN_SUBSCRIPTIONS) {
+      return { ok: false, error: 'invalid_request', message: `a socket follows at most ${MAX_BREAKDOWN_SUBSCRIPTIONS} breakdowns; unsubscribe one first` };
+    }
+    const followed = await this.followers.validate(cached.entity, breakdown);
+    if ('problem' in followed) return { ok: false, error: 'invalid_request', message: followed.problem };
+    await socket.join([room, followed.room]);
+    this.followers.follow(pipelineId, followed.key, { request: followed.request, room: followed.room });
+    return { ok: true, stats: await this.reader.stats(pipelineId), breakdownKey: followed.key };
   }
 
   @SubscribeMessage(SocketEvent.Unsubscribe)
   async unsubscribe(@ConnectedSocket() socket: LiveSocket, @MessageBody() request: unknown): Promise<{ ok: boolean }> {
     const pipelineId = pipelineIdOf(request);
     if (!pipelineId) return { ok: false };
-    await socket.leave(pipelineRoom(pipelineId));
+    const breakdown = breakdownOf(request);
+    if (breakdown !== undefined) {
+      // Only that breakdown: the pipeline's own updates keep coming.
+      const room = this.followers.roomOf(pipelineId, breakdown);
+      if (room) await socket.leave(room);
+      return { ok: true };
+    }
+    for (const joined of [pipelineRoom(pipelineId), ...breakdownRooms(socket, pipelineId)]) await socket.leave(joined);
     return { ok: true };
   }
 }

@@ -2,11 +2,13 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
 import { PipelinesModule } from '../pipelines/pipelines.module';
 import { ReadingModule } from '../reading/reading.module';
+import { SeriesModule } from '../series/series.module';
+import { BreakdownFollowers } from './breakdown-followers';
 import { LiveGateway } from './live.gateway';
 
 @Module({
-  imports: [AuthModule, PipelinesModule, ReadingModule],
-  providers: [LiveGateway],
+  imports: [AuthModule, PipelinesModule, ReadingModule, SeriesModule],
+  providers: [LiveGateway, BreakdownFollowers],
   exports: [LiveGateway],
 })
 export class LiveModule {}
