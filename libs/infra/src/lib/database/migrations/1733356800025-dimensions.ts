@@ -46,7 +46,7 @@ export class Dimensions1733356800025 implements MigrationInterface {
         )`);
     }
     await q.query(`
-      CREATE FUNCTION dash_admit_dimension_values(candidates jsonb, cap int)
+      CREATE FUNCTION dash_admit_dimension_values(pipelines uuid[], dimensions text[], hours timestamptz[], vals text[], cap int)
       RETURNS TABLE (admitted_pipeline uuid, admitted_dimension text, admitted_hour timestamptz, admitted_value text)
       LANGUAGE plpgsql AS $fn$
       DECLARE
@@ -55,7 +55,7 @@ export class Dimensions1733356800025 implements MigrationInterface {
       BEGIN
         FOR k IN
           SELECT c.pipeline_id, c.dimension, c.hour, array_agg(DISTINCT c.value) AS vals
-          FROM jsonb_to_recordset(candidates) AS c(pipeline_id uuid, dimension text, hour timestamptz, value text)
+          FROM unnest(pipelines, dimensions, hours, vals) AS c(pipeline_id, dimension, hour, value)
           GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
         LOOP
           PERFORM pg_advisory_xact_lock(hashtextextended('dash_dimension_values/' || k.pipeline_id || '/' || k.dimension || '/' || k.hour, 0));
@@ -77,7 +77,7 @@ export class Dimensions1733356800025 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(`DROP FUNCTION IF EXISTS dash_admit_dimension_values(jsonb, int)`);
+    await q.query(`DROP FUNCTION IF EXISTS dash_admit_dimension_values(uuid[], text[], timestamptz[], text[], int)`);
     await q.query(`DROP TABLE IF EXISTS dimension_rollup_1m, dimension_rollup_1h, dimension_values`);
     await q.query(`ALTER TABLE pipelines DROP COLUMN IF EXISTS dimensions, DROP COLUMN IF EXISTS measures`);
   }

@@ -39,39 +39,41 @@ const DIMENSION_ROLLUPS = `
   , configured AS (
     SELECT p.id AS pipeline_id, p.dimensions, p.measures FROM pipelines p
     WHERE p.id IN (SELECT pipeline_id FROM fresh) AND (cardinality(p.dimensions) > 0 OR cardinality(p.measures) > 0)
+  ), configured_events AS MATERIALIZED (
+    SELECT s.seq, s.pipeline_id, s.type, s.occurred_at, st.payload, c.dimensions, c.measures
+    FROM stored s JOIN configured c USING (pipeline_id) JOIN staged st ON st.pipeline_id = s.pipeline_id AND st.event_id = s.event_id
   ), observed AS MATERIALIZED (
-    -- Each stored event of such a pipeline against each of its dimensions (the type always one),
-    -- with the raw text there (NULL: missing or JSON null).
-    SELECT s.pipeline_id, d.dimension, s.occurred_at, st.payload, c.measures,
-      left(CASE WHEN d.dimension = 'type' THEN s.type ELSE st.payload #>> string_to_array(d.dimension, '.') END, ${MAX_DIMENSION_VALUE_LENGTH}) AS raw
-    FROM stored s
-    JOIN configured c USING (pipeline_id)
-    JOIN staged st ON st.pipeline_id = s.pipeline_id AND st.event_id = s.event_id
-    CROSS JOIN LATERAL (SELECT DISTINCT x FROM unnest('{type}'::text[] || c.dimensions) AS x) AS d(dimension)
+    -- Each event against each dimension (the type always one), with the raw text there (NULL: missing or JSON null).
+    -- date_bin on the epoch: the UTC minute and hour, without date_trunc's time zone work.
+    SELECT e.seq, e.pipeline_id, d.dimension, date_bin('1 minute', e.occurred_at, timestamptz 'epoch') AS bucket, date_bin('1 hour', e.occurred_at, timestamptz 'epoch') AS hour,
+      left(CASE WHEN d.dimension = 'type' THEN e.type ELSE e.payload #>> d.path END, ${MAX_DIMENSION_VALUE_LENGTH}) AS raw
+    FROM configured_events e CROSS JOIN LATERAL (SELECT DISTINCT x, string_to_array(x, '.') FROM unnest('{type}'::text[] || e.dimensions) AS x) AS d(dimension, path)
+  ), found AS MATERIALIZED (
+    -- Each event against each measure: the JSON there, read once.
+    SELECT e.seq, m.measure, e.payload #> string_to_array(m.measure, '.') AS json
+    FROM configured_events e CROSS JOIN LATERAL unnest(e.measures) AS m(measure)
+  ), measured AS MATERIALIZED (
+    SELECT seq, measure, CASE WHEN jsonb_typeof(json) = 'number' THEN json::numeric END AS num, json IS NOT NULL AND jsonb_typeof(json) <> 'number' AS skip FROM found
+  ), candidates AS MATERIALIZED (
+    SELECT DISTINCT pipeline_id, dimension, hour, raw FROM observed WHERE raw IS NOT NULL
   ), admitted AS (
     SELECT * FROM dash_admit_dimension_values(
-      (SELECT coalesce(jsonb_agg(DISTINCT jsonb_build_object('pipeline_id', pipeline_id, 'dimension', dimension, 'hour', date_trunc('hour', occurred_at, 'UTC'), 'value', raw)), '[]')
-       FROM observed WHERE raw IS NOT NULL), ${MAX_DIMENSION_VALUES_PER_HOUR})
-  ), valued AS (
-    SELECT o.pipeline_id, o.dimension, o.occurred_at, o.payload, o.measures,
+      (SELECT array_agg(pipeline_id) FROM candidates), (SELECT array_agg(dimension) FROM candidates),
+      (SELECT array_agg(hour) FROM candidates), (SELECT array_agg(raw) FROM candidates), ${MAX_DIMENSION_VALUES_PER_HOUR})
+  ), valued AS MATERIALIZED (
+    SELECT o.seq, o.pipeline_id, o.dimension, o.bucket,
       CASE WHEN o.raw IS NULL THEN '(none)' WHEN a.admitted_value IS NOT NULL THEN o.raw ELSE '(other)' END AS value
     FROM observed o LEFT JOIN admitted a ON a.admitted_pipeline = o.pipeline_id AND a.admitted_dimension = o.dimension
-      AND a.admitted_hour = date_trunc('hour', o.occurred_at, 'UTC') AND a.admitted_value = o.raw
-  ), measured AS (
-    -- measure '' is the row of events counted; each measure path has its own row.
-    SELECT v.pipeline_id, v.dimension, v.value, date_trunc('minute', v.occurred_at, 'UTC') AS bucket, m.measure,
-      CASE WHEN m.measure = '' THEN NULL ELSE v.payload #> string_to_array(m.measure, '.') END AS found
-    FROM valued v CROSS JOIN LATERAL unnest('{""}'::text[] || v.measures) AS m(measure)
+      AND a.admitted_hour = o.hour AND a.admitted_value = o.raw
   ), minute_rollup AS MATERIALIZED (
-    SELECT pipeline_id, dimension, value, bucket, measure,
-      CASE WHEN measure = '' THEN count(*) ELSE count(*) FILTER (WHERE jsonb_typeof(found) = 'number') END AS count,
-      sum(CASE WHEN jsonb_typeof(found) = 'number' THEN found::numeric END) AS sum,
-      min(CASE WHEN jsonb_typeof(found) = 'number' THEN found::numeric END) AS min,
-      max(CASE WHEN jsonb_typeof(found) = 'number' THEN found::numeric END) AS max,
-      count(*) FILTER (WHERE found IS NOT NULL AND jsonb_typeof(found) <> 'number') AS skipped
-    FROM measured GROUP BY 1, 2, 3, 4, 5
+    -- measure '' is the row of events counted; each measure path has its own row.
+    SELECT pipeline_id, dimension, value, bucket, '' AS measure, count(*) AS count, NULL::numeric AS sum, NULL::numeric AS min, NULL::numeric AS max, 0::bigint AS skipped
+    FROM valued GROUP BY 1, 2, 3, 4
+    UNION ALL
+    SELECT v.pipeline_id, v.dimension, v.value, v.bucket, m.measure, count(m.num), sum(m.num), min(m.num), max(m.num), count(*) FILTER (WHERE m.skip)
+    FROM valued v JOIN measured m USING (seq) GROUP BY 1, 2, 3, 4, 5
   )${dimensionRollup('dimension_rollup_1m', 'minute_rollup')}${dimensionRollup('dimension_rollup_1h', `(
-      SELECT pipeline_id, dimension, value, date_trunc('hour', bucket, 'UTC') AS bucket, measure, sum(count)::bigint AS count, sum(sum) AS sum, min(min) AS min, max(max) AS max, sum(skipped)::bigint AS skipped
+      SELECT pipeline_id, dimension, value, date_bin('1 hour', bucket, timestamptz 'epoch') AS bucket, measure, sum(count)::bigint AS count, sum(sum) AS sum, min(min) AS min, max(max) AS max, sum(skipped)::bigint AS skipped
       FROM minute_rollup GROUP BY 1, 2, 3, 4, 5)`)}`;
 
 /** Adds a batch's rollup rows to a table, in key order (two writers never lock rows in opposite orders). */
