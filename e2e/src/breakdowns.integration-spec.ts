@@ -87,6 +87,27 @@ describe.each(STORAGE_SERVERS)('breakdowns by payload field on $server', ({ serv
     expect(other.points.map((point) => point.count)).toEqual([0, 30]);
   });
 
+  it('computes a dimension declared after events were stored, in the background, with its progress on the pipeline', async () => {
+    const pipeline = await stack.api.createPipeline();
+    const events = Array.from({ length: 40 }, (_, i) => ({ id: `p${i}`, type: 'payment', data: { provider: i % 4 === 0 ? 'adyen' : 'stripe', amount: i } }));
+    expect((await sendWebhook(stack.web.url, pipeline, events)).status).toBe(202);
+    await waitFor(() => stack.api.stats(pipeline.id), (stats) => stats.count === 40, 15_000, 'the events stored');
+    expect((await stack.api.request('PATCH', `/api/pipelines/${pipeline.id}`, { dimensions: ['data.provider'], measures: ['data.amount'] })).status).toBe(200);
+    const done = await waitFor(
+      async () => (await stack.api.request('GET', `/api/pipelines/${pipeline.id}`)).body.backfill,
+      (backfill) => backfill?.state === 'done',
+      15_000,
+      'the backfill finished',
+    );
+    expect(done).toMatchObject({ dimensions: ['type', 'data.provider'], measures: ['data.amount'], done: 40, total: 40 });
+    const breakdown = await stack.api.request('GET', `/api/pipelines/${pipeline.id}/breakdown?by=data.provider&measure=data.amount`);
+    const sum = (select: (i: number) => boolean) => events.map((_, i) => i).filter(select).reduce((a, b) => a + b, 0);
+    expect(breakdown.body.items).toEqual([
+      { value: 'stripe', count: 30, share: 0.75, measure: { count: 30, sum: sum((i) => i % 4 !== 0), min: 1, max: 39, skipped: 0 } },
+      { value: 'adyen', count: 10, share: 0.25, measure: { count: 10, sum: sum((i) => i % 4 === 0), min: 0, max: 36, skipped: 0 } },
+    ]);
+  });
+
   it('refuses a breakdown by an undeclared path, a measure not declared, and where (not yet)', async () => {
     const pipeline = await stack.api.createPipeline();
     await stack.api.request('PATCH', `/api/pipelines/${pipeline.id}`, { dimensions: ['data.currency'], measures: ['data.total'] });

@@ -5,6 +5,7 @@ import { AlertDelivery } from './alerts/alert-delivery';
 import { AlertDeliveryWorker } from './alerts/alert-delivery.worker';
 import { AlertEvaluator, ALERTS_TRANSPORT_CLIENT } from './alerts/alert-evaluator';
 import { AlertRulesListener } from './alerts/alert-rules.listener';
+import { BackfillWorker } from './backfill/backfill.worker';
 import { BufferService } from './buffer/buffer.service';
 import { FieldCatalog } from './catalog/field-catalog';
 import { IngestorNodeDetails } from './cluster/node-details';
@@ -34,7 +35,7 @@ export class IngestorModule {
       controllers: [AlertRulesListener],
       providers: [
         BacklogSweeper, EventWriter, FieldCatalog, LivePublisher, BufferService, IngestWorker, IngestHealth, MaintenanceService, IngestorNodeDetails, PollService, PollWorker,
-        AlertEvaluator, AlertDelivery, AlertDeliveryWorker,
+        AlertEvaluator, AlertDelivery, AlertDeliveryWorker, BackfillWorker,
         // Alert state changes go to the web nodes on the NestJS Redis transport.
         { provide: ALERTS_TRANSPORT_CLIENT, inject: [DASH_CONFIG], useFactory: (config: DashConfig) => ClientProxyFactory.create(redisTransport(config.redisUrl)) },
       ],

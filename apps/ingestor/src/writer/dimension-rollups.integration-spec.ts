@@ -1,5 +1,5 @@
 import type { IngestEvent } from '@dash/domain';
-import { createPool, EventsRepository, FailuresRepository } from '@dash/infra';
+import { createPool, DimensionsRepository, EventsRepository, FailuresRepository } from '@dash/infra';
 import { createTestDatabase, STORAGE_SERVERS, type TestDatabase } from '@dash/infra/testing';
 import type { Pool } from 'pg';
 import { EventWriter } from './event-writer';
@@ -128,5 +128,41 @@ describe.each(STORAGE_SERVERS)('dimension rollups kept by the writer on $server 
     // The same values in the minute rollup, hour by hour.
     const minuteTotal = await rows(`SELECT sum(count)::int AS n FROM dimension_rollup_1m WHERE pipeline_id = $1 AND dimension = 'data.customer' AND measure = ''`, id);
     expect(minuteTotal[0].n).toBe(2600);
+  });
+
+  it('backfills a dimension and a measure declared later, in bounded steps while events keep coming, to the same GROUP BY', async () => {
+    const id = await pipeline([], []);
+    const dimensions = new DimensionsRepository(pool);
+    const payload = (i: number) => ({ data: { ...(i % 5 === 0 ? {} : { currency: ['EUR', 'USD', 'GBP'][i % 3] }), total: i % 6 === 0 ? 'n/a' : i } });
+    const make = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => event(id, `b${from + k}`, (from + k) % 80, payload(from + k), (from + k) % 2 ? 'order.paid' : 'order.refunded'));
+    await writer.write(make(0, 300));
+    await writer.write(make(300, 500));
+    // Declared in two steps: the dimension first, the measure a little later.
+    expect(await dimensions.declare(id, ['data.currency'], [])).toBe(true);
+    await writer.write(make(500, 600));
+    expect(await dimensions.declare(id, ['data.currency'], ['data.total'])).toBe(true);
+    let steps = 0;
+    for (let job = await dimensions.nextBackfill(); job !== null; job = await dimensions.nextBackfill()) {
+      // Events keep arriving between steps, some redelivered.
+      if (steps < 6) await writer.write(make(600 + steps * 50, 650 + steps * 50).concat(make(0, 10)));
+      await dimensions.backfillStep(job, 120);
+      steps += 1;
+      expect(steps).toBeLessThan(50);
+    }
+    expect(steps).toBeGreaterThan(6);
+    expect(Number((await rows('SELECT count(*) AS n FROM events WHERE pipeline_id = $1', id))[0].n)).toBe(900);
+    const minutes = await rows(ROLLUP_ROWS('dimension_rollup_1m'), id);
+    expect(minutes.length).toBeGreaterThan(200);
+    expect(minutes).toEqual(await rows(GROUP_BY('minute'), id));
+    expect(await rows(ROLLUP_ROWS('dimension_rollup_1h'), id)).toEqual(await rows(GROUP_BY('hour'), id));
+    expect(await dimensions.progress(id)).toMatchObject({ state: 'done', dimensions: [], measures: ['data.total'], finishedAt: expect.any(String) });
+
+    // Removing the measure drops its rows; declaring it again backfills it afresh, not twice.
+    await dimensions.declare(id, ['data.currency'], []);
+    expect(await rows(`SELECT 1 FROM dimension_rollup_1h WHERE pipeline_id = $1 AND measure = 'data.total'`, id)).toEqual([]);
+    await dimensions.declare(id, ['data.currency'], ['data.total']);
+    expect(await dimensions.progress(id)).toMatchObject({ state: 'running', measures: ['data.total'], done: 0 });
+    for (let job = await dimensions.nextBackfill(); job !== null; job = await dimensions.nextBackfill()) await dimensions.backfillStep(job, 500);
+    expect(await rows(ROLLUP_ROWS('dimension_rollup_1h'), id)).toEqual(await rows(GROUP_BY('hour'), id));
   });
 });

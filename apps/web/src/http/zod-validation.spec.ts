@@ -123,6 +123,10 @@ describe(ZodValidationPipe.name, () => {
       { name: 'from', where: 'query', required: false },
       { name: 'to', where: 'query', required: false },
       { name: 'type', where: 'query', required: false },
+      { name: 'groupBy', where: 'query', required: false },
+      { name: 'measure', where: 'query', required: false },
+      { name: 'limit', where: 'query', required: false },
+      { name: 'where', where: 'query', required: false },
     ]);
   });
 });

@@ -19,6 +19,19 @@ export const pipelineViewSchema = z.object({
   eventTypePath: z.string(),
   dimensions: z.array(z.string()).describe('declared payload paths to break down by; the event type always is one besides these'),
   measures: z.array(z.string()).describe('declared numeric payload paths whose count, sum, min and max are kept'),
+  backfill: z
+    .object({
+      state: z.enum(['running', 'done']),
+      dimensions: z.array(z.string()),
+      measures: z.array(z.string()),
+      done: z.number().int(),
+      total: z.number().int(),
+      startedAt: isoTime,
+      finishedAt: isoTime.nullable(),
+    })
+    .nullable()
+    .optional()
+    .describe('on GET /api/pipelines/{id}: the background computation of dimensions and measures declared after events were stored (running ones, else the last)'),
   webhookPath: z.string(),
   createdAt: isoTime,
   updatedAt: isoTime,

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DashError, DEFAULT_EVENT_PATHS, generateSigningSecret, sourceForViewer, type PipelineSource, type PipelineView } from '@dash/domain';
-import { assertPublicUrl, DASH_CONFIG, PipelinesRepository, StatsRepository, type DashConfig, type PipelineEntity, type StatsSummary } from '@dash/infra';
+import { assertPublicUrl, DASH_CONFIG, DimensionsRepository, PipelinesRepository, StatsRepository, type DashConfig, type PipelineEntity, type StatsSummary } from '@dash/infra';
 import { PipelineChangesPublisher } from './pipeline-changes';
 import { PollScheduler, redisUnavailable } from './poll-scheduler';
 import { isUuid, type CreatePipeline, type UpdatePipeline } from './pipelines.schemas';
@@ -16,6 +16,7 @@ export class PipelinesService {
     private readonly changes: PipelineChangesPublisher,
     private readonly polls: PollScheduler,
     @Inject(DASH_CONFIG) private readonly config: DashConfig,
+    private readonly dimensions: DimensionsRepository,
   ) {}
 
   /**
@@ -64,14 +65,21 @@ export class PipelinesService {
   }
 
   async get(id: string, admin = true): Promise<PipelineView> {
-    return shownTo(await this.view(await this.entity(id)), admin);
+    const entity = await this.entity(id);
+    return shownTo({ ...(await this.view(entity)), backfill: await this.dimensions.progress(entity.id) }, admin);
   }
 
   async update(id: string, input: UpdatePipeline): Promise<PipelineView> {
     const entity = await this.entity(id);
     this.requireRedis('updating a pipeline');
     if (input.source) await this.assertReachable(input.source);
-    Object.assign(entity, Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined)));
+    const { dimensions, measures, ...rest } = input;
+    // Declared in their own transaction, between two batches of the writer (a backfill takes the events before).
+    if (dimensions !== undefined || measures !== undefined) {
+      await this.dimensions.declare(id, dimensions ?? entity.dimensions, measures ?? entity.measures);
+      Object.assign(entity, { dimensions: dimensions ?? entity.dimensions, measures: measures ?? entity.measures });
+    }
+    Object.assign(entity, Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined)));
     const saved = await this.pipelines.save(entity);
     await this.changes.announce({ pipelineId: id, change: 'updated' });
     try {

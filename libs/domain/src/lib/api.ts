@@ -28,12 +28,26 @@ export interface PipelineView {
   dimensions: string[];
   /** Declared numeric payload paths the rollups keep count, sum, min and max of. */
   measures: string[];
+  /** On `GET /api/pipelines/:id`: the backfill of paths declared after events were stored. */
+  backfill?: BackfillProgress | null;
   webhookPath: string;
   createdAt: string;
   updatedAt: string;
   count: number;
   lastEventAt: string | null;
   lastPoll: LastPoll | null;
+}
+
+/** Dimensions and measures declared later, computed over the events already stored, in the background. */
+export interface BackfillProgress {
+  state: 'running' | 'done';
+  dimensions: string[];
+  measures: string[];
+  /** Events added to the rollups so far, of about `total`. */
+  done: number;
+  total: number;
+  startedAt: string;
+  finishedAt: string | null;
 }
 
 /** A page of `GET /api/pipelines/:id/events`, newest first; `next` is the cursor for older ones. */

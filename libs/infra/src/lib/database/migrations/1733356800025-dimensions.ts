@@ -45,6 +45,25 @@ export class Dimensions1733356800025 implements MigrationInterface {
           PRIMARY KEY (pipeline_id, dimension, bucket, value, measure)
         )`);
     }
+    // A dimension or measure declared later: the events stored before its declaration (seq up to
+    // `boundary`), walked in (occurred_at, seq) order from the cursor, a bounded step at a time.
+    await q.query(`
+      CREATE TABLE dimension_backfills (
+        id bigserial PRIMARY KEY,
+        pipeline_id uuid NOT NULL REFERENCES pipelines(id) ON DELETE CASCADE,
+        dimensions text[] NOT NULL,
+        measures text[] NOT NULL,
+        all_dimensions text[] NOT NULL,
+        all_measures text[] NOT NULL,
+        boundary bigint NOT NULL,
+        total bigint NOT NULL,
+        done bigint NOT NULL DEFAULT 0,
+        cursor_at timestamptz NOT NULL DEFAULT '-infinity',
+        cursor_seq bigint NOT NULL DEFAULT 0,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        finished_at timestamptz
+      )`);
+    await q.query(`CREATE INDEX dimension_backfills_pending ON dimension_backfills (id) WHERE finished_at IS NULL`);
     await q.query(`
       CREATE FUNCTION dash_admit_dimension_values(pipelines uuid[], dimensions text[], hours timestamptz[], vals text[], cap int)
       RETURNS TABLE (admitted_pipeline uuid, admitted_dimension text, admitted_hour timestamptz, admitted_value text)
@@ -78,7 +97,7 @@ export class Dimensions1733356800025 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP FUNCTION IF EXISTS dash_admit_dimension_values(uuid[], text[], timestamptz[], text[], int)`);
-    await q.query(`DROP TABLE IF EXISTS dimension_rollup_1m, dimension_rollup_1h, dimension_values`);
+    await q.query(`DROP TABLE IF EXISTS dimension_backfills, dimension_rollup_1m, dimension_rollup_1h, dimension_values`);
     await q.query(`ALTER TABLE pipelines DROP COLUMN IF EXISTS dimensions, DROP COLUMN IF EXISTS measures`);
   }
 }

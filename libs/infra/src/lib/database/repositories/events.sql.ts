@@ -30,53 +30,7 @@ export const MAX_DIMENSION_VALUES_PER_HOUR = 1000;
 /** A dimension's value is the text at its path, cut to this many characters. */
 export const MAX_DIMENSION_VALUE_LENGTH = 200;
 
-// The gold layer by payload field, kept by the writer in both storage modes (see the Dimensions
-// migration for why not continuous aggregates). Only pipelines with declared dimensions or measures
-// do any of this work; for the others \`configured\` is empty and every step below is a no-op.
-// Only events this statement stored count (\`stored\` is the set the INSERT returned): replays and
-// duplicates never reach the rollups, and a batch lost mid-way (kill -9) rolls back with its events.
-const DIMENSION_ROLLUPS = `
-  , configured AS (
-    SELECT p.id AS pipeline_id, p.dimensions, p.measures FROM pipelines p
-    WHERE p.id IN (SELECT pipeline_id FROM fresh) AND (cardinality(p.dimensions) > 0 OR cardinality(p.measures) > 0)
-  ), configured_events AS MATERIALIZED (
-    SELECT s.seq, s.pipeline_id, s.type, s.occurred_at, st.payload, c.dimensions, c.measures
-    FROM stored s JOIN configured c USING (pipeline_id) JOIN staged st ON st.pipeline_id = s.pipeline_id AND st.event_id = s.event_id
-  ), observed AS MATERIALIZED (
-    -- Each event against each dimension (the type always one), with the raw text there (NULL: missing or JSON null).
-    -- date_bin on the epoch: the UTC minute and hour, without date_trunc's time zone work.
-    SELECT e.seq, e.pipeline_id, d.dimension, date_bin('1 minute', e.occurred_at, timestamptz 'epoch') AS bucket, date_bin('1 hour', e.occurred_at, timestamptz 'epoch') AS hour,
-      left(CASE WHEN d.dimension = 'type' THEN e.type ELSE e.payload #>> d.path END, ${MAX_DIMENSION_VALUE_LENGTH}) AS raw
-    FROM configured_events e CROSS JOIN LATERAL (SELECT DISTINCT x, string_to_array(x, '.') FROM unnest('{type}'::text[] || e.dimensions) AS x) AS d(dimension, path)
-  ), found AS MATERIALIZED (
-    -- Each event against each measure: the JSON there, read once.
-    SELECT e.seq, m.measure, e.payload #> string_to_array(m.measure, '.') AS json
-    FROM configured_events e CROSS JOIN LATERAL unnest(e.measures) AS m(measure)
-  ), measured AS MATERIALIZED (
-    SELECT seq, measure, CASE WHEN jsonb_typeof(json) = 'number' THEN json::numeric END AS num, json IS NOT NULL AND jsonb_typeof(json) <> 'number' AS skip FROM found
-  ), candidates AS MATERIALIZED (
-    SELECT DISTINCT pipeline_id, dimension, hour, raw FROM observed WHERE raw IS NOT NULL
-  ), admitted AS (
-    SELECT * FROM dash_admit_dimension_values(
-      (SELECT array_agg(pipeline_id) FROM candidates), (SELECT array_agg(dimension) FROM candidates),
-      (SELECT array_agg(hour) FROM candidates), (SELECT array_agg(raw) FROM candidates), ${MAX_DIMENSION_VALUES_PER_HOUR})
-  ), valued AS MATERIALIZED (
-    SELECT o.seq, o.pipeline_id, o.dimension, o.bucket,
-      CASE WHEN o.raw IS NULL THEN '(none)' WHEN a.admitted_value IS NOT NULL THEN o.raw ELSE '(other)' END AS value
-    FROM observed o LEFT JOIN admitted a ON a.admitted_pipeline = o.pipeline_id AND a.admitted_dimension = o.dimension
-      AND a.admitted_hour = o.hour AND a.admitted_value = o.raw
-  ), minute_rollup AS MATERIALIZED (
-    -- measure '' is the row of events counted; each measure path has its own row.
-    SELECT pipeline_id, dimension, value, bucket, '' AS measure, count(*) AS count, NULL::numeric AS sum, NULL::numeric AS min, NULL::numeric AS max, 0::bigint AS skipped
-    FROM valued GROUP BY 1, 2, 3, 4
-    UNION ALL
-    SELECT v.pipeline_id, v.dimension, v.value, v.bucket, m.measure, count(m.num), sum(m.num), min(m.num), max(m.num), count(*) FILTER (WHERE m.skip)
-    FROM valued v JOIN measured m USING (seq) GROUP BY 1, 2, 3, 4, 5
-  )${dimensionRollup('dimension_rollup_1m', 'minute_rollup')}${dimensionRollup('dimension_rollup_1h', `(
-      SELECT pipeline_id, dimension, value, date_bin('1 hour', bucket, timestamptz 'epoch') AS bucket, measure, sum(count)::bigint AS count, sum(sum) AS sum, min(min) AS min, max(max) AS max, sum(skipped)::bigint AS skipped
-      FROM minute_rollup GROUP BY 1, 2, 3, 4, 5)`)}`;
-
-/** Adds a batch's rollup rows to a table, in key order (two writers never lock rows in opposite orders). */
+/** Adds rollup rows to a table, in key order (two writers never lock rows in opposite orders). */
 function dimensionRollup(table: string, source: string): string {
   return `
   , ${table}_delta AS (
@@ -93,6 +47,71 @@ function dimensionRollup(table: string, source: string): string {
 }
 
 /**
+ * The gold layer by payload field: adds a set of events to the dimension rollups, as CTEs that
+ * follow a WITH list. `events` names a CTE of (seq, pipeline_id, type, occurred_at, payload);
+ * `plan` one of (pipeline_id, dimension, measures text[], counts boolean): for each of the
+ * pipeline's events, each dimension's value is found (admitted under the cap, else `(other)`;
+ * `(none)` when missing or null), the events are counted when `counts`, and each listed measure is
+ * summed. The writer passes its stored events with every declared dimension (see below); a backfill
+ * passes stored events with the paths declared later. Kept by the writer in both storage modes (see
+ * the Dimensions migration for why not continuous aggregates).
+ */
+export function dimensionRollupsSql(events: string, plan: string): string {
+  return `
+  , observed AS MATERIALIZED (
+    -- date_bin on the epoch: the UTC minute and hour, without date_trunc's time zone work.
+    SELECT e.seq, e.pipeline_id, d.dimension, d.measures, d.counts,
+      date_bin('1 minute', e.occurred_at, timestamptz 'epoch') AS bucket, date_bin('1 hour', e.occurred_at, timestamptz 'epoch') AS hour,
+      left(CASE WHEN d.dimension = 'type' THEN e.type ELSE e.payload #>> d.path END, ${MAX_DIMENSION_VALUE_LENGTH}) AS raw
+    FROM ${events} e JOIN (SELECT *, string_to_array(dimension, '.') AS path FROM ${plan}) d USING (pipeline_id)
+  ), found AS MATERIALIZED (
+    -- Each event against each measure its plan names: the JSON there, read once.
+    SELECT e.seq, m.measure, e.payload #> string_to_array(m.measure, '.') AS json
+    FROM ${events} e JOIN (SELECT DISTINCT pipeline_id, unnest(measures) AS measure FROM ${plan}) m USING (pipeline_id)
+  ), measured AS MATERIALIZED (
+    SELECT seq, measure, CASE WHEN jsonb_typeof(json) = 'number' THEN json::numeric END AS num, json IS NOT NULL AND jsonb_typeof(json) <> 'number' AS skip FROM found
+  ), candidates AS MATERIALIZED (
+    SELECT DISTINCT pipeline_id, dimension, hour, raw FROM observed WHERE raw IS NOT NULL
+  ), admitted AS (
+    SELECT * FROM dash_admit_dimension_values(
+      (SELECT array_agg(pipeline_id) FROM candidates), (SELECT array_agg(dimension) FROM candidates),
+      (SELECT array_agg(hour) FROM candidates), (SELECT array_agg(raw) FROM candidates), ${MAX_DIMENSION_VALUES_PER_HOUR})
+  ), valued AS MATERIALIZED (
+    SELECT o.seq, o.pipeline_id, o.dimension, o.bucket, o.measures, o.counts,
+      CASE WHEN o.raw IS NULL THEN '(none)' WHEN a.admitted_value IS NOT NULL THEN o.raw ELSE '(other)' END AS value
+    FROM observed o LEFT JOIN admitted a ON a.admitted_pipeline = o.pipeline_id AND a.admitted_dimension = o.dimension
+      AND a.admitted_hour = o.hour AND a.admitted_value = o.raw
+  ), minute_rollup AS MATERIALIZED (
+    -- measure '' is the row of events counted; each measure path has its own row.
+    SELECT pipeline_id, dimension, value, bucket, '' AS measure, count(*) AS count, NULL::numeric AS sum, NULL::numeric AS min, NULL::numeric AS max, 0::bigint AS skipped
+    FROM valued WHERE counts GROUP BY 1, 2, 3, 4
+    UNION ALL
+    SELECT v.pipeline_id, v.dimension, v.value, v.bucket, m.measure, count(m.num), sum(m.num), min(m.num), max(m.num), count(*) FILTER (WHERE m.skip)
+    FROM valued v CROSS JOIN LATERAL unnest(v.measures) AS w(measure) JOIN measured m ON m.seq = v.seq AND m.measure = w.measure GROUP BY 1, 2, 3, 4, 5
+  )${dimensionRollup('dimension_rollup_1m', 'minute_rollup')}${dimensionRollup('dimension_rollup_1h', `(
+      SELECT pipeline_id, dimension, value, date_bin('1 hour', bucket, timestamptz 'epoch') AS bucket, measure, sum(count)::bigint AS count, sum(sum) AS sum, min(min) AS min, max(max) AS max, sum(skipped)::bigint AS skipped
+      FROM minute_rollup GROUP BY 1, 2, 3, 4, 5)`)}`;
+}
+
+// Only pipelines with declared dimensions or measures do any of this work; for the others the
+// plan is empty and every step is a no-op. Only events this statement stored count (\`stored\` is
+// the set the INSERT returned): replays and duplicates never reach the rollups, and a batch lost
+// mid-way (kill -9) rolls back with its events. \`locked\` holds each batch pipeline's row (FOR
+// SHARE, before any event is inserted) so that a declaration (an UPDATE of that row) falls
+// strictly between batches: the events of batches before it are the backfill's, later ones count
+// here with the new paths (see DimensionsRepository.declare).
+const WRITER_ROLLUPS = `
+  , configured_events AS MATERIALIZED (
+    SELECT s.seq, s.pipeline_id, s.type, s.occurred_at, st.payload
+    FROM stored s JOIN staged st ON st.pipeline_id = s.pipeline_id AND st.event_id = s.event_id
+    WHERE s.pipeline_id IN (SELECT pipeline_id FROM locked WHERE cardinality(dimensions) > 0 OR cardinality(measures) > 0)
+  ), plan AS (
+    SELECT DISTINCT l.pipeline_id, d.dimension, l.measures, true AS counts
+    FROM locked l CROSS JOIN LATERAL unnest('{type}'::text[] || l.dimensions) AS d(dimension)
+    WHERE (cardinality(l.dimensions) > 0 OR cardinality(l.measures) > 0) AND l.pipeline_id IN (SELECT pipeline_id FROM fresh)
+  )${dimensionRollupsSql('configured_events', 'plan')}`;
+
+/**
  * Writes a batch in one statement (one round trip, its own transaction): claims each
  * (pipeline, event id) in the deduplication window, stores only the events it claimed, updates
  * rollups and per-pipeline stats, removes failures recorded earlier for these events, and returns
@@ -103,10 +122,13 @@ function dimensionRollup(table: string, source: string): string {
  */
 export function writeBatchSql(mode: ResolvedStorageMode): string {
   return `
-  WITH${STAGED}, fresh AS (
+  WITH${STAGED}, locked AS (
+    SELECT p.id AS pipeline_id, p.dimensions, p.measures FROM pipelines p
+    WHERE p.id IN (SELECT pipeline_id FROM staged) ORDER BY p.id FOR SHARE
+  ), fresh AS (
     INSERT INTO event_ids (pipeline_id, event_id, received_at)
     SELECT s.pipeline_id, s.event_id, s.received_at FROM staged s
-    WHERE EXISTS (SELECT 1 FROM pipelines p WHERE p.id = s.pipeline_id)
+    WHERE s.pipeline_id IN (SELECT pipeline_id FROM locked)
     ON CONFLICT DO NOTHING
     RETURNING pipeline_id, event_id
   ), stored AS (
@@ -123,7 +145,7 @@ export function writeBatchSql(mode: ResolvedStorageMode): string {
   ), resolved AS (
     -- A recorded failure whose event is now stored (a replay, or a fixed redelivery) leaves the list.
     DELETE FROM ingest_failures f USING staged s WHERE f.pipeline_id = s.pipeline_id AND f.event_id = s.event_id
-  )${mode === 'native' ? rollup('event_counts_1m', 'minute') + rollup('event_counts_1h', 'hour') : ''}${DIMENSION_ROLLUPS}
+  )${mode === 'native' ? rollup('event_counts_1m', 'minute') + rollup('event_counts_1h', 'hour') : ''}${WRITER_ROLLUPS}
   , newest AS (
     SELECT DISTINCT ON (pipeline_id) pipeline_id, event_id, type, occurred_at, received_at
     FROM stored ORDER BY pipeline_id, seq DESC

@@ -1,5 +1,6 @@
 export * from './breakdowns.repository';
 export * from './dedup.repository';
+export * from './dimensions.repository';
 export * from './events.repository';
 export * from './failures.repository';
 export * from './fields.repository';

@@ -1,5 +1,6 @@
 import { BreakdownsRepository } from './breakdowns.repository';
 import { DedupRepository } from './dedup.repository';
+import { DimensionsRepository } from './dimensions.repository';
 import { EventsRepository } from './events.repository';
 import { FailuresRepository } from './failures.repository';
 import { FieldsRepository } from './fields.repository';
@@ -9,4 +10,4 @@ import { StorageRepository } from './storage.repository';
 import { TokensRepository } from './tokens.repository';
 
 /** Every repository, provided and exported by DatabaseModule. */
-export const REPOSITORIES = [BreakdownsRepository, DedupRepository, EventsRepository, FailuresRepository, FieldsRepository, PipelinesRepository, StatsRepository, StorageRepository, TokensRepository];
+export const REPOSITORIES = [BreakdownsRepository, DedupRepository, DimensionsRepository, EventsRepository, FailuresRepository, FieldsRepository, PipelinesRepository, StatsRepository, StorageRepository, TokensRepository];

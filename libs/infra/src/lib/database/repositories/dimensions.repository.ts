@@ -1,0 +1,143 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { BackfillProgress } from '@dash/domain';
+import type { Pool } from 'pg';
+import { PG_POOL } from '../database.tokens';
+import { dimensionRollupsSql } from './events.sql';
+
+/** Events one backfill step reads at most. */
+export const BACKFILL_STEP_EVENTS = 2000;
+
+const without = (list: readonly string[], removed: readonly string[]) => list.filter((item) => !removed.includes(item));
+
+/** The dimensions the writer keeps rollups by: the type and the declared ones, once anything is declared. */
+const rolledUp = (dimensions: readonly string[], measures: readonly string[]) => (dimensions.length > 0 || measures.length > 0 ? ['type', ...dimensions.filter((d) => d !== 'type')] : []);
+
+/**
+ * One step of a backfill, in its own transaction: the next events of the job's pipeline in
+ * (occurred_at, seq) order from its cursor, at most $2; those stored before the declaration
+ * (seq ≤ boundary) are added to the rollups for the paths declared later: the new dimensions with
+ * every measure (and their counts), the earlier dimensions with the new measures. The cursor moves
+ * in the same transaction, so a step interrupted anywhere is done again whole, never twice.
+ */
+const STEP_SQL = `
+  WITH job AS MATERIALIZED (
+    SELECT * FROM dimension_backfills WHERE id = $1 AND finished_at IS NULL FOR UPDATE SKIP LOCKED
+  ), scanned AS MATERIALIZED (
+    SELECT e.seq, e.pipeline_id, e.type, e.occurred_at, e.payload FROM events e, job j
+    WHERE e.pipeline_id = j.pipeline_id AND (e.occurred_at, e.seq) > (j.cursor_at, j.cursor_seq)
+    ORDER BY e.occurred_at, e.seq LIMIT $2
+  ), backfilled AS MATERIALIZED (
+    SELECT s.* FROM scanned s, job j WHERE s.seq <= j.boundary
+  ), plan AS (
+    SELECT j.pipeline_id, d.dimension, j.all_measures AS measures, true AS counts FROM job j CROSS JOIN LATERAL unnest(j.dimensions) AS d(dimension)
+    UNION ALL
+    SELECT j.pipeline_id, d.dimension, j.measures, false FROM job j CROSS JOIN LATERAL unnest(j.all_dimensions) AS d(dimension)
+    WHERE d.dimension <> ALL (j.dimensions) AND cardinality(j.measures) > 0
+  )${dimensionRollupsSql('backfilled', 'plan')}
+  , last AS (
+    SELECT occurred_at, seq FROM scanned ORDER BY occurred_at DESC, seq DESC LIMIT 1
+  )
+  UPDATE dimension_backfills b SET
+    cursor_at = coalesce((SELECT occurred_at FROM last), b.cursor_at),
+    cursor_seq = coalesce((SELECT seq FROM last), b.cursor_seq),
+    done = b.done + (SELECT count(*) FROM backfilled),
+    finished_at = CASE WHEN (SELECT count(*) FROM scanned) < $2 THEN now() END
+  FROM job WHERE b.id = job.id
+  RETURNING b.finished_at IS NOT NULL AS finished`;
+
+/** Declared dimensions and measures, and the backfill of those declared after events were stored. */
+@Injectable()
+export class DimensionsRepository {
+  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+
+  /**
+   * Sets a pipeline's dimensions and measures in one transaction. The pipeline's row is locked
+   * first: batches being written (they hold it FOR SHARE) finish, later ones wait, so the events
+   * stored so far are exactly those up to the event sequence read here, and they are left to a
+   * backfill job for the paths added. Paths removed lose their rollups (and leave pending jobs),
+   * so declaring one again starts it afresh. False when the pipeline does not exist.
+   */
+  async declare(pipelineId: string, dimensions: readonly string[], measures: readonly string[]): Promise<boolean> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ dimensions: string[]; measures: string[] }>('SELECT dimensions, measures FROM pipelines WHERE id = $1 FOR UPDATE', [pipelineId]);
+      if (rows.length === 0) {
+        await client.query('ROLLBACK');
+        return false;
+      }
+      const [before] = rows;
+      const beforeDimensions = rolledUp(before.dimensions, before.measures);
+      const afterDimensions = rolledUp(dimensions, measures);
+      const addedDimensions = without(afterDimensions, beforeDimensions);
+      const addedMeasures = without(measures, before.measures);
+      const removedDimensions = without(beforeDimensions, afterDimensions);
+      const removedMeasures = without(before.measures, measures);
+      await client.query('UPDATE pipelines SET dimensions = $2, measures = $3, updated_at = now() WHERE id = $1', [pipelineId, dimensions, measures]);
+      if (removedDimensions.length > 0 || removedMeasures.length > 0) {
+        for (const table of ['dimension_rollup_1m', 'dimension_rollup_1h']) {
+          await client.query(`DELETE FROM ${table} WHERE pipeline_id = $1 AND (dimension = ANY ($2) OR measure = ANY ($3))`, [pipelineId, removedDimensions, removedMeasures]);
+        }
+        await client.query('DELETE FROM dimension_values WHERE pipeline_id = $1 AND dimension = ANY ($2)', [pipelineId, removedDimensions]);
+        await client.query(
+          `UPDATE dimension_backfills SET
+             dimensions = ARRAY(SELECT unnest(dimensions) EXCEPT SELECT unnest($2::text[])), all_dimensions = ARRAY(SELECT unnest(all_dimensions) EXCEPT SELECT unnest($2::text[])),
+             measures = ARRAY(SELECT unnest(measures) EXCEPT SELECT unnest($3::text[])), all_measures = ARRAY(SELECT unnest(all_measures) EXCEPT SELECT unnest($3::text[]))
+           WHERE pipeline_id = $1 AND finished_at IS NULL`,
+          [pipelineId, removedDimensions, removedMeasures],
+        );
+      }
+      if (addedDimensions.length > 0 || addedMeasures.length > 0) {
+        await client.query(
+          `INSERT INTO dimension_backfills (pipeline_id, dimensions, measures, all_dimensions, all_measures, boundary, total)
+           SELECT $1, $2, $3, $4, $5, coalesce(pg_sequence_last_value(pg_get_serial_sequence('events', 'seq')::regclass), 0),
+             coalesce((SELECT count FROM pipeline_stats WHERE pipeline_id = $1), 0)`,
+          [pipelineId, addedDimensions, addedMeasures, afterDimensions, measures],
+        );
+      }
+      await client.query('COMMIT');
+      return true;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** The oldest backfill job not finished, if any. */
+  async nextBackfill(): Promise<string | null> {
+    const { rows } = await this.pool.query<{ id: string }>('SELECT id FROM dimension_backfills WHERE finished_at IS NULL ORDER BY id LIMIT 1');
+    return rows[0]?.id ?? null;
+  }
+
+  /** Runs one bounded step of a job; true once it is finished (or another node holds it: null). */
+  async backfillStep(jobId: string, events = BACKFILL_STEP_EVENTS): Promise<boolean | null> {
+    const { rows } = await this.pool.query<{ finished: boolean }>(STEP_SQL, [jobId, events]);
+    return rows[0]?.finished ?? null;
+  }
+
+  /** What `GET /api/pipelines/:id` shows: the running backfills, else the last one, else null. */
+  async progress(pipelineId: string): Promise<BackfillProgress | null> {
+    const { rows } = await this.pool.query<{ dimensions: string[]; measures: string[]; done: string; total: string; finished_at: Date | null; created_at: Date }>(
+      `SELECT dimensions, measures, done, total, finished_at, created_at FROM dimension_backfills WHERE pipeline_id = $1
+       ORDER BY finished_at IS NULL DESC, id DESC LIMIT 20`,
+      [pipelineId],
+    );
+    const running = rows.filter((row) => row.finished_at === null);
+    const shown = running.length > 0 ? running : rows.slice(0, 1);
+    if (shown.length === 0) return null;
+    const done = shown.reduce((sum, row) => sum + Number(row.done), 0);
+    const total = shown.reduce((sum, row) => sum + Number(row.total), 0);
+    return {
+      state: running.length > 0 ? 'running' : 'done',
+      dimensions: [...new Set(shown.flatMap((row) => row.dimensions))],
+      measures: [...new Set(shown.flatMap((row) => row.measures))],
+      done,
+      // The pipeline's count when declared: an estimate (events stored meanwhile come later in time order).
+      total: Math.max(total, done),
+      startedAt: shown[shown.length - 1].created_at.toISOString(),
+      finishedAt: running.length > 0 ? null : (shown[0].finished_at?.toISOString() ?? null),
+    };
+  }
+}
