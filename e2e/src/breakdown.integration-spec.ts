@@ -84,8 +84,12 @@ describe('breakdowns on the pipeline page', () => {
     await fields.locator('[data-path="data.region"]').getByRole('button', { name: 'Add as dimension' }).click();
     await waitFor(async () => (await api.request('GET', `/api/pipelines/${orders.id}`)).body.dimensions, (dimensions: string[]) => dimensions.includes('data.region'), UI_TIMEOUT, 'data.region declared');
     expect((await api.request('GET', `/api/pipelines/${orders.id}`)).body.dimensions).toEqual(['data.currency', 'data.region']);
-    // The picker offers it at once.
+    // The picker offers it at once; the events stored before are counted in the background, with progress shown.
     await waitFor(() => page.getByLabel('Break down by').locator('option').allInnerTexts(), (options) => options.includes('data.region'), UI_TIMEOUT, 'the picker lists data.region');
+    await visible(fields.locator('[data-testid="backfill"][data-state="done"]'));
+    expect(await fields.getByTestId('backfill').innerText()).toContain('data.region');
+    await page.getByLabel('Break down by').selectOption('data.region');
+    await expectRows(page, { '(none)': ['9', '90.0%'], uk: ['1', '10.0%'] });
   });
 
   it('breaks events down by a dimension: the table holds what was sent, with shares and the measure', async () => {

@@ -73,8 +73,8 @@ export interface BreakdownSection {
   element: HTMLElement;
   /** The where filters of the view (the events list shows only matching events). */
   readonly where: string[];
-  /** Dimensions or measures changed (from the Fields section). */
-  setPipeline(pipeline: PipelineView): void;
+  /** Dimensions or measures changed (from the Fields section); `reload` reads the breakdown again (a backfill ended). */
+  setPipeline(pipeline: PipelineView, reload?: boolean): void;
   /** Drops every where filter. */
   clearWhere(): void;
 }
@@ -287,9 +287,10 @@ export function breakdownSection(initial: PipelineView, live: LiveConnection, on
     get where() {
       return view.where;
     },
-    setPipeline(next: PipelineView) {
+    setPipeline(next: PipelineView, reload = false) {
       pipeline = next;
       fillPickers();
+      if (reload) void load();
     },
     clearWhere() {
       if (view.where.length) change({ where: [] });

@@ -1,11 +1,13 @@
-import { ApiError, getFields, updatePipeline, type FieldView, type PipelineView } from './api';
+import { ApiError, getFields, getPipeline, updatePipeline, type FieldView, type PipelineView } from './api';
 import { append, button, h, statusLine } from './dom';
-import { formatAgo } from './format';
+import { formatAgo, formatCount } from './format';
 
 /** Dimensions, and as many measures, a pipeline may declare (besides `type`). */
 const MAX_DECLARED = 8;
 /** Paths listed before a "Show all" (the catalog keeps up to 500). */
 const FIRST_PATHS = 50;
+/** While a backfill runs, its progress is re-read this often. */
+const BACKFILL_POLL_MS = 2000;
 
 const messageOf = (error: unknown) => (error instanceof ApiError ? `${error.message} (${error.code})` : (error as Error).message);
 
@@ -19,13 +21,40 @@ export interface FieldsSection {
  * An admin turns one into a dimension or a measure with one click (PATCH the pipeline); a viewer
  * sees the list only.
  */
-export function fieldsSection(initial: PipelineView, admin: boolean, onChanged: (pipeline: PipelineView) => void): FieldsSection {
+export function fieldsSection(initial: PipelineView, admin: boolean, onChanged: (pipeline: PipelineView, backfilled: boolean) => void): FieldsSection {
   let pipeline = initial;
   let items: FieldView[] = [];
   let showAll = false;
   const list = h('div', { class: 'rows fields-list', 'data-testid': 'fields-list' }, h('p', { class: 'muted' }, 'Loading…'));
   const result = statusLine();
   const declared = h('p', { class: 'muted small', 'data-testid': 'declared' });
+  const backfill = h('p', { class: 'small', role: 'status', 'aria-live': 'polite', 'data-testid': 'backfill' });
+  let backfillTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /** Shows the backfill's progress and, while it runs, reads it again; its end refreshes the breakdown. */
+  function showBackfill(): void {
+    const progress = pipeline.backfill;
+    backfill.hidden = !progress;
+    if (!progress) return;
+    const paths = [...progress.dimensions, ...progress.measures].join(', ');
+    const share = progress.total > 0 ? ` (${Math.min(100, Math.floor((progress.done / progress.total) * 100))}%)` : '';
+    backfill.dataset.state = progress.state;
+    backfill.textContent =
+      progress.state === 'running' ? `Counting the events already stored for ${paths}: ${formatCount(progress.done)} of about ${formatCount(progress.total)}${share}.` : `The events already stored are counted for ${paths} (${formatCount(progress.done)} events).`;
+    if (progress.state !== 'running' || backfillTimer) return;
+    backfillTimer = setTimeout(() => {
+      backfillTimer = null;
+      getPipeline(pipeline.id).then(
+        (next) => {
+          const finished = next.backfill?.state !== 'running';
+          pipeline = next;
+          showBackfill();
+          if (finished) onChanged(next, true);
+        },
+        () => showBackfill(),
+      );
+    }, BACKFILL_POLL_MS);
+  }
 
   function describeDeclared(): void {
     const dimensions = pipeline.dimensions.filter((path) => path !== 'type');
@@ -43,10 +72,13 @@ export function fieldsSection(initial: PipelineView, admin: boolean, onChanged: 
     try {
       const current = kind === 'dimensions' ? pipeline.dimensions.filter((item) => item !== 'type') : pipeline.measures;
       pipeline = await updatePipeline(pipeline.id, { [kind]: [...current, path] });
-      result.textContent = `${path} is now a ${kind === 'dimensions' ? 'dimension' : 'measure'}. Events already stored are counted in the background.`;
+      result.textContent = `${path} is now a ${kind === 'dimensions' ? 'dimension' : 'measure'}.`;
       describeDeclared();
       render();
-      onChanged(pipeline);
+      onChanged(pipeline, false);
+      // The PATCH answer may predate the backfill job: read the pipeline again for its progress.
+      pipeline = await getPipeline(pipeline.id);
+      showBackfill();
     } catch (error) {
       result.textContent = `Not saved: ${messageOf(error)}`;
     }
@@ -114,6 +146,7 @@ export function fieldsSection(initial: PipelineView, admin: boolean, onChanged: 
     );
 
   describeDeclared();
+  showBackfill();
   void load();
   const element = h(
     'section',
@@ -121,6 +154,7 @@ export function fieldsSection(initial: PipelineView, admin: boolean, onChanged: 
     h('div', { class: 'card-head' }, h('h2', { id: 'fields' }, 'Fields'), h('div', { class: 'card-tools' }, button('Refresh', () => void load(), 'btn btn-ghost btn-small'))),
     h('p', { class: 'muted small' }, admin ? 'Payload paths seen in sampled events. Add one as a dimension to break events down by it, or a number as a measure to sum it.' : 'Payload paths seen in sampled events.'),
     declared,
+    backfill,
     list,
     result,
   );

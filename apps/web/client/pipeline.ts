@@ -170,7 +170,7 @@ function showPipeline(main: HTMLElement, connection: HTMLElement, token: string,
   const live = new LiveConnection(token);
   // The breakdown view's filters also filter the events list (see browseTo).
   const breakdown = breakdownSection(pipeline, live, (where) => void browseTo({ type: '', eventId: '', where, cursors: [null] }));
-  const fields = fieldsSection(pipeline, admin, (saved) => breakdown.setPipeline(saved));
+  const fields = fieldsSection(pipeline, admin, (saved, backfilled) => breakdown.setPipeline(saved, backfilled));
   eventsCard.before(breakdown.element);
   append(main, fields.element);
   append(main, failuresSection(pipeline, admin), rejectionsSection(pipeline), alertsSection(pipeline.id, admin, live));
