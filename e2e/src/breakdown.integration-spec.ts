@@ -33,6 +33,8 @@ describe('breakdowns on the pipeline page', () => {
   const env = testEnv('breakdown-page');
   let ingestor: INestMicroservice;
   let web: RunningWeb;
+  /** A second web node: breakdowns are followed on every node of the cluster. */
+  let other: RunningWeb;
   let api: Api;
   let browser: Browser;
   let context: BrowserContext;
@@ -48,6 +50,7 @@ describe('breakdowns on the pipeline page', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     ingestor = await startIngestor(env.config('ingestor', { BUFFER_MAX_WAIT_MS: '50' }));
     web = await startWeb(env.config('web'));
+    other = await startWeb(env.config('web'));
     api = new Api(web.url);
     orders = await api.createPipeline({ name: 'Orders' });
     expect((await api.request('PATCH', `/api/pipelines/${orders.id}`, { dimensions: ['data.currency'], measures: ['data.total'] })).status).toBe(200);
@@ -68,6 +71,7 @@ describe('breakdowns on the pipeline page', () => {
     for (const socket of sockets) socket.close();
     await browser?.close();
     await web?.close();
+    await other?.close();
     await ingestor?.close();
     await env.cleanup();
   });
@@ -182,9 +186,9 @@ describe('breakdowns on the pipeline page', () => {
         socket.on(event, listener as never);
       });
 
-    it('goes only to sockets that follow that breakdown', async () => {
+    it('goes only to sockets that follow that breakdown, on every web node', async () => {
       const plain = await connectViewer(web.url, viewerToken);
-      const follower = await connectViewer(web.url, viewerToken);
+      const follower = await connectViewer(other.url, viewerToken);
       sockets.push(plain, follower);
       const heardByPlain: BreakdownUpdated[] = [];
       plain.on('breakdown_updated', (update) => heardByPlain.push(update));
@@ -212,10 +216,10 @@ describe('breakdowns on the pipeline page', () => {
       expect((await send('JPY', 1)).status).toBe(202);
       await stillCounted;
       // A recompute of that breakdown would start after this update arrived: wait past it with another follower of the same breakdown.
-      const other = await connectViewer(web.url, viewerToken);
-      sockets.push(other);
-      expect(await other.emitWithAck('subscribe', { pipelineId: orders.id, breakdown: { by: 'data.currency', measure: 'data.total' } })).toMatchObject({ ok: true });
-      const otherSaw = next<BreakdownUpdated>(other, 'breakdown_updated', (update) => update.total === count + 3);
+      const second = await connectViewer(other.url, viewerToken);
+      sockets.push(second);
+      expect(await second.emitWithAck('subscribe', { pipelineId: orders.id, breakdown: { by: 'data.currency', measure: 'data.total' } })).toMatchObject({ ok: true });
+      const otherSaw = next<BreakdownUpdated>(second, 'breakdown_updated', (update) => update.total === count + 3);
       expect((await send('JPY', 2)).status).toBe(202);
       await otherSaw;
       await follower.emitWithAck('subscribe', { pipelineId: orders.id });
