@@ -1,14 +1,19 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { DASH_CONFIG, DedupRepository, StorageRepository, type DashConfig } from '@dash/infra';
+import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { DASH_CONFIG, DedupRepository, DimensionsRepository, StorageRepository, type DashConfig } from '@dash/infra';
 
 const EVERY_MS = 60 * 60 * 1000;
 /** Deduplication window: at least the promised 24 hours, with room for slow retries. */
 export const DEDUP_WINDOW_HOURS = 72;
+/**
+ * The values a dimension admitted per hour are kept this long: a late event within it lands on the
+ * hour's own admissions; one later may admit values afresh in an hour that was full.
+ */
+export const ADMITTED_VALUES_DAYS = 8;
 
 /**
  * Hourly upkeep on each ingestor: daily partitions a week ahead and old ones dropped past the
  * retention (native mode), TimescaleDB's retention and compression policies applied from
- * configuration at start, and the deduplication window trimmed. Everything is idempotent and
+ * configuration at start, the deduplication window and the dimensions' admitted values trimmed. Everything is idempotent and
  * safe to run on several nodes.
  */
 @Injectable()
@@ -22,6 +27,7 @@ export class MaintenanceService implements OnApplicationBootstrap, OnApplication
     private readonly storage: StorageRepository,
     private readonly dedup: DedupRepository,
     @Inject(DASH_CONFIG) private readonly config: DashConfig,
+    @Optional() private readonly dimensions?: DimensionsRepository,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -36,6 +42,7 @@ export class MaintenanceService implements OnApplicationBootstrap, OnApplication
       if (created > 0) this.logger.log(`created ${created} event partitions`);
       await this.applyRetention();
       await this.dedup.trimOlderThan(DEDUP_WINDOW_HOURS);
+      await this.dimensions?.trimAdmittedValues(ADMITTED_VALUES_DAYS);
     } catch (error) {
       this.logger.warn(`maintenance: ${(error as Error).message}`);
     }

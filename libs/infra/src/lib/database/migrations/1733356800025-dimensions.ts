@@ -29,6 +29,8 @@ export class Dimensions1733356800025 implements MigrationInterface {
         value text NOT NULL,
         PRIMARY KEY (pipeline_id, dimension, hour, value)
       )`);
+    // The maintainer trims old hours.
+    await q.query(`CREATE INDEX dimension_values_hour ON dimension_values (hour)`);
     for (const [name, unit] of [['dimension_rollup_1m', 'minute'], ['dimension_rollup_1h', 'hour']]) {
       await q.query(`
         CREATE TABLE ${name} (

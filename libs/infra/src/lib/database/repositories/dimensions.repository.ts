@@ -105,6 +105,11 @@ export class DimensionsRepository {
     }
   }
 
+  /** Forgets the values admitted in hours older than `days` (the cap's bookkeeping, not the rollups). */
+  async trimAdmittedValues(days: number): Promise<void> {
+    await this.pool.query(`DELETE FROM dimension_values WHERE hour < now() - make_interval(days => $1)`, [days]);
+  }
+
   /** The oldest backfill job not finished, if any. */
   async nextBackfill(): Promise<string | null> {
     const { rows } = await this.pool.query<{ id: string }>('SELECT id FROM dimension_backfills WHERE finished_at IS NULL ORDER BY id LIMIT 1');
