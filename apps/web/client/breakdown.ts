@@ -189,11 +189,14 @@ export function breakdownSection(initial: PipelineView, live: LiveConnection, on
         path ? h('td', { class: 'num', 'data-col': 'measure' }, measure ? formatValue(measure[statName as 'sum' | 'min' | 'max']) : '–', measure?.skipped ? h('span', { class: 'muted small' }, ` (${formatCount(measure.skipped)} skipped)`) : null) : null,
       );
     });
+    // A live update redraws the table: keyboard focus stays on the same value's button.
+    const focused = tableSlot.contains(document.activeElement) ? document.activeElement?.closest('tr')?.getAttribute('data-value') : undefined;
     tableSlot.replaceChildren(
       table.items.length
         ? h('table', { class: 'table breakdown-table' }, h('caption', { class: 'visually-hidden' }, `Events by ${view.by}`), h('thead', {}, head), h('tbody', {}, ...rows))
         : h('p', { class: 'muted' }, 'No events in this range.'),
     );
+    if (focused !== undefined && focused !== null) tableSlot.querySelector<HTMLElement>(`tr[data-value="${CSS.escape(focused)}"] button`)?.focus();
     tableSlot.dataset.total = String(table.total);
     setText(status, `${formatCount(table.total)} events${narrowing().length ? ` where ${narrowing().join(' and ')}` : ''}`);
   }
