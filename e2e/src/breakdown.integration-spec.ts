@@ -106,6 +106,9 @@ describe('breakdowns on the pipeline page', () => {
     expect(url.searchParams.get('by')).toBe('data.currency');
     expect(url.searchParams.get('measure')).toBe('sum:data.total');
     await shot('table');
+    // The cards alone, as docs/dashboard.md shows them.
+    await page.getByTestId('breakdown').screenshot({ path: join(ARTIFACTS, 'breakdown-desktop.png') });
+    await page.getByTestId('fields').screenshot({ path: join(ARTIFACTS, 'fields-desktop.png') });
   });
 
   it('filters the chart and the events list by a clicked value, and keeps the view in the address across a reload', async () => {

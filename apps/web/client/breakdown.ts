@@ -183,7 +183,7 @@ export function breakdownSection(initial: PipelineView, live: LiveConnection, on
       return h(
         'tr',
         { 'data-value': item.value, class: chosen === item.value ? 'is-selected' : null },
-        h('td', { class: 'value-cell' }, swatch, label),
+        h('td', {}, h('span', { class: 'value-cell' }, swatch, label)),
         h('td', { class: 'num', 'data-col': 'count' }, formatCount(item.count)),
         h('td', { class: 'num', 'data-col': 'share' }, `${(item.share * 100).toFixed(1)}%`),
         path ? h('td', { class: 'num', 'data-col': 'measure' }, measure ? formatValue(measure[statName as 'sum' | 'min' | 'max']) : '–', measure?.skipped ? h('span', { class: 'muted small' }, ` (${formatCount(measure.skipped)} skipped)`) : null) : null,
