@@ -1,4 +1,4 @@
-import { Api, testEnv } from '../support/harness';
+import { Api, queryDb, testEnv } from '../support/harness';
 import { killAll, reconcile, runLoad, sleep, spawnIngestor, spawnWeb, type Proc, type WebProc } from '../support/processes';
 
 /**
@@ -41,6 +41,8 @@ describe('process faults: acknowledged events survive killed processes', () => {
   it('kill -9 of the ingestor mid-stream, then a restart: nothing lost, nothing stored twice', async () => {
     const victim = live(procs).find((proc) => proc.name.startsWith('ingestor')) as Proc;
     const pipeline = await api.createPipeline({ name: 'kill-ingestor' });
+    // Rollups by payload field ride in the same statement: they must come out exact too (issue 24).
+    expect((await api.request('PATCH', `/api/pipelines/${pipeline.id}`, { dimensions: ['n'], measures: ['n'] })).status).toBe(200);
     let restarted: Promise<Proc> | null = null;
     const stats = await runLoad({
       targets: () => [web.url],
@@ -63,6 +65,25 @@ describe('process faults: acknowledged events survive killed processes', () => {
     const result = await reconcile(env, pipeline.id, stats, 'kill -9 ingestor mid-stream, restart');
     expect(result.acknowledged).toBe(result.sent);
     expect(result).toMatchObject({ lost: 0, duplicates: 0, unknown: 0 });
+    const [truth] = await queryDb(env, `SELECT count(*)::int AS events, sum((payload->>'n')::numeric)::text AS total FROM events WHERE pipeline_id = $1`, [pipeline.id]);
+    for (const table of ['dimension_rollup_1m', 'dimension_rollup_1h']) {
+      const [rolled] = await queryDb(env, `SELECT (sum(count) FILTER (WHERE measure = ''))::int AS events, (sum(sum) FILTER (WHERE measure = 'n'))::text AS total FROM ${table} WHERE pipeline_id = $1 AND dimension = 'type'`, [pipeline.id]);
+      expect(rolled).toEqual(truth);
+    }
+    // 4,000 distinct values of n: per hour, the named ones are exactly the admitted ones, at most 1,000; the rest (other).
+    const hours = await queryDb<{ admitted: number; named: number; events: number }>(
+      env,
+      `SELECT (SELECT count(*) FROM dimension_values v WHERE v.pipeline_id = $1 AND v.dimension = 'n' AND v.hour = r.bucket)::int AS admitted,
+         (count(DISTINCT value) FILTER (WHERE value <> '(other)'))::int AS named, sum(count)::int AS events
+       FROM dimension_rollup_1h r WHERE pipeline_id = $1 AND dimension = 'n' AND measure = '' GROUP BY bucket`,
+      [pipeline.id],
+    );
+    expect(hours.reduce((sum, hour) => sum + hour.events, 0)).toBe(truth.events);
+    for (const hour of hours) {
+      expect(hour.named).toBe(hour.admitted);
+      expect(hour.admitted).toBeLessThanOrEqual(1000);
+    }
+    if (hours.length === 1) expect(hours[0].admitted).toBe(1000);
   });
 
   it('SIGTERM of the ingestor: stops taking jobs, flushes, closes in order and exits; the rest waits in the queue', async () => {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DashError, type Breakdown, type GroupedSeries, type GroupPoint, type PathFilter } from '@dash/domain';
-import { BreakdownsRepository, type PipelineEntity } from '@dash/infra';
+import { BreakdownsRepository, MAX_FILTERED_EVENTS, type PipelineEntity } from '@dash/infra';
 import type { BreakdownQuery } from './breakdown.params';
 import { BUCKETS, type SeriesQuery } from './series.params';
 
@@ -19,20 +19,30 @@ function assertMeasure(pipeline: PipelineEntity, path: string | undefined): void
   }
 }
 
-function refuseWhere(where: PathFilter[] | undefined): void {
-  // Rollups are kept per dimension: filtering one dimension by another needs rollups by both.
-  if (where !== undefined) throw new DashError(400, 'invalid_request', 'where is not available on breakdowns and grouped series yet');
-}
+
 
 /** Breakdowns and grouped series, from the rollups the writer keeps by dimension. */
 @Injectable()
 export class BreakdownsService {
   constructor(private readonly rollups: BreakdownsRepository) {}
 
+  /**
+   * `where` works on declared dimensions. The rollups are kept per dimension, so a filtered read
+   * is computed from the events themselves: refused (400) over more than MAX_FILTERED_EVENTS.
+   */
+  private async checkWhere(pipeline: PipelineEntity, where: PathFilter[] | undefined, range: { from: Date; to: Date }): Promise<void> {
+    if (where === undefined) return;
+    for (const filter of where) assertDimension(pipeline, filter.path, 'where');
+    const events = await this.rollups.eventsInRange(pipeline.id, range);
+    if (events > MAX_FILTERED_EVENTS) {
+      throw new DashError(400, 'invalid_request', `where reads the events themselves: at most ${MAX_FILTERED_EVENTS} in the range, and this one holds ${events}; narrow from and to`);
+    }
+  }
+
   async breakdown(pipeline: PipelineEntity, query: BreakdownQuery): Promise<Breakdown> {
     assertDimension(pipeline, query.by, 'by');
     assertMeasure(pipeline, query.measure);
-    refuseWhere(query.where);
+    await this.checkWhere(pipeline, query.where, query);
     const rows = await this.rollups.breakdown(pipeline.id, query);
     const total = rows.reduce((sum, row) => sum + row.count, 0);
     return {
@@ -48,9 +58,9 @@ export class BreakdownsService {
   async grouped(pipeline: PipelineEntity, query: SeriesQuery & { groupBy: string }): Promise<GroupedSeries> {
     assertDimension(pipeline, query.groupBy, 'groupBy');
     assertMeasure(pipeline, query.measure?.path);
-    refuseWhere(query.where);
+    await this.checkWhere(pipeline, query.where, query);
     const spec = BUCKETS[query.bucket];
-    const rows = await this.rollups.grouped(pipeline.id, { by: query.groupBy, from: query.from, to: query.to, measure: query.measure?.path, limit: query.limit ?? 10, interval: spec.interval });
+    const rows = await this.rollups.grouped(pipeline.id, { by: query.groupBy, from: query.from, to: query.to, measure: query.measure?.path, limit: query.limit ?? 10, where: query.where, interval: spec.interval });
     const groups = new Map<string, { total: number; points: Map<number, GroupPoint> }>();
     for (const row of rows) {
       const group = groups.get(row.value) ?? { total: 0, points: new Map<number, GroupPoint>() };

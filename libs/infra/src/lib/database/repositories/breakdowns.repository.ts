@@ -1,9 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { MeasureSummary } from '@dash/domain';
+import type { MeasureSummary, PathFilter } from '@dash/domain';
 import type { Pool } from 'pg';
 import { PG_POOL } from '../database.tokens';
 
 const HOUR_MS = 3_600_000;
+
+/** A read filtered by `where` reads the events themselves: at most this many in its range. */
+export const MAX_FILTERED_EVENTS = 200_000;
 
 /** Which rollup rows a read covers: a pipeline's dimension over [from, to), optionally one measure. */
 export interface RollupRange {
@@ -13,6 +16,8 @@ export interface RollupRange {
   measure?: string;
   /** Top values kept; the rest are merged into `(other)`. */
   limit: number;
+  /** `<dimension>=<value>` filters (AND): read from the events themselves. */
+  where?: readonly PathFilter[];
 }
 
 export interface BreakdownRow {
@@ -39,53 +44,105 @@ const summary = (row: SummaryColumns): MeasureSummary => ({
   skipped: Number(row.m_skipped ?? 0),
 });
 
-/**
- * The rollup rows of [from, to): whole hours from the hourly table, the minutes before the first
- * and after the last whole hour from the per-minute one. Parameters: $1 pipeline, $2 dimension,
- * $3 from, $4 to, $5 the measures read ('' is the events counted), $6 first whole hour, $7 end of
- * the last whole hour.
- */
-const RANGE = `
-  SELECT value, bucket, measure, count, sum, min, max, skipped FROM dimension_rollup_1h
-  WHERE pipeline_id = $1 AND dimension = $2 AND measure = ANY ($5::text[]) AND bucket >= $6 AND bucket < $7
-  UNION ALL
-  SELECT value, bucket, measure, count, sum, min, max, skipped FROM dimension_rollup_1m
-  WHERE pipeline_id = $1 AND dimension = $2 AND measure = ANY ($5::text[]) AND bucket >= $3 AND bucket < $4 AND NOT (bucket >= $6 AND bucket < $7)`;
+/** Query parameters, each added once and named by its placeholder. */
+class Params {
+  readonly values: unknown[] = [];
+  add(value: unknown): string {
+    return `$${this.values.push(value)}`;
+  }
+}
 
-// The measure's columns of a set of rollup rows ($8: the measure, NULL for none).
-const MEASURE_COLUMNS = `
-  sum(count) FILTER (WHERE measure = $8) AS m_count, sum(sum) FILTER (WHERE measure = $8) AS m_sum,
-  min(min) FILTER (WHERE measure = $8) AS m_min, max(max) FILTER (WHERE measure = $8) AS m_max,
-  sum(skipped) FILTER (WHERE measure = $8) AS m_skipped`;
+/**
+ * Rows of (value, bucket, measure, count, sum, min, max, skipped) for a dimension over the minutes
+ * that start in [from, to). From the rollups: whole hours from the hourly table, the minutes before
+ * the first and after the last whole hour from the per-minute one.
+ */
+function rollupRows(params: Params, pipelineId: string, range: RollupRange): string {
+  const firstHour = Math.ceil(range.from.getTime() / HOUR_MS) * HOUR_MS;
+  const lastHour = Math.max(firstHour, Math.floor(range.to.getTime() / HOUR_MS) * HOUR_MS);
+  const [pipeline, dimension, from, to] = [params.add(pipelineId), params.add(range.by), params.add(range.from), params.add(range.to)];
+  const measures = params.add(range.measure === undefined ? [''] : ['', range.measure]);
+  const [hoursFrom, hoursTo] = [params.add(new Date(firstHour)), params.add(new Date(lastHour))];
+  return `
+    SELECT value, bucket, measure, count, sum, min, max, skipped FROM dimension_rollup_1h
+    WHERE pipeline_id = ${pipeline} AND dimension = ${dimension} AND measure = ANY (${measures}::text[]) AND bucket >= ${hoursFrom} AND bucket < ${hoursTo}
+    UNION ALL
+    SELECT value, bucket, measure, count, sum, min, max, skipped FROM dimension_rollup_1m
+    WHERE pipeline_id = ${pipeline} AND dimension = ${dimension} AND measure = ANY (${measures}::text[]) AND bucket >= ${from} AND bucket < ${to}
+      AND NOT (bucket >= ${hoursFrom} AND bucket < ${hoursTo})`;
+}
+
+/** The text a dimension has in an event, as the rollups take it (at most 200 characters; NULL when missing or null). */
+const dimensionText = (params: Params, dimension: string) =>
+  dimension === 'type' ? 'left(type, 200)' : `left(payload #>> ${params.add(dimension.split('.'))}::text[], 200)`;
+
+/**
+ * The same rows computed from the stored events themselves, for a read filtered by `where` (the
+ * rollups are kept per dimension, so one dimension cannot be filtered by another there). Values
+ * are the events' own: no cap applies. Bounded by the caller (see MAX_FILTERED_EVENTS).
+ */
+function filteredRows(params: Params, pipelineId: string, range: RollupRange, where: readonly PathFilter[]): string {
+  const filters = where.map((filter) => {
+    const text = dimensionText(params, filter.path);
+    return filter.value === '(none)' ? `${text} IS NULL` : `${text} = ${params.add(filter.value)}`;
+  });
+  const measure = range.measure === undefined ? null : `payload #> ${params.add(range.measure.split('.'))}::text[]`;
+  const events = `(
+      SELECT coalesce(${dimensionText(params, range.by)}, '(none)') AS value, date_bin('1 minute', occurred_at, timestamptz 'epoch') AS bucket
+        ${measure === null ? '' : `, CASE WHEN jsonb_typeof(${measure}) = 'number' THEN (${measure})::numeric END AS num, ${measure} IS NOT NULL AND jsonb_typeof(${measure}) <> 'number' AS skip`}
+      FROM events WHERE pipeline_id = ${params.add(pipelineId)}
+        AND occurred_at >= ${params.add(ceilMinute(range.from))} AND occurred_at < ${params.add(ceilMinute(range.to))}${filters.map((condition) => ` AND ${condition}`).join('')}
+    ) f`;
+  return `
+    SELECT value, bucket, '' AS measure, count(*) AS count, NULL::numeric AS sum, NULL::numeric AS min, NULL::numeric AS max, 0::bigint AS skipped FROM ${events} GROUP BY 1, 2
+    ${measure === null ? '' : `UNION ALL SELECT value, bucket, ${params.add(range.measure)}::text, count(num), sum(num), min(num), max(num), count(*) FILTER (WHERE skip) FROM ${events} GROUP BY 1, 2`}`;
+}
+
+// A minute counts when it starts in [from, to): its events are those from the first minute start at or after `from`.
+const ceilMinute = (time: Date) => new Date(Math.ceil(time.getTime() / 60_000) * 60_000);
+
+// The measure's columns of a set of rows (`measure`: its placeholder, NULL for none).
+const measureColumns = (measure: string) => `
+  sum(count) FILTER (WHERE measure = ${measure}) AS m_count, sum(sum) FILTER (WHERE measure = ${measure}) AS m_sum,
+  min(min) FILTER (WHERE measure = ${measure}) AS m_min, max(max) FILTER (WHERE measure = ${measure}) AS m_max,
+  sum(skipped) FILTER (WHERE measure = ${measure}) AS m_skipped`;
 
 /** Reads of the gold layer by dimension (the rollups the writer keeps; see events.sql.ts). */
 @Injectable()
 export class BreakdownsRepository {
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
 
-  private params(pipelineId: string, range: RollupRange, extra: unknown[]): unknown[] {
-    const firstHour = Math.ceil(range.from.getTime() / HOUR_MS) * HOUR_MS;
-    const lastHour = Math.max(firstHour, Math.floor(range.to.getTime() / HOUR_MS) * HOUR_MS);
-    const measures = range.measure === undefined ? [''] : ['', range.measure];
-    return [pipelineId, range.by, range.from, range.to, measures, new Date(firstHour), new Date(lastHour), range.measure ?? null, range.limit, ...extra];
+  /** Events in the range: above MAX_FILTERED_EVENTS a filtered read is refused (it reads the events themselves). */
+  async eventsInRange(pipelineId: string, range: Pick<RollupRange, 'from' | 'to'>): Promise<number> {
+    const params = new Params();
+    const rows = rollupRows(params, pipelineId, { by: 'type', from: range.from, to: range.to, limit: 0 });
+    const { rows: [row] } = await this.pool.query<{ n: string | null }>(`SELECT sum(count) AS n FROM (${rows}) r WHERE measure = ''`, params.values);
+    return Number(row?.n ?? 0);
+  }
+
+  private source(params: Params, pipelineId: string, range: RollupRange): string {
+    return range.where === undefined || range.where.length === 0 ? rollupRows(params, pipelineId, range) : filteredRows(params, pipelineId, range, range.where);
   }
 
   /** The top `limit` values by events counted, largest first, then `(other)` (the values past the cap and those past the limit). */
   async breakdown(pipelineId: string, range: RollupRange): Promise<BreakdownRow[]> {
+    const params = new Params();
+    const source = this.source(params, pipelineId, range);
+    const [measure, limit] = [params.add(range.measure ?? null), params.add(range.limit)];
     const { rows } = await this.pool.query<SummaryColumns & { value: string; count: string; rest: boolean }>(
       `WITH grouped AS (
-         SELECT value, sum(count) FILTER (WHERE measure = '') AS count, ${MEASURE_COLUMNS}
-         FROM (${RANGE}) r GROUP BY value
+         SELECT value, sum(count) FILTER (WHERE measure = '') AS count, ${measureColumns(`${measure}::text`)}
+         FROM (${source}) r GROUP BY value
        ), ranked AS (
          SELECT *, row_number() OVER (ORDER BY count DESC, value) AS rank FROM grouped WHERE value <> '(other)'
        )
-       SELECT value, count, m_count, m_sum, m_min, m_max, m_skipped, false AS rest FROM ranked WHERE rank <= $9
+       SELECT value, count, m_count, m_sum, m_min, m_max, m_skipped, false AS rest FROM ranked WHERE rank <= ${limit}
        UNION ALL
        SELECT '(other)', sum(count), sum(m_count), sum(m_sum), min(m_min), max(m_max), sum(m_skipped), true
-       FROM (SELECT value, count, m_count, m_sum, m_min, m_max, m_skipped FROM ranked WHERE rank > $9
+       FROM (SELECT value, count, m_count, m_sum, m_min, m_max, m_skipped FROM ranked WHERE rank > ${limit}
              UNION ALL SELECT value, count, m_count, m_sum, m_min, m_max, m_skipped FROM grouped WHERE value = '(other)') o
        HAVING count(*) > 0`,
-      this.params(pipelineId, range, []),
+      params.values,
     );
     const items = rows
       .map((row) => ({ value: row.value, count: Number(row.count), rest: row.rest, ...(range.measure === undefined ? {} : { measure: summary(row) }) }))
@@ -95,14 +152,17 @@ export class BreakdownsRepository {
 
   /** Per bucket (`interval`, epoch-aligned) and value: the top `limit` values by events counted over the range, the others as `(other)`. */
   async grouped(pipelineId: string, range: RollupRange & { interval: string }): Promise<GroupedRow[]> {
+    const params = new Params();
+    const source = this.source(params, pipelineId, range);
+    const [measure, limit, interval] = [params.add(range.measure ?? null), params.add(range.limit), params.add(range.interval)];
     const { rows } = await this.pool.query<SummaryColumns & { value: string; t: Date; count: string }>(
-      `WITH r AS MATERIALIZED (${RANGE}), top AS (
-         SELECT value FROM r WHERE measure = '' AND value <> '(other)' GROUP BY value ORDER BY sum(count) DESC, value LIMIT $9
+      `WITH r AS MATERIALIZED (${source}), top AS (
+         SELECT value FROM r WHERE measure = '' AND value <> '(other)' GROUP BY value ORDER BY sum(count) DESC, value LIMIT ${limit}
        )
        SELECT CASE WHEN value IN (SELECT value FROM top) THEN value ELSE '(other)' END AS value,
-         date_bin($10::interval, bucket, TIMESTAMPTZ 'epoch') AS t, sum(count) FILTER (WHERE measure = '') AS count, ${MEASURE_COLUMNS}
+         date_bin(${interval}::interval, bucket, TIMESTAMPTZ 'epoch') AS t, sum(count) FILTER (WHERE measure = '') AS count, ${measureColumns(`${measure}::text`)}
        FROM r GROUP BY 1, 2`,
-      this.params(pipelineId, range, [range.interval]),
+      params.values,
     );
     return rows.map((row) => ({ value: row.value, t: row.t.getTime(), count: Number(row.count), ...(range.measure === undefined ? {} : { measure: summary(row) }) }));
   }
