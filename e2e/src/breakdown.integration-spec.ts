@@ -124,6 +124,12 @@ describe('breakdowns on the pipeline page', () => {
     expect(await page.getByLabel('Measure').inputValue()).toBe('sum:data.total');
     await waitFor(() => listedEvents(page), (events) => events.length === 6 && events.every((event) => event.data?.currency === 'EUR'), UI_TIMEOUT, 'the list still filtered after the reload');
     await waitFor(() => page.getByTestId('breakdown-chart').getAttribute('data-groups'), (groups) => groups === JSON.stringify(['EUR']), UI_TIMEOUT, 'the chart still filtered');
+
+    // Another dimension, with the filter kept: it narrows that breakdown (the EUR events have no region).
+    await page.getByLabel('Break down by').selectOption('data.region');
+    await expectRows(page, { '(none)': ['6', '100.0%', '75'] });
+    await page.getByLabel('Break down by').selectOption('data.currency');
+    await expectRows(page, { EUR: ['6', '60.0%', '75'], USD: ['3', '30.0%', '600'], GBP: ['1', '10.0%', '7'] });
   });
 
   it('opens a viewer link on the same view, without management controls', async () => {
