@@ -2,6 +2,7 @@ import { STORAGE_SERVERS } from '@dash/infra/testing';
 import { sendWebhook, startStack, testEnv, waitFor, type Stack } from './support/harness';
 
 const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 
 /** Issue 24, items 2 to 5: dimensions and measures declared through the API, read back as breakdowns and grouped series. */
 describe.each(STORAGE_SERVERS)('breakdowns by payload field on $server', ({ server }) => {
@@ -35,7 +36,8 @@ describe.each(STORAGE_SERVERS)('breakdowns by payload field on $server', ({ serv
     const pipeline = await stack.api.createPipeline({ eventTimePath: 'at' });
     expect((await stack.api.request('PATCH', `/api/pipelines/${pipeline.id}`, { dimensions: ['data.currency'], measures: ['data.total'] })).status).toBe(200);
     // 60 events over two hours: currencies EUR ×30, USD ×20, GBP ×5, none ×5; totals numbers but every 7th a string.
-    const base = Math.floor(Date.now() / HOUR) * HOUR - 2 * HOUR;
+    // Two days ago, 03:00–05:00 UTC: a whole day of the daily rollup holds them all.
+    const base = Math.floor(Date.now() / DAY) * DAY - 2 * DAY + 3 * HOUR;
     const currencyOf = (i: number) => (i < 30 ? 'EUR' : i < 50 ? 'USD' : i < 55 ? 'GBP' : undefined);
     const events = Array.from({ length: 60 }, (_, i) => ({
       id: `o${i}`,
@@ -67,6 +69,16 @@ describe.each(STORAGE_SERVERS)('breakdowns by payload field on $server', ({ serv
         { value: '(other)', count: 10, share: 0.1667, measure: expectedMeasure((i) => i >= 50) },
       ],
     });
+    // Over whole days (the daily rollup, hours and minutes around it): the same answer.
+    const days = await stack.api.request('GET', `/api/pipelines/${pipeline.id}/breakdown?by=data.currency&measure=data.total&from=${new Date(base - 3 * HOUR - 90_000).toISOString()}&to=${new Date(base + DAY + 90_000).toISOString()}&limit=2`);
+    expect(days.body.items).toEqual(breakdown.body.items);
+    // Five-minute buckets read minutes: o0…o2 at 0, 2, 4 minutes, o3 and o4 at 6 and 8.
+    const fine = await stack.api.request('GET', `/api/pipelines/${pipeline.id}/series?bucket=5m&from=${from}&to=${new Date(base + HOUR).toISOString()}&groupBy=type`);
+    expect(fine.status).toBe(200);
+    const totals = fine.body.groups.reduce((sum: number[], group: { points: Array<{ count: number }> }) => group.points.map((point, k) => (sum[k] ?? 0) + point.count), [] as number[]);
+    expect(totals).toHaveLength(12);
+    expect(totals.slice(0, 3)).toEqual([3, 2, 3]);
+    expect(totals.reduce((a: number, b: number) => a + b, 0)).toBe(30);
     // A range cut inside hours reads the minutes at its edges: the first 45 minutes hold o0…o22.
     const edge = await stack.api.request('GET', `/api/pipelines/${pipeline.id}/breakdown?by=type&from=${from}&to=${new Date(base + 45 * 60_000).toISOString()}`);
     expect(edge.body.total).toBe(23);

@@ -13,7 +13,7 @@ const ROLLUP_ROWS = (table: string) => `
  * What the rollups must equal: a GROUP BY over the stored events (no dimension past its cap here),
  * for the dimensions `type`, `data.currency` and the measure `data.total`.
  */
-const GROUP_BY = (unit: 'minute' | 'hour') => `
+const GROUP_BY = (unit: 'minute' | 'hour' | 'day') => `
   WITH valued AS (
     SELECT e.*, d.dimension, coalesce(left(CASE WHEN d.dimension = 'type' THEN e.type ELSE e.payload #>> string_to_array(d.dimension, '.') END, 200), '(none)') AS value
     FROM events e CROSS JOIN unnest(ARRAY['type', 'data.currency']) AS d(dimension) WHERE e.pipeline_id = $1
@@ -86,6 +86,7 @@ describe.each(STORAGE_SERVERS)('dimension rollups kept by the writer on $server 
     expect(minutes.length).toBeGreaterThan(300);
     expect(minutes).toEqual(await rows(GROUP_BY('minute'), id));
     expect(await rows(ROLLUP_ROWS('dimension_rollup_1h'), id)).toEqual(await rows(GROUP_BY('hour'), id));
+    expect(await rows(ROLLUP_ROWS('dimension_rollup_1d'), id)).toEqual(await rows(GROUP_BY('day'), id));
     // Spot checks of the mapping itself.
     const values = (await rows(`SELECT DISTINCT value FROM dimension_rollup_1h WHERE pipeline_id = $1 AND dimension = 'data.currency'`, id)).map((r) => r.value).sort();
     expect(values).toEqual(['(none)', '7', 'EUR', 'GBP', 'USD', 'true', 'x'.repeat(200), '{"nested": 1}'].sort());
@@ -155,6 +156,7 @@ describe.each(STORAGE_SERVERS)('dimension rollups kept by the writer on $server 
     expect(minutes.length).toBeGreaterThan(200);
     expect(minutes).toEqual(await rows(GROUP_BY('minute'), id));
     expect(await rows(ROLLUP_ROWS('dimension_rollup_1h'), id)).toEqual(await rows(GROUP_BY('hour'), id));
+    expect(await rows(ROLLUP_ROWS('dimension_rollup_1d'), id)).toEqual(await rows(GROUP_BY('day'), id));
     expect(await dimensions.progress(id)).toMatchObject({ state: 'done', dimensions: [], measures: ['data.total'], finishedAt: expect.any(String) });
 
     // Removing the measure drops its rows; declaring it again backfills it afresh, not twice.

@@ -60,7 +60,7 @@ export class BreakdownsService {
     assertMeasure(pipeline, query.measure?.path);
     await this.checkWhere(pipeline, query.where, query);
     const spec = BUCKETS[query.bucket];
-    const rows = await this.rollups.grouped(pipeline.id, { by: query.groupBy, from: query.from, to: query.to, measure: query.measure?.path, limit: query.limit ?? 10, where: query.where, interval: spec.interval });
+    const rows = await this.rollups.grouped(pipeline.id, { by: query.groupBy, from: query.from, to: query.to, measure: query.measure?.path, limit: query.limit ?? 10, where: query.where, interval: spec.interval, bucketMs: spec.ms });
     const groups = new Map<string, { total: number; points: Map<number, GroupPoint> }>();
     for (const row of rows) {
       const group = groups.get(row.value) ?? { total: 0, points: new Map<number, GroupPoint>() };

@@ -12,7 +12,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *   `dash_admit_dimension_values` admits a batch's new values under a transaction-scoped advisory
  *   lock per (pipeline, dimension, hour), taken in key order, so concurrent writers see each
  *   other's committed values and the cap is exact.
- * - `dimension_rollup_1m` / `_1h`: per (pipeline, dimension, value, bucket) the events counted
+ * - `dimension_rollup_1m` / `_1h` / `_1d` (UTC days): per (pipeline, dimension, value, bucket) the events counted
  *   (`measure = ''`) and, per measure path, the numbers' count, sum, min and max and the values
  *   skipped (present but not numbers).
  */
@@ -31,7 +31,7 @@ export class Dimensions1733356800025 implements MigrationInterface {
       )`);
     // The maintainer trims old hours.
     await q.query(`CREATE INDEX dimension_values_hour ON dimension_values (hour)`);
-    for (const [name, unit] of [['dimension_rollup_1m', 'minute'], ['dimension_rollup_1h', 'hour']]) {
+    for (const [name, unit] of [['dimension_rollup_1m', 'minute'], ['dimension_rollup_1h', 'hour'], ['dimension_rollup_1d', 'day']]) {
       await q.query(`
         CREATE TABLE ${name} (
           pipeline_id uuid NOT NULL REFERENCES pipelines(id) ON DELETE CASCADE,
@@ -99,7 +99,7 @@ export class Dimensions1733356800025 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP FUNCTION IF EXISTS dash_admit_dimension_values(uuid[], text[], timestamptz[], text[], int)`);
-    await q.query(`DROP TABLE IF EXISTS dimension_backfills, dimension_rollup_1m, dimension_rollup_1h, dimension_values`);
+    await q.query(`DROP TABLE IF EXISTS dimension_backfills, dimension_rollup_1m, dimension_rollup_1h, dimension_rollup_1d, dimension_values`);
     await q.query(`ALTER TABLE pipelines DROP COLUMN IF EXISTS dimensions, DROP COLUMN IF EXISTS measures`);
   }
 }

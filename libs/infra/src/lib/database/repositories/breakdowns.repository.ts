@@ -52,24 +52,38 @@ class Params {
   }
 }
 
+const UNITS = [
+  { table: 'dimension_rollup_1d', ms: 24 * HOUR_MS },
+  { table: 'dimension_rollup_1h', ms: HOUR_MS },
+  { table: 'dimension_rollup_1m', ms: 60_000 },
+];
+
 /**
  * Rows of (value, bucket, measure, count, sum, min, max, skipped) for a dimension over the minutes
- * that start in [from, to). From the rollups: whole hours from the hourly table, the minutes before
- * the first and after the last whole hour from the per-minute one.
+ * that start in [from, to), from the rollups: whole days from the daily table, the whole hours
+ * around them from the hourly one, the minutes at the edges from the per-minute one. `largestMs`:
+ * the largest rollup bucket the caller may bin (a grouped series of 5-minute buckets reads minutes).
  */
-function rollupRows(params: Params, pipelineId: string, range: RollupRange): string {
-  const firstHour = Math.ceil(range.from.getTime() / HOUR_MS) * HOUR_MS;
-  const lastHour = Math.max(firstHour, Math.floor(range.to.getTime() / HOUR_MS) * HOUR_MS);
-  const [pipeline, dimension, from, to] = [params.add(pipelineId), params.add(range.by), params.add(range.from), params.add(range.to)];
+function rollupRows(params: Params, pipelineId: string, range: RollupRange, largestMs = 24 * HOUR_MS): string {
+  const [pipeline, dimension] = [params.add(pipelineId), params.add(range.by)];
   const measures = params.add(range.measure === undefined ? [''] : ['', range.measure]);
-  const [hoursFrom, hoursTo] = [params.add(new Date(firstHour)), params.add(new Date(lastHour))];
-  return `
-    SELECT value, bucket, measure, count, sum, min, max, skipped FROM dimension_rollup_1h
-    WHERE pipeline_id = ${pipeline} AND dimension = ${dimension} AND measure = ANY (${measures}::text[]) AND bucket >= ${hoursFrom} AND bucket < ${hoursTo}
-    UNION ALL
-    SELECT value, bucket, measure, count, sum, min, max, skipped FROM dimension_rollup_1m
-    WHERE pipeline_id = ${pipeline} AND dimension = ${dimension} AND measure = ANY (${measures}::text[]) AND bucket >= ${from} AND bucket < ${to}
-      AND NOT (bucket >= ${hoursFrom} AND bucket < ${hoursTo})`;
+  const parts: string[] = [];
+  // Each unit covers [start, end) minus what the larger units before it covered.
+  let covered: [number, number] | null = null;
+  for (const unit of UNITS.filter((candidate) => candidate.ms <= largestMs)) {
+    const finest = unit.ms === 60_000;
+    const start = finest ? range.from.getTime() : Math.ceil(range.from.getTime() / unit.ms) * unit.ms;
+    const end = finest ? range.to.getTime() : Math.max(start, Math.floor(range.to.getTime() / unit.ms) * unit.ms);
+    if (end > start) {
+      const outside = covered === null ? '' : ` AND NOT (bucket >= ${params.add(new Date(covered[0]))} AND bucket < ${params.add(new Date(covered[1]))})`;
+      parts.push(`
+        SELECT value, bucket, measure, count, sum, min, max, skipped FROM ${unit.table}
+        WHERE pipeline_id = ${pipeline} AND dimension = ${dimension} AND measure = ANY (${measures}::text[])
+          AND bucket >= ${params.add(new Date(start))} AND bucket < ${params.add(new Date(end))}${outside}`);
+      covered = covered === null ? [start, end] : [Math.min(covered[0], start), Math.max(covered[1], end)];
+    }
+  }
+  return parts.length > 0 ? parts.join(' UNION ALL ') : `SELECT NULL::text AS value, NULL::timestamptz AS bucket, NULL::text AS measure, 0::bigint AS count, NULL::numeric AS sum, NULL::numeric AS min, NULL::numeric AS max, 0::bigint AS skipped WHERE false`;
 }
 
 /** The text a dimension has in an event, as the rollups take it (at most 200 characters; NULL when missing or null). */
@@ -120,8 +134,8 @@ export class BreakdownsRepository {
     return Number(row?.n ?? 0);
   }
 
-  private source(params: Params, pipelineId: string, range: RollupRange): string {
-    return range.where === undefined || range.where.length === 0 ? rollupRows(params, pipelineId, range) : filteredRows(params, pipelineId, range, range.where);
+  private source(params: Params, pipelineId: string, range: RollupRange, largestMs?: number): string {
+    return range.where === undefined || range.where.length === 0 ? rollupRows(params, pipelineId, range, largestMs) : filteredRows(params, pipelineId, range, range.where);
   }
 
   /** The top `limit` values by events counted, largest first, then `(other)` (the values past the cap and those past the limit). */
@@ -151,9 +165,9 @@ export class BreakdownsRepository {
   }
 
   /** Per bucket (`interval`, epoch-aligned) and value: the top `limit` values by events counted over the range, the others as `(other)`. */
-  async grouped(pipelineId: string, range: RollupRange & { interval: string }): Promise<GroupedRow[]> {
+  async grouped(pipelineId: string, range: RollupRange & { interval: string; bucketMs: number }): Promise<GroupedRow[]> {
     const params = new Params();
-    const source = this.source(params, pipelineId, range);
+    const source = this.source(params, pipelineId, range, range.bucketMs);
     const [measure, limit, interval] = [params.add(range.measure ?? null), params.add(range.limit), params.add(range.interval)];
     const { rows } = await this.pool.query<SummaryColumns & { value: string; t: Date; count: string }>(
       `WITH r AS MATERIALIZED (${source}), top AS (

@@ -75,7 +75,7 @@ export class DimensionsRepository {
       const removedMeasures = without(before.measures, measures);
       await client.query('UPDATE pipelines SET dimensions = $2, measures = $3, updated_at = now() WHERE id = $1', [pipelineId, dimensions, measures]);
       if (removedDimensions.length > 0 || removedMeasures.length > 0) {
-        for (const table of ['dimension_rollup_1m', 'dimension_rollup_1h']) {
+        for (const table of ['dimension_rollup_1m', 'dimension_rollup_1h', 'dimension_rollup_1d']) {
           await client.query(`DELETE FROM ${table} WHERE pipeline_id = $1 AND (dimension = ANY ($2) OR measure = ANY ($3))`, [pipelineId, removedDimensions, removedMeasures]);
         }
         await client.query('DELETE FROM dimension_values WHERE pipeline_id = $1 AND dimension = ANY ($2)', [pipelineId, removedDimensions]);

@@ -88,9 +88,12 @@ export function dimensionRollupsSql(events: string, plan: string): string {
     UNION ALL
     SELECT v.pipeline_id, v.dimension, v.value, v.bucket, m.measure, count(m.num), sum(m.num), min(m.num), max(m.num), count(*) FILTER (WHERE m.skip)
     FROM valued v CROSS JOIN LATERAL unnest(v.measures) AS w(measure) JOIN measured m ON m.seq = v.seq AND m.measure = w.measure GROUP BY 1, 2, 3, 4, 5
-  )${dimensionRollup('dimension_rollup_1m', 'minute_rollup')}${dimensionRollup('dimension_rollup_1h', `(
-      SELECT pipeline_id, dimension, value, date_bin('1 hour', bucket, timestamptz 'epoch') AS bucket, measure, sum(count)::bigint AS count, sum(sum) AS sum, min(min) AS min, max(max) AS max, sum(skipped)::bigint AS skipped
-      FROM minute_rollup GROUP BY 1, 2, 3, 4, 5)`)}`;
+  ), hour_rollup AS MATERIALIZED (
+    SELECT pipeline_id, dimension, value, date_bin('1 hour', bucket, timestamptz 'epoch') AS bucket, measure, sum(count)::bigint AS count, sum(sum) AS sum, min(min) AS min, max(max) AS max, sum(skipped)::bigint AS skipped
+    FROM minute_rollup GROUP BY 1, 2, 3, 4, 5
+  )${dimensionRollup('dimension_rollup_1m', 'minute_rollup')}${dimensionRollup('dimension_rollup_1h', 'hour_rollup')}${dimensionRollup('dimension_rollup_1d', `(
+      SELECT pipeline_id, dimension, value, date_bin('1 day', bucket, timestamptz 'epoch') AS bucket, measure, sum(count)::bigint AS count, sum(sum) AS sum, min(min) AS min, max(max) AS max, sum(skipped)::bigint AS skipped
+      FROM hour_rollup GROUP BY 1, 2, 3, 4, 5)`)}`;
 }
 
 // Only pipelines with declared dimensions or measures do any of this work; for the others the
