@@ -157,9 +157,9 @@ describe.each(STORAGE_SERVERS)('breakdowns by payload field on $server', ({ serv
         10_000,
         'a breakdown subscription',
       );
-      expect(ack).toMatchObject({ ok: true, breakdown: { by: 'data.plan', total: 0, items: [] } });
+      expect(ack).toMatchObject({ ok: true, breakdownKey: expect.any(String) });
       expect(await plain.timeout(5000).emitWithAck('subscribe', { pipelineId: pipeline.id })).toMatchObject({ ok: true });
-      expect(await plain.timeout(5000).emitWithAck('subscribe', { pipelineId: pipeline.id, breakdown: { by: 'data.nope' } })).toEqual({ ok: false, error: 'invalid_request' });
+      expect(await plain.timeout(5000).emitWithAck('subscribe', { pipelineId: pipeline.id, breakdown: { by: 'data.nope' } })).toMatchObject({ ok: false, error: 'invalid_request' });
       const followed: BreakdownUpdated[] = [];
       const unasked: BreakdownUpdated[] = [];
       follower.on('breakdown_updated', (update) => followed.push(update));

@@ -5,7 +5,10 @@ import type {
   AlertInput,
   AlertList,
   AlertView,
+  Breakdown,
   ClusterNode,
+  FieldView,
+  GroupedSeries,
   EventPage,
   FailureView,
   PipelineSource,
@@ -21,7 +24,7 @@ import type {
 } from '@dash/domain';
 
 // The answers' shapes are the server's own (libs/domain): re-exported for the pages.
-export type { AlertChannel, AlertChannelView, AlertCondition, AlertInput, AlertList, AlertView, NotificationView, ClusterNode, FailureView, PipelineSource, PipelineView, Rejection, Series, SeriesBucket, ViewerTokenInfo };
+export type { AlertChannel, AlertChannelView, AlertCondition, AlertInput, AlertList, AlertView, NotificationView, Breakdown, ClusterNode, FailureView, FieldView, GroupedSeries, PipelineSource, PipelineView, Rejection, Series, SeriesBucket, ViewerTokenInfo };
 
 const TOKEN_KEY = 'dash.token';
 let memoryToken: string | null = null;
@@ -116,12 +119,15 @@ export interface EventsQuery {
   limit?: number;
   before?: string;
   type?: string;
+  /** `<path>=<value>` payload filters (AND). */
+  where?: string[];
 }
 
 export function getEvents(id: string, limit = 20, query: EventsQuery = {}): Promise<EventPage> {
   const params = new URLSearchParams({ limit: String(query.limit ?? limit) });
   if (query.before) params.set('before', query.before);
   if (query.type) params.set('type', query.type);
+  for (const filter of query.where ?? []) params.append('where', filter);
   return api<EventPage>(pipelinePath(id, `/events?${params.toString()}`));
 }
 
@@ -149,6 +155,8 @@ export interface PipelineInput {
   eventIdPath?: string;
   eventTimePath?: string;
   eventTypePath?: string;
+  dimensions?: string[];
+  measures?: string[];
 }
 
 export const createPipeline = (input: PipelineInput) => api<PipelineView & { signingSecret: string }>('/api/pipelines', 'POST', input);
@@ -199,4 +207,41 @@ export function getSeries(id: string, bucket: SeriesBucket, from: Date, to?: Dat
   const query = new URLSearchParams({ bucket, from: from.toISOString() });
   if (to) query.set('to', to.toISOString());
   return api<Series>(`/api/pipelines/${encodeURIComponent(id)}/series?${query.toString()}`);
+}
+
+export const getFields = (id: string) => api<{ items: FieldView[] }>(pipelinePath(id, '/fields'));
+
+/** What a breakdown reads: `where` holds `<path>=<value>` filters on declared dimensions. */
+export interface BreakdownQuery {
+  by: string;
+  from: Date;
+  to?: Date;
+  /** A declared measure's path. */
+  measure?: string;
+  where?: string[];
+  limit?: number;
+}
+
+function breakdownParams(query: BreakdownQuery): URLSearchParams {
+  const params = new URLSearchParams({ from: query.from.toISOString() });
+  if (query.to) params.set('to', query.to.toISOString());
+  if (query.limit) params.set('limit', String(query.limit));
+  for (const filter of query.where ?? []) params.append('where', filter);
+  return params;
+}
+
+export function getBreakdown(id: string, query: BreakdownQuery): Promise<Breakdown> {
+  const params = breakdownParams(query);
+  params.set('by', query.by);
+  if (query.measure) params.set('measure', query.measure);
+  return api<Breakdown>(pipelinePath(id, `/breakdown?${params.toString()}`));
+}
+
+/** The series of the top values of `by`; `measure` is `sum:<path>` (or min, max). */
+export function getGroupedSeries(id: string, bucket: SeriesBucket, query: BreakdownQuery): Promise<GroupedSeries> {
+  const params = breakdownParams(query);
+  params.set('bucket', bucket);
+  params.set('groupBy', query.by);
+  if (query.measure) params.set('measure', query.measure);
+  return api<GroupedSeries>(pipelinePath(id, `/series?${params.toString()}`));
 }

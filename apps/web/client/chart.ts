@@ -3,7 +3,7 @@ import type { BucketWindow } from './buckets';
 import { h, setText } from './dom';
 import { formatCount, formatTime } from './format';
 
-function cssVar(name: string, fallback: string): string {
+export function cssVar(name: string, fallback: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
 }
 
@@ -40,9 +40,7 @@ export class EventsChart {
     this.plot = null;
     const width = Math.max(240, this.element.clientWidth);
     const accent = cssVar('--accent', '#4f46e5');
-    const muted = cssVar('--muted', '#6b7280');
-    const grid = cssVar('--grid', '#e5e7eb');
-    const axis: uPlot.Axis = { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, font: '12px system-ui, sans-serif' };
+    const axis = axisStyle();
     this.plot = new uPlot(
       {
         width,
@@ -57,7 +55,7 @@ export class EventsChart {
         },
         axes: [
           { ...axis, space: 70 },
-          { ...axis, size: 48, values: (_u, ticks) => ticks.map((tick) => (Number.isInteger(tick) ? formatCount(tick) : '')) },
+          { ...axis, size: 48, values: countTicks },
         ],
         series: [
           {},
@@ -119,12 +117,27 @@ export class EventsChart {
   }
 
   private height(): number {
-    return window.innerWidth < 600 ? 200 : 260;
+    return chartHeight();
   }
 
   private fitToContainer(): void {
-    if (this.plot && this.element.clientWidth > 0 && Math.abs(this.plot.width - this.element.clientWidth) > 1) {
-      this.plot.setSize({ width: this.element.clientWidth, height: this.height() });
-    }
+    fitPlot(this.plot, this.element);
   }
+}
+
+/** The axes' look, from the page's colours (light or dark). */
+export function axisStyle(): uPlot.Axis {
+  const muted = cssVar('--muted', '#6b7280');
+  const grid = cssVar('--grid', '#e5e7eb');
+  return { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, font: '12px system-ui, sans-serif' };
+}
+
+/** Whole-number y ticks with thousands separators. */
+export const countTicks = (_u: uPlot, ticks: number[]): string[] => ticks.map((tick) => (Number.isInteger(tick) ? formatCount(tick) : ''));
+
+export const chartHeight = (): number => (window.innerWidth < 600 ? 200 : 260);
+
+/** Keeps a plot as wide as its container. */
+export function fitPlot(plot: uPlot | null, element: HTMLElement): void {
+  if (plot && element.clientWidth > 0 && Math.abs(plot.width - element.clientWidth) > 1) plot.setSize({ width: element.clientWidth, height: chartHeight() });
 }

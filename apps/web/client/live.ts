@@ -1,4 +1,4 @@
-import type { AlertUpdated, ClientToServerEvents, DataUpdated, PipelineStats, ServerToClientEvents } from '@dash/domain';
+import type { AlertUpdated, BreakdownRequest, BreakdownUpdated, ClientToServerEvents, DataUpdated, PipelineStats, ServerToClientEvents } from '@dash/domain';
 import { io, type Socket } from 'socket.io-client';
 import { CommandPacer } from './pacer';
 
@@ -38,6 +38,13 @@ export class PipelineFigure {
 }
 
 type Listener = (change: Change) => void;
+
+/** The breakdown a page follows for a pipeline; `key` is learnt from the subscribe acknowledgement. */
+interface FollowedBreakdown {
+  request: BreakdownRequest;
+  listener: (update: BreakdownUpdated) => void;
+  key: string | null;
+}
 type Live = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 /**
@@ -49,6 +56,7 @@ export class LiveConnection {
   private readonly socket: Live;
   private readonly figures = new Map<string, PipelineFigure>();
   private readonly listeners = new Map<string, Listener>();
+  private readonly breakdowns = new Map<string, FollowedBreakdown>();
   private readonly stateListeners: Array<(state: ConnectionState) => void> = [];
   /** When the socket was last known to be live (for "stale since"). */
   lastLiveAt = 0;
@@ -71,6 +79,27 @@ export class LiveConnection {
       } else if (this.state !== 'connecting') this.setState('reconnecting');
     });
     this.socket.on('data_updated', (update: DataUpdated) => this.receive(update.pipelineId, update, 'update', update.emittedAt));
+    this.socket.on('breakdown_updated', (update: BreakdownUpdated) => {
+      const followed = this.breakdowns.get(update.pipelineId);
+      if (followed && followed.key === update.key) followed.listener(update);
+    });
+  }
+
+  /**
+   * Follows one breakdown of a watched pipeline (null: none), replacing the one followed before:
+   * the server then sends its `breakdown_updated` as events are stored.
+   */
+  followBreakdown(pipelineId: string, request: BreakdownRequest | null, listener: (update: BreakdownUpdated) => void = () => undefined): void {
+    const previous = this.breakdowns.get(pipelineId);
+    if (previous && request && JSON.stringify(previous.request) === JSON.stringify(request)) {
+      previous.listener = listener;
+      return;
+    }
+    this.breakdowns.delete(pipelineId);
+    if (previous && this.socket.connected) void this.pacer.slot().then(() => this.socket.emit('unsubscribe', { pipelineId, breakdown: previous.request }));
+    if (!request) return;
+    this.breakdowns.set(pipelineId, { request, listener, key: null });
+    if (this.socket.connected && this.listeners.has(pipelineId)) void this.subscribe(pipelineId);
   }
 
   /** Alert state and notification changes of the pipelines this page follows (see alerts.ts). */
@@ -138,9 +167,16 @@ export class LiveConnection {
   private async subscribe(pipelineId: string): Promise<boolean> {
     try {
       await this.pacer.slot();
-      const ack = await this.socket.timeout(10_000).emitWithAck('subscribe', { pipelineId });
+      const followed = this.breakdowns.get(pipelineId);
+      const ack = await this.socket.timeout(10_000).emitWithAck('subscribe', followed ? { pipelineId, breakdown: followed.request } : { pipelineId });
       // A refusal is a definite answer (the page shows the REST error); only silence is retried.
-      if (!ack.ok) return true;
+      if (!ack.ok) {
+        // A breakdown refused (not a dimension any more, say): the pipeline is still followed without it.
+        if (!followed || this.breakdowns.get(pipelineId) !== followed) return true;
+        this.breakdowns.delete(pipelineId);
+        return this.subscribe(pipelineId);
+      }
+      if (followed && this.breakdowns.get(pipelineId) === followed) followed.key = ack.breakdownKey ?? null;
       this.receive(pipelineId, ack.stats, 'snapshot');
       return true;
     } catch {

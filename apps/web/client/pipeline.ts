@@ -4,6 +4,8 @@ import { BucketWindow } from './buckets';
 import { EventsChart } from './chart';
 import { append, copyButton, field, h, setText } from './dom';
 import { alertsSection } from './alerts';
+import { breakdownSection } from './breakdown';
+import { fieldsSection } from './fields';
 import { signingExamples } from './examples';
 import { failuresSection, rejectionsSection, settingsSection } from './pipeline-sections';
 import { formatAgo, formatCount, formatDuration, formatRate, formatTime, preview } from './format';
@@ -21,9 +23,13 @@ const RECENT_EVENTS = 20;
 interface Browse {
   type: string;
   eventId: string;
+  /** `<path>=<value>` payload filters, from the breakdown view. */
+  where: string[];
   cursors: Array<string | null>;
   items: StoredEvent[];
   next: string | null;
+  /** The server stopped at its work bound: older pages may hold more matches. */
+  partial: boolean;
 }
 
 interface Range {
@@ -162,6 +168,11 @@ function showPipeline(main: HTMLElement, connection: HTMLElement, token: string,
   );
   const title = main.querySelector('h1');
   const live = new LiveConnection(token);
+  // The breakdown view's filters also filter the events list (see browseTo).
+  const breakdown = breakdownSection(pipeline, live, (where) => void browseTo({ type: '', eventId: '', where, cursors: [null] }));
+  const fields = fieldsSection(pipeline, admin, (saved, backfilled) => breakdown.setPipeline(saved, backfilled));
+  eventsCard.before(breakdown.element);
+  append(main, fields.element);
   append(main, failuresSection(pipeline, admin, live), rejectionsSection(pipeline, live), alertsSection(pipeline.id, admin, live));
   if (admin)
     append(
@@ -208,11 +219,11 @@ function showPipeline(main: HTMLElement, connection: HTMLElement, token: string,
   }
 
   function renderEvents(): void {
-    showAll.hidden = browse === null || (!browse.type && !browse.eventId);
+    showAll.hidden = browse === null || (!browse.type && !browse.eventId && !browse.where.length);
     newer.disabled = browse === null || browse.cursors.length <= 1;
     older.disabled = browse === null ? liveNext === null : browse.next === null;
     if (browse) {
-      const where = browse.eventId ? `event id ${browse.eventId}` : `${browse.type ? `type ${browse.type} · ` : ''}page ${browse.cursors.length}`;
+      const where = browse.eventId ? `event id ${browse.eventId}` : `${browse.type ? `type ${browse.type} · ` : ''}${browse.where.map((filter) => `${filter} · `).join('')}page ${browse.cursors.length}${browse.partial ? ' · searched the newest events so far' : ''}`;
       setText(eventsNote, browse.items.length ? where : `${where}: no events`);
       eventsList.replaceChildren(...(browse.items.length ? browse.items.map(eventRow) : [h('p', { class: 'muted' }, browse.eventId ? `No event with id ${browse.eventId} in this pipeline.` : 'No events here.')]));
       return;
@@ -254,23 +265,25 @@ function showPipeline(main: HTMLElement, connection: HTMLElement, token: string,
     );
   }
 
-  async function browseTo(target: Omit<Browse, 'items' | 'next'>): Promise<void> {
+  async function browseTo(target: Omit<Browse, 'items' | 'next' | 'partial'>): Promise<void> {
     const generation = ++browseGeneration;
     setText(eventsNote, 'Loading…');
     try {
       let items: StoredEvent[];
       let next: string | null = null;
+      let partial = false;
       if (target.eventId) {
         const found = await findEvent(pipeline.id, target.eventId);
         items = found ? [found] : [];
       } else {
-        const page = await getEvents(pipeline.id, RECENT_EVENTS, { before: target.cursors[target.cursors.length - 1] ?? undefined, type: target.type || undefined });
+        const page = await getEvents(pipeline.id, RECENT_EVENTS, { before: target.cursors[target.cursors.length - 1] ?? undefined, type: target.type || undefined, where: target.where });
         items = page.items;
         next = page.next;
+        partial = page.partial;
       }
       if (generation !== browseGeneration) return;
       // Back on the first unfiltered page: follow live updates again.
-      browse = !target.type && !target.eventId && target.cursors.length <= 1 ? null : { ...target, items, next };
+      browse = !target.type && !target.eventId && !target.where.length && target.cursors.length <= 1 ? null : { ...target, items, next, partial };
       if (!browse) {
         shown = items;
         liveNext = next;
@@ -284,24 +297,25 @@ function showPipeline(main: HTMLElement, connection: HTMLElement, token: string,
   filterForm.addEventListener('submit', (event) => {
     event.preventDefault();
     idInput.value = '';
-    void browseTo({ type: typeInput.value.trim(), eventId: '', cursors: [null] });
+    void browseTo({ type: typeInput.value.trim(), eventId: '', where: breakdown.where, cursors: [null] });
   });
   searchForm.addEventListener('submit', (event) => {
     event.preventDefault();
     const eventId = idInput.value.trim();
-    if (eventId) void browseTo({ type: '', eventId, cursors: [null] });
+    if (eventId) void browseTo({ type: '', eventId, where: [], cursors: [null] });
   });
   showAll.addEventListener('click', () => {
     typeInput.value = '';
     idInput.value = '';
-    void browseTo({ type: '', eventId: '', cursors: [null] });
+    breakdown.clearWhere();
+    void browseTo({ type: '', eventId: '', where: [], cursors: [null] });
   });
   older.addEventListener('click', () => {
-    const from = browse ?? { type: '', eventId: '', cursors: [null], next: liveNext };
-    if (from.next) void browseTo({ type: from.type, eventId: '', cursors: [...from.cursors, from.next] });
+    const from = browse ?? { type: '', eventId: '', where: [], cursors: [null], next: liveNext };
+    if (from.next) void browseTo({ type: from.type, eventId: '', where: from.where, cursors: [...from.cursors, from.next] });
   });
   newer.addEventListener('click', () => {
-    if (browse && browse.cursors.length > 1) void browseTo({ type: browse.type, eventId: '', cursors: browse.cursors.slice(0, -1) });
+    if (browse && browse.cursors.length > 1) void browseTo({ type: browse.type, eventId: '', where: browse.where, cursors: browse.cursors.slice(0, -1) });
   });
 
   function tick(): void {
@@ -351,7 +365,9 @@ function showPipeline(main: HTMLElement, connection: HTMLElement, token: string,
   });
 
   void loadSeries(true);
-  loadEvents();
+  // Opened on a filtered view (a shared link): the events list starts filtered too.
+  if (breakdown.where.length) void browseTo({ type: '', eventId: '', where: breakdown.where, cursors: [null] });
+  else loadEvents();
   renderEvents();
   setInterval(tick, 1000);
   setInterval(() => {

@@ -40,7 +40,7 @@ export class LivePublisher implements OnApplicationShutdown {
   constructor(
     /** The emitter's connection: while it is down, the newest state waits and is sent once it is back. */
     @Inject(REDIS_WORKER) private readonly redis: Pick<Redis, 'status'>,
-    @Inject(LIVE_EMITTER) private readonly emitter: Pick<Emitter<ServerToClientEvents>, 'to' | 'serverSideEmit'>,
+    @Inject(LIVE_EMITTER) private readonly emitter: Pick<Emitter<ServerToClientEvents>, 'to'>,
   ) {}
 
   /**
@@ -99,8 +99,6 @@ export class LivePublisher implements OnApplicationShutdown {
     const update: DataUpdated = { ...state, lastEvent: state.lastEvent && boundedEvent(state.lastEvent), emittedAt: new Date().toISOString(), committedAt: new Date(slot.pendingCommittedAt).toISOString() };
     try {
       this.emitter.to(pipelineRoom(pipelineId)).emit(SocketEvent.DataUpdated, update);
-      // Web nodes with sockets following a breakdown of this pipeline recompute it (at this same pace).
-      this.emitter.serverSideEmit(SocketEvent.EventsStored, pipelineId);
     } catch (error) {
       // An update that cannot be encoded must not throw here: this runs from a timer too, where
       // a throw would end the process. The next update carries the newer state.

@@ -1,30 +1,14 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway, WebSocketServer, type OnGatewayConnection, type OnGatewayInit } from '@nestjs/websockets';
-import {
-  DashError,
-  MAX_PATH_FILTERS,
-  MAX_SOCKET_BUFFER_BYTES,
-  MAX_SOCKET_COMMANDS_PER_SECOND,
-  isValidPath,
-  parsePathFilter,
-  pipelineRoom,
-  SocketEvent,
-  UNAUTHORIZED,
-  type Breakdown,
-  type ClientToServerEvents,
-  type InterServerEvents,
-  type PathFilter,
-  type ServerToClientEvents,
-  type SubscribeAck,
-} from '@dash/domain';
+import { DashError, MAX_BREAKDOWN_SUBSCRIPTIONS, MAX_SOCKET_BUFFER_BYTES, MAX_SOCKET_COMMANDS_PER_SECOND, pipelineRoom, SocketEvent, UNAUTHORIZED, type ClientToServerEvents, type ServerToClientEvents, type SubscribeAck } from '@dash/domain';
 import type { Server, Socket } from 'socket.io';
 import { AuthService, canRead, type Principal } from '../auth/auth.service';
 import { RequestLimits } from '../auth/request-limits';
 import { PipelineCache } from '../pipelines/pipeline-cache';
 import { isUuid } from '../pipelines/pipelines.schemas';
 import { StatsService } from '../reading/stats.service';
-import type { BreakdownQuery } from '../series/breakdown.params';
-import { BreakdownsService } from '../series/breakdowns.service';
+import { BreakdownFollowers } from './breakdown-followers';
+import { onArrivedUpdate } from './redis-io.adapter';
 
 interface SocketData {
   principal: Principal;
@@ -33,43 +17,9 @@ interface SocketData {
   /** Commands received in the current one-second window, and when it started. */
   commands: number;
   commandsSince: number;
-  /** The breakdown followed per pipeline (one each; a new subscribe replaces it). */
-  breakdowns?: Map<string, LiveBreakdown>;
 }
-type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
-type LiveServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
-
-/** A followed breakdown, and the key that groups the sockets following the same one. */
-interface LiveBreakdown {
-  key: string;
-  by: string;
-  measure?: string;
-  where?: PathFilter[];
-}
-
-/** Live breakdowns cover the last 24 hours, top 10 values (as the API's defaults). */
-const LIVE_BREAKDOWN_SPAN_MS = 24 * 60 * 60 * 1000;
-const LIVE_BREAKDOWN_LIMIT = 10;
-
-/** Reads `{by, measure?, where?}` of a subscribe request, or a reason it is not one. */
-function breakdownOf(request: unknown): LiveBreakdown | 'invalid' | undefined {
-  const spec = (request as { breakdown?: unknown } | null)?.breakdown;
-  if (spec === undefined) return undefined;
-  const { by, measure, where } = (spec ?? {}) as { by?: unknown; measure?: unknown; where?: unknown };
-  if (typeof by !== 'string' || !isValidPath(by)) return 'invalid';
-  if (measure !== undefined && (typeof measure !== 'string' || !isValidPath(measure))) return 'invalid';
-  let filters: PathFilter[] | undefined;
-  if (where !== undefined) {
-    if (!Array.isArray(where) || where.length > MAX_PATH_FILTERS) return 'invalid';
-    filters = [];
-    for (const text of where) {
-      const filter = typeof text === 'string' && text.length <= 500 ? parsePathFilter(text) : null;
-      if (filter === null) return 'invalid';
-      filters.push(filter);
-    }
-  }
-  return { key: JSON.stringify([by, measure ?? null, filters ?? null]), by, measure, where: filters };
-}
+type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+type LiveServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 /** Rooms one socket may be in at once (a dashboard shows a few dozen pipelines at most). */
 const MAX_SUBSCRIPTIONS = 200;
@@ -99,6 +49,9 @@ export function unsentBytes(socket: Socket): number {
   return bytes + (typeof buffered === 'number' ? buffered : 0);
 }
 
+const breakdownOf = (request: unknown): unknown => (request as { breakdown?: unknown } | null)?.breakdown;
+const breakdownRooms = (socket: LiveSocket, pipelineId?: string): string[] => [...socket.rooms].filter((room) => room.startsWith(pipelineId ? `breakdown:${pipelineId}:` : 'breakdown:'));
+
 function pipelineIdOf(request: unknown): string | null {
   const id = (request as { pipelineId?: unknown } | null)?.pipelineId;
   return isUuid(id) ? id.toLowerCase() : null;
@@ -124,13 +77,15 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     private readonly limits: RequestLimits,
     private readonly pipelines: PipelineCache,
     private readonly reader: StatsService,
-    private readonly breakdowns: BreakdownsService,
+    private readonly followers: BreakdownFollowers,
   ) {}
 
-  /** Pipelines whose breakdowns are being recomputed, and whether more events came meanwhile. */
-  private readonly recomputing = new Map<string, boolean>();
-
   afterInit(server: LiveServer): void {
+    // A pipeline's update reaching this node is the signal to recompute the breakdowns followed here.
+    this.followers.attach(server);
+    onArrivedUpdate(server as unknown as Server, (update) => {
+      if (typeof update.pipelineId === 'string') this.followers.stored(update.pipelineId);
+    });
     server.use((socket, next) => {
       const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
       const address = this.limits.clientAddress(socket.handshake.headers, socket.handshake.address);
@@ -148,10 +103,6 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
       );
     });
     this.stopListening = this.auth.onRevoked((tokenId) => this.disconnectToken(new Set([tokenId])));
-    // From the ingestors, after each (coalesced) live update of a pipeline.
-    server.on(SocketEvent.EventsStored, (pipelineId: unknown) => {
-      if (typeof pipelineId === 'string') this.breakdownsChanged(pipelineId);
-    });
     this.recheckTimer = setInterval(() => void this.recheckTokens(), TOKEN_RECHECK_MS);
     this.recheckTimer.unref();
   }
@@ -232,84 +183,40 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     const pipelineId = pipelineIdOf(request);
     if (!pipelineId) return { ok: false, error: 'invalid_request' };
     if (!canRead(socket.data.principal, pipelineId)) return { ok: false, error: 'forbidden' };
-    if (!(await this.pipelines.get(pipelineId))) return { ok: false, error: 'not_found' };
+    const cached = await this.pipelines.get(pipelineId);
+    if (!cached) return { ok: false, error: 'not_found' };
     const room = pipelineRoom(pipelineId);
     if (!socket.rooms.has(room) && socket.rooms.size > MAX_SUBSCRIPTIONS) return { ok: false, error: 'invalid_request' };
     const breakdown = breakdownOf(request);
-    if (breakdown === 'invalid') return { ok: false, error: 'invalid_request' };
-    let initial: Breakdown | undefined;
-    if (breakdown) {
-      const cached = await this.pipelines.get(pipelineId);
-      if (!cached) return { ok: false, error: 'not_found' };
-      try {
-        // Validated as the API validates it (declared dimension and measure), and answered in the ack.
-        initial = await this.breakdowns.breakdown(cached.entity, this.liveQuery(breakdown));
-      } catch (error) {
-        if (error instanceof DashError && error.status === 400) return { ok: false, error: 'invalid_request' };
-        throw error;
-      }
+    if (breakdown === undefined) {
+      // Join before reading, so no update can fall between the snapshot and the room.
+      await socket.join(room);
+      return { ok: true, stats: await this.reader.stats(pipelineId) };
     }
-    // Join before reading, so no update can fall between the snapshot and the room.
-    await socket.join(room);
-    if (breakdown) (socket.data.breakdowns ??= new Map()).set(pipelineId, breakdown);
-    else socket.data.breakdowns?.delete(pipelineId);
-    return { ok: true, stats: await this.reader.stats(pipelineId), ...(initial ? { breakdown: initial } : {}) };
-  }
-
-  private liveQuery(breakdown: LiveBreakdown): BreakdownQuery {
-    const to = new Date();
-    return { by: breakdown.by, measure: breakdown.measure, where: breakdown.where, limit: LIVE_BREAKDOWN_LIMIT, from: new Date(to.getTime() - LIVE_BREAKDOWN_SPAN_MS), to };
-  }
-
-  /**
-   * Recomputes each breakdown this node's sockets follow for the pipeline, once per distinct one,
-   * and sends it to those sockets only. One recomputation per pipeline at a time; events stored
-   * meanwhile make one more follow, so the last state always goes out.
-   */
-  private breakdownsChanged(pipelineId: string): void {
-    if (this.recomputing.has(pipelineId)) {
-      this.recomputing.set(pipelineId, true);
-      return;
+    // Counted before the request is checked against the rollups (a read): a socket holds at most so many.
+    const wanted = this.followers.roomOf(pipelineId, breakdown);
+    if (!(wanted && socket.rooms.has(wanted)) && breakdownRooms(socket).length >= MAX_BREAKDOWN_SUBSCRIPTIONS) {
+      return { ok: false, error: 'invalid_request', message: `a socket follows at most ${MAX_BREAKDOWN_SUBSCRIPTIONS} breakdowns; unsubscribe one first` };
     }
-    const followers = new Map<string, { breakdown: LiveBreakdown; sockets: LiveSocket[] }>();
-    for (const id of this.server.of('/').adapter.rooms.get(pipelineRoom(pipelineId)) ?? []) {
-      const socket = this.server.of('/').sockets.get(id);
-      const breakdown = socket?.data.breakdowns?.get(pipelineId);
-      if (!socket || !breakdown) continue;
-      const group = followers.get(breakdown.key) ?? { breakdown, sockets: [] };
-      group.sockets.push(socket);
-      followers.set(breakdown.key, group);
-    }
-    if (followers.size === 0) return;
-    this.recomputing.set(pipelineId, false);
-    void (async () => {
-      try {
-        const cached = await this.pipelines.get(pipelineId);
-        if (!cached) return;
-        for (const { breakdown, sockets } of followers.values()) {
-          const result = await this.breakdowns.breakdown(cached.entity, this.liveQuery(breakdown)).catch((error: Error) => {
-            // A dimension removed meanwhile, or the database away: this update is skipped.
-            this.logger.warn(`live breakdown of pipeline ${pipelineId}: ${error.message}`);
-            return null;
-          });
-          if (!result) continue;
-          const update = { pipelineId, by: result.by, items: result.items, emittedAt: new Date().toISOString() };
-          for (const socket of sockets) if (socket.connected) socket.emit(SocketEvent.BreakdownUpdated, update);
-        }
-      } finally {
-        const again = this.recomputing.get(pipelineId);
-        this.recomputing.delete(pipelineId);
-        if (again) this.breakdownsChanged(pipelineId);
-      }
-    })();
+    const followed = await this.followers.validate(cached.entity, breakdown);
+    if ('problem' in followed) return { ok: false, error: 'invalid_request', message: followed.problem };
+    await socket.join([room, followed.room]);
+    this.followers.follow(pipelineId, followed.key, { request: followed.request, room: followed.room });
+    return { ok: true, stats: await this.reader.stats(pipelineId), breakdownKey: followed.key };
   }
 
   @SubscribeMessage(SocketEvent.Unsubscribe)
   async unsubscribe(@ConnectedSocket() socket: LiveSocket, @MessageBody() request: unknown): Promise<{ ok: boolean }> {
     const pipelineId = pipelineIdOf(request);
     if (!pipelineId) return { ok: false };
-    await socket.leave(pipelineRoom(pipelineId));
-    socket.data.breakdowns?.delete(pipelineId);
+    const breakdown = breakdownOf(request);
+    if (breakdown !== undefined) {
+      // Only that breakdown: the pipeline's own updates keep coming.
+      const room = this.followers.roomOf(pipelineId, breakdown);
+      if (room) await socket.leave(room);
+      return { ok: true };
+    }
+    for (const joined of [pipelineRoom(pipelineId), ...breakdownRooms(socket, pipelineId)]) await socket.leave(joined);
     return { ok: true };
   }
 }

@@ -46,12 +46,24 @@ interface Parser {
 
 /**
  * `dash_pubsub_latency_seconds`: from a batch's commit (`committedAt`, set by the ingestor) to the
- * moment its update arrives here from Redis. The Redis adapter decodes a broadcast only for a room
- * this node has sockets in, so this costs nothing without viewers.
+ * moment its update arrives here from Redis.
  */
 function observePubsubLatency(server: Server, metrics: DashMetrics): void {
-  const adapter = server.of('/').adapter as unknown as { parser: Parser };
+  onArrivedUpdate(server, (update) => {
+    const committedAt = Date.parse(update.committedAt ?? '');
+    if (Number.isFinite(committedAt)) metrics.pubsubLatency.observe(Math.max(0, Date.now() - committedAt) / 1000);
+  });
+}
+
+/**
+ * Calls `listener` with each `data_updated` that reaches this node from Redis. The Redis adapter
+ * decodes a broadcast only for a room this node has sockets in, so this costs nothing without
+ * viewers. A server on another adapter (no parser) never calls it.
+ */
+export function onArrivedUpdate(server: Server, listener: (update: Partial<DataUpdated>) => void): void {
+  const adapter = server.of('/').adapter as unknown as { parser?: Parser };
   const parser = adapter.parser;
+  if (!parser) return;
   adapter.parser = {
     encode: (value) => parser.encode(value),
     decode: (message) => {
@@ -59,9 +71,12 @@ function observePubsubLatency(server: Server, metrics: DashMetrics): void {
       // A broadcast is [uid, packet, opts]; requests between nodes are objects.
       if (Array.isArray(args)) {
         const data = (args[1] as { data?: unknown[] } | undefined)?.data;
-        if (data?.[0] === SocketEvent.DataUpdated) {
-          const committedAt = Date.parse((data[1] as Partial<DataUpdated> | undefined)?.committedAt ?? '');
-          if (Number.isFinite(committedAt)) metrics.pubsubLatency.observe(Math.max(0, Date.now() - committedAt) / 1000);
+        if (data?.[0] === SocketEvent.DataUpdated && data[1] && typeof data[1] === 'object') {
+          try {
+            listener(data[1] as Partial<DataUpdated>);
+          } catch {
+            // A listener's problem must not stop the update reaching the sockets.
+          }
         }
       }
       return args;

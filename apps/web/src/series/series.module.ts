@@ -9,6 +9,7 @@ import { SeriesService } from './series.service';
   imports: [AuthModule, PipelinesModule],
   controllers: [SeriesController],
   providers: [SeriesService, BreakdownsService],
+  // The live gateway recomputes followed breakdowns with it.
   exports: [BreakdownsService],
 })
 export class SeriesModule {}

@@ -25,25 +25,44 @@ export interface RejectionsUpdated {
 /** Those two are sent at most this often per pipeline: a flood of refusals is not a flood of socket messages. */
 export const LIST_NOTICE_INTERVAL_MS = 1000;
 
-/** A breakdown a socket asks to follow live: of the last 24 hours, the top 10 values. */
-export interface BreakdownSubscription {
+/** The windows a live breakdown covers, ending now. */
+export const BREAKDOWN_RANGES = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 } as const;
+export type BreakdownRange = keyof typeof BREAKDOWN_RANGES;
+
+/** A breakdown a socket follows: `where` holds `<path>=<value>` filters on declared dimensions. */
+export interface BreakdownRequest {
   by: string;
   measure?: string;
-  /** `<dimension>=<value>` filters, as in the API's `where`. */
   where?: string[];
+  /** Default `24h`. */
+  range?: BreakdownRange;
 }
 
-/** `breakdown_updated`: the breakdown a socket subscribed to, after events were stored. */
-export interface BreakdownUpdated {
+/** Breakdowns one socket may follow at once (each is one rollup read per update on its node). */
+export const MAX_BREAKDOWN_SUBSCRIPTIONS = 8;
+
+/** The same breakdown, spelled one way: where filters sorted, defaults filled in. */
+export function breakdownKey(request: BreakdownRequest): string {
+  return JSON.stringify([request.by, request.measure ?? '', [...(request.where ?? [])].sort(), request.range ?? '24h']);
+}
+
+/** Room of the sockets following one breakdown of a pipeline. */
+export const breakdownRoom = (pipelineId: string, key: string): string => `breakdown:${pipelineId}:${key}`;
+
+/** `breakdown_updated`: a followed breakdown, recomputed from the rollups after new events were stored. */
+export interface BreakdownUpdated extends Pick<Breakdown, 'by' | 'from' | 'to' | 'total' | 'items'> {
   pipelineId: string;
-  by: string;
-  items: Breakdown['items'];
+  /** `breakdownKey` of the request it answers. */
+  key: string;
   emittedAt: string;
 }
 
+/** Sent between nodes (never to browsers): a pipeline's events were stored; nodes with breakdown followers recompute. */
+export const PIPELINE_STORED = 'pipeline_stored';
+
 export type SubscribeAck =
-  | { ok: true; stats: PipelineStats; breakdown?: Breakdown }
-  | { ok: false; error: 'forbidden' | 'not_found' | 'invalid_request' };
+  | { ok: true; stats: PipelineStats; /** With a breakdown: the `key` its updates carry. */ breakdownKey?: string }
+  | { ok: false; error: 'forbidden' | 'not_found' | 'invalid_request'; message?: string };
 
 export interface ServerToClientEvents {
   data_updated: (update: DataUpdated) => void;
@@ -53,14 +72,11 @@ export interface ServerToClientEvents {
   breakdown_updated: (update: BreakdownUpdated) => void;
 }
 
-/** Between Dash's nodes (socket.io's server-side emit): an ingestor tells the web nodes a pipeline stored events. */
-export interface InterServerEvents {
-  events_stored: (pipelineId: string) => void;
-}
-
 export interface ClientToServerEvents {
-  subscribe: (request: { pipelineId: string; breakdown?: BreakdownSubscription }, ack: (result: SubscribeAck) => void) => void;
-  unsubscribe: (request: { pipelineId: string }, ack?: (result: { ok: boolean }) => void) => void;
+  /** With `breakdown`, the socket also follows that breakdown (`breakdown_updated`). */
+  subscribe: (request: { pipelineId: string; breakdown?: BreakdownRequest }, ack: (result: SubscribeAck) => void) => void;
+  /** With `breakdown`, leaves only that breakdown; without, the pipeline and all its breakdowns. */
+  unsubscribe: (request: { pipelineId: string; breakdown?: BreakdownRequest }, ack?: (result: { ok: boolean }) => void) => void;
 }
 
 export const SocketEvent = {
@@ -69,7 +85,6 @@ export const SocketEvent = {
   FailuresUpdated: 'failures_updated',
   RejectionsUpdated: 'rejections_updated',
   BreakdownUpdated: 'breakdown_updated',
-  EventsStored: 'events_stored',
   Subscribe: 'subscribe',
   Unsubscribe: 'unsubscribe',
 } as const;

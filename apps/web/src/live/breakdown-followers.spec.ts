@@ -1,0 +1,118 @@
+import { EventEmitter } from 'node:events';
+import type { Breakdown } from '@dash/domain';
+import type { PipelineEntity } from '@dash/infra';
+import type { Server } from 'socket.io';
+import type { PipelineCache } from '../pipelines/pipeline-cache';
+import type { BreakdownQuery } from '../series/breakdown.params';
+import type { BreakdownsService } from '../series/breakdowns.service';
+import { BREAKDOWN_MIN_INTERVAL_MS, BreakdownFollowers } from './breakdown-followers';
+
+const PIPELINE = { id: 'p1', dimensions: ['data.currency'], measures: ['data.total'] } as unknown as PipelineEntity;
+
+/** A hand-written BreakdownsService: counts reads, answers a total that grows with each read. */
+class FakeBreakdowns {
+  readonly reads: BreakdownQuery[] = [];
+  async breakdown(_pipeline: PipelineEntity, query: BreakdownQuery): Promise<Breakdown> {
+    this.reads.push(query);
+    return { by: query.by, from: query.from.toISOString(), to: query.to.toISOString(), total: this.reads.length, items: [] };
+  }
+}
+
+/** The slice of a socket.io server the followers use: the adapter's room events and local emits. */
+class FakeServer {
+  readonly adapter = new EventEmitter();
+  readonly sent: Array<{ room: string; total: number }> = [];
+  of() {
+    return { adapter: this.adapter };
+  }
+  get local() {
+    return { to: (room: string) => ({ emit: (_event: string, update: { total: number }) => this.sent.push({ room, total: update.total }) }) };
+  }
+}
+
+const settle = async () => {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+};
+
+function setup() {
+  const reads = new FakeBreakdowns();
+  const cache = { get: async () => ({ entity: PIPELINE }) } as unknown as PipelineCache;
+  const followers = new BreakdownFollowers(reads as unknown as BreakdownsService, cache);
+  const server = new FakeServer();
+  followers.attach(server as unknown as Server);
+  return { reads, followers, server };
+}
+
+async function follow(followers: BreakdownFollowers, raw: unknown) {
+  const followed = await followers.validate(PIPELINE, raw);
+  if ('problem' in followed) throw new Error(followed.problem);
+  followers.follow(PIPELINE.id, followed.key, { request: followed.request, room: followed.room });
+  return followed;
+}
+
+describe(BreakdownFollowers.name, () => {
+  beforeEach(() => jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] }));
+  afterEach(() => jest.useRealTimers());
+
+  it('reads each distinct breakdown once per round, however many sockets follow it, and sends it to its room', async () => {
+    const { reads, followers, server } = setup();
+    // Two sockets on one breakdown (the same request spelled two ways), a third on another.
+    const a = await follow(followers, { by: 'data.currency', where: ['type=b', 'type=a'] });
+    const b = await follow(followers, { by: 'data.currency', where: ['type=a', 'type=b'], range: '24h' });
+    const c = await follow(followers, { by: 'type', measure: 'data.total', range: '1h' });
+    expect(b.room).toBe(a.room);
+    expect(followers.size).toBe(2);
+    reads.reads.length = 0;
+
+    followers.stored('p1');
+    await settle();
+    expect(reads.reads.map((query) => query.by)).toEqual(['data.currency', 'type']);
+    expect(reads.reads[1]).toMatchObject({ measure: 'data.total' });
+    expect(reads.reads[1].to.getTime() - reads.reads[1].from.getTime()).toBe(3_600_000);
+    expect(server.sent.map((sent) => sent.room)).toEqual([a.room, c.room]);
+  });
+
+  it('coalesces a burst: one round at once, one more after the interval with the newest state, none for other pipelines', async () => {
+    const { reads, followers, server } = setup();
+    const { room } = await follow(followers, { by: 'data.currency' });
+    reads.reads.length = 0;
+
+    for (let i = 0; i < 5; i++) followers.stored('p1');
+    followers.stored('p2');
+    await settle();
+    expect(reads.reads).toHaveLength(1);
+    jest.advanceTimersByTime(BREAKDOWN_MIN_INTERVAL_MS - 1);
+    await settle();
+    expect(reads.reads).toHaveLength(1);
+    jest.advanceTimersByTime(1);
+    await settle();
+    expect(reads.reads).toHaveLength(2);
+    // The last read is the one sent last: the state after the burst.
+    expect(server.sent).toEqual([
+      { room, total: 1 },
+      { room, total: 2 },
+    ]);
+    jest.advanceTimersByTime(10 * BREAKDOWN_MIN_INTERVAL_MS);
+    await settle();
+    expect(reads.reads).toHaveLength(2);
+  });
+
+  it('forgets a breakdown when its room empties', async () => {
+    const { reads, followers, server } = setup();
+    const { room } = await follow(followers, { by: 'data.currency' });
+    reads.reads.length = 0;
+    server.adapter.emit('delete-room', room);
+    expect(followers.size).toBe(0);
+    followers.stored('p1');
+    await settle();
+    expect(reads.reads).toHaveLength(0);
+  });
+
+  it('refuses malformed requests before reading anything', async () => {
+    const { reads, followers } = setup();
+    for (const raw of [null, 'type', { by: 3 }, { by: 'type', where: 'type=a' }, { by: 'type', range: '1y' }, { by: 'type', measure: 5 }]) {
+      expect(await followers.validate(PIPELINE, raw)).toEqual({ problem: expect.any(String) });
+    }
+    expect(reads.reads).toHaveLength(0);
+  });
+});
