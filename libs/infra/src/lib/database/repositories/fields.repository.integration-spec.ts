@@ -40,6 +40,16 @@ describe.each(STORAGE_SERVERS)(`${FieldsRepository.name} on $server`, ({ server,
     expect(Date.parse(items[0].lastSeenAt)).toBeGreaterThanOrEqual(Date.parse(first[0].lastSeenAt));
   });
 
+  it('merges a later flush into paths that hold no examples (objects), and learns the new paths it brings', async () => {
+    const id = await pipeline();
+    await fields.record([seen(id, 'data', 1, [], ['object']), seen(id, 'data.one', 1, [1], ['number'])], [{ pipelineId: id, sampled: 1 }]);
+    await fields.record([seen(id, 'data', 1, [], ['object']), seen(id, 'data.two', 1, [2], ['number'])], [{ pipelineId: id, sampled: 1 }]);
+    const items = await fields.list(id);
+    expect(items.map((item) => item.path)).toEqual(['data', 'data.one', 'data.two']);
+    expect(items[0]).toMatchObject({ types: ['object'], share: 1, examples: [] });
+    expect(items[2]).toMatchObject({ share: 0.5, examples: [2] });
+  });
+
   it(`keeps at most ${MAX_FIELD_PATHS} paths a pipeline, shallow first, and still updates the ones it holds`, async () => {
     const id = await pipeline();
     const many = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => seen(id, `${prefix}${String(i).padStart(3, '0')}`, 1, [i]));

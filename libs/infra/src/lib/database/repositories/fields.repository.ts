@@ -63,13 +63,14 @@ const UPSERT_SQL = `
   ON CONFLICT (pipeline_id, path) DO UPDATE SET
     types = ARRAY(SELECT DISTINCT t FROM unnest(c.types || excluded.types) t ORDER BY t),
     seen = c.seen + excluded.seen,
-    examples = CASE WHEN jsonb_array_length(c.examples) >= $4 THEN c.examples ELSE (
+    -- coalesce: a path with no examples on either side (an object, an array) aggregates no rows.
+    examples = CASE WHEN jsonb_array_length(c.examples) >= $4 THEN c.examples ELSE coalesce((
       SELECT jsonb_agg(v ORDER BY o) FROM (
         SELECT v, min(o) AS o FROM (
           SELECT v, o FROM jsonb_array_elements(c.examples) WITH ORDINALITY a(v, o)
           UNION ALL SELECT v, o + $4 FROM jsonb_array_elements(excluded.examples) WITH ORDINALITY b(v, o)
         ) u GROUP BY v ORDER BY min(o) LIMIT $4
-      ) d) END,
+      ) d), '[]'::jsonb) END,
     last_seen_at = excluded.last_seen_at`;
 
 /** The field catalog: what the ingestor learns of each pipeline's payloads, and what the API lists. */
