@@ -152,13 +152,14 @@ function decimal(text: string): Decimal {
   return point < 0 ? { m: BigInt(text), s: 0 } : { m: BigInt(text.slice(0, point) + text.slice(point + 1)), s: text.length - point - 1 };
 }
 
-const scaled = (d: Decimal, s: number) => d.m * 10n ** BigInt(s - d.s);
+// Values of one measure mostly share a scale: no power of ten is computed then.
+const scaled = (d: Decimal, s: number) => (d.s === s ? d.m : d.m * 10n ** BigInt(s - d.s));
 const add = (a: Decimal, b: Decimal): Decimal => {
-  const s = Math.max(a.s, b.s);
+  const s = a.s > b.s ? a.s : b.s;
   return { m: scaled(a, s) + scaled(b, s), s };
 };
 const compare = (a: Decimal, b: Decimal): number => {
-  const s = Math.max(a.s, b.s);
+  const s = a.s > b.s ? a.s : b.s;
   const x = scaled(a, s);
   const y = scaled(b, s);
   return x < y ? -1 : x > y ? 1 : 0;
