@@ -3,7 +3,8 @@
 // against one with 4 dimensions and 2 measures (issue 24's write cost), on a migrated Dash database
 // of either storage mode, through the writer's EventsRepository (so the ingestor's pre-aggregation
 // is part of it: its Node CPU per event is reported too). Rounds alternate the two pipelines.
-//   node bench/write-dimension-cpu.mjs <dist dir> <database url of a migrated Dash database> [events per batch] [rounds]
+//   node bench/write-dimension-cpu.mjs <dist dir> <database url of a migrated Dash database> [events per batch] [rounds] [low]
+// `low`: the fourth dimension is the note (1 value) instead of the sku (97 values).
 // CPU is that of the backend serving this connection (/proc/<pid>/stat, user + system), so run it on
 // the database's host. The events are the bench's ~330-byte orders (bench/lib/payload.mjs), in
 // one minute, distinct ids; dimension cardinalities 4 (currency), 1 (country), 97 (sku) and 3 (quantity).
@@ -19,6 +20,7 @@ const { EventsRepository } = require(resolve(process.argv[2], 'libs/infra/src/li
 const url = process.argv[3];
 const N = Number(process.argv[4] ?? 1000);
 const ROUNDS = Number(process.argv[5] ?? 10);
+const LOW = process.argv[6] === 'low';
 
 // One connection: the repository's statements and this script's run on the same backend.
 const client = new pg.Pool({ connectionString: url, max: 1 });
@@ -36,7 +38,7 @@ const tag = randomBytes(3).toString('hex');
 const pipeline = async (label, dimensions, measures) =>
   (await client.query(`INSERT INTO pipelines (name, source, signing_secret, dimensions, measures) VALUES ($1, '{"type":"webhook"}', 'whsec_unused', $2, $3) RETURNING id`, [`cpu ${label} ${tag}`, dimensions, measures])).rows[0].id;
 const plain = await pipeline('0 dimensions', [], []);
-const dimensioned = await pipeline('4 dimensions 2 measures', ['data.object.currency', 'data.object.customer.country', 'data.object.items.0.sku', 'data.object.items.0.quantity'], ['data.object.amount', 'data.object.items.0.price']);
+const dimensioned = await pipeline('4 dimensions 2 measures', ['data.object.currency', 'data.object.customer.country', LOW ? 'data.object.note' : 'data.object.items.0.sku', 'data.object.items.0.quantity'], ['data.object.amount', 'data.object.items.0.price']);
 
 const minute = Math.floor(Date.now() / 60_000) * 60_000;
 let serial = 0;
@@ -75,6 +77,6 @@ const summary = Object.fromEntries(
   ]),
 );
 const ratio = summary.dimensioned.cpuUsPerEvent / summary.plain.cpuUsPerEvent;
-console.log(JSON.stringify({ mode, eventsPerBatch: N, rounds: ROUNDS, ...summary, cpuRatio: Number(ratio.toFixed(2)), wallRatio: Number((summary.dimensioned.wallUsPerEvent / summary.plain.wallUsPerEvent).toFixed(2)) }));
+console.log(JSON.stringify({ mode, cardinality: LOW ? 'low' : 'sku', eventsPerBatch: N, rounds: ROUNDS, ...summary, cpuRatio: Number(ratio.toFixed(2)), wallRatio: Number((summary.dimensioned.wallUsPerEvent / summary.plain.wallUsPerEvent).toFixed(2)) }));
 await client.query('DELETE FROM pipelines WHERE id = ANY($1)', [[plain, dimensioned]]).catch(() => undefined);
 await client.end();
