@@ -33,9 +33,15 @@ describe('preGroup (dimension rollups aggregated in the ingestor)', () => {
     expect(preGroup([event('a', '{"data": {"currency": "EUR"}}')], () => undefined)).toEqual({ plans: [], groups: [] });
   });
 
-  it('reads numbers as written, keeping their scale', () => {
+  it('reads numbers as written, keeping their scale, wherever the text is spaced', () => {
     const { groups } = preGroup([event('a', '{"data": {"currency": 1.50, "total": 2.50}}')], () => plan);
     expect(groups.find((g) => g.d === 'data.currency')).toMatchObject({ v: '1.50', m: [{ s: '2.50' }] });
+    expect(preGroup([event('a', '{"data" : {"total" :\t1e2}}')], () => plan).plans).toEqual([]); // an exponent: left to SQL
+    const { groups: mixed } = preGroup([event('a', '{"at": "10:07.760", "data" : {"currency" :\n 7.0, "total" : 0.10}}'), event('b', '{"data":{"currency":7,"total":0.2}}')], () => plan);
+    expect(mixed.filter((g) => g.d === 'data.currency').map((g) => [g.v, g.m[0].s])).toEqual([
+      ['7.0', '0.10'],
+      ['7', '0.2'],
+    ]);
   });
 });
 

@@ -180,11 +180,13 @@ function cut(text: string): string {
 }
 
 /**
- * A payload text in which no number can be written other than as JavaScript writes it back: no
- * exponent, no trailing zero after a point, at most 15 digits (a double keeps 15). Conservative (it
- * also looks inside strings): a payload it flags has its numbers read from the text instead.
+ * A number, after a key's `":` (spaces allowed), a `,` or a `[`, that JavaScript would not write
+ * back as sent: an exponent, a trailing zero after the point, or 16 characters or more (a double
+ * keeps 15 digits). A payload without one has every number as `String(n)` writes it. Conservative
+ * (text inside strings that looks like that also matches; a time's `:07.760` does not): a payload
+ * it flags has its numbers read from the text instead.
  */
-const NON_CANONICAL_NUMBER = /[0-9][eE]|[0-9.]{16}|\.[0-9]*0(?![0-9])/;
+const NON_CANONICAL_NUMBER = /(?:"\s*:|[,[])\s*-?(?:[0-9.]{16}|[0-9]+(?:\.[0-9]*)?(?:[eE]|(?<=\.[0-9]*0)(?![0-9])))/;
 
 /** The value at a path of a parsed payload, as `payload #> path` finds it (JSON.parse, like jsonb, keeps a repeated key's last value). */
 function valueAt(value: unknown, path: readonly string[]): unknown {
