@@ -204,21 +204,21 @@ describe.each(STORAGE_SERVERS)('dimension rollups kept by the writer on $server 
     const id = await pipeline([], []);
     const dimensions = new DimensionsRepository(pool);
     const writers = Array.from({ length: 4 }, () => new EventWriter(new EventsRepository(pool, storageMode), new FailuresRepository(pool)));
-    let declared = false;
-    // Four writers, 30 batches of 40 each; the declaration comes while they write.
+    // Four writers, 30 batches of 40 each. The declaration starts once each has written 10 and
+    // lands while they go on; each writes its last batch after it: both sides of the split are
+    // sure to be exercised, whatever the host's speed.
+    const tenWritten: Array<() => void> = [];
+    const gates = Array.from({ length: 4 }, () => new Promise<void>((resolve) => tenWritten.push(resolve)));
+    const declaring = Promise.all(gates).then(() => dimensions.declare(id, ['data.currency'], ['data.total']));
     const writing = writers.map(async (w, n) => {
       for (let b = 0; b < 30; b++) {
+        if (b === 10) tenWritten[n]();
+        if (b === 29) await declaring;
         const from = (n * 30 + b) * 40;
         await w.write(Array.from({ length: 40 }, (_, k) => event(id, `w${from + k}`, (from + k) % 70, { data: { currency: ['EUR', 'USD'][(from + k) % 2], total: from + k } })));
       }
     });
-    const declaring = (async () => {
-      while (Number((await rows('SELECT count(*) AS n FROM events WHERE pipeline_id = $1', id))[0].n) < 1500) await new Promise((resolve) => setTimeout(resolve, 5));
-      await dimensions.declare(id, ['data.currency'], ['data.total']);
-      declared = true;
-    })();
     await Promise.all([...writing, declaring]);
-    expect(declared).toBe(true);
     for (let job = await dimensions.nextBackfill(); job !== null; job = await dimensions.nextBackfill()) await dimensions.backfillStep(job, 700);
     expect(Number((await rows('SELECT count(*) AS n FROM events WHERE pipeline_id = $1', id))[0].n)).toBe(4800);
     const backfilled = await dimensions.progress(id);
