@@ -6,7 +6,7 @@
 //   npm run bench                          full run (about 4 minutes)
 //   node bench/run.mjs --smoke --out f.json  every scenario briefly, no timing targets
 //   BENCH_CPU_PROF=/tmp/prof npm run bench  also writes .cpuprofile files of web and ingestor
-//   BENCH_ONLY=intake,fanout npm run bench  a subset (intake,batched,write,freshness,fanout,alerts; also breakdown, not in the default run)
+//   BENCH_ONLY=intake,fanout npm run bench  a subset (intake,batched,write,freshness,fanout,alerts; also breakdown and writecost, not in the default run)
 // The write scenario also runs on a TimescaleDB hypertable (BENCH_TIMESCALE_URL, by default the
 // server ../shared/scripts/timescaledb.sh runs on 5433), beside the native partitions.
 // See docs/performance.md.
@@ -765,6 +765,28 @@ async function breakdownScenarios() {
   log(`breakdown freshness: ${JSON.stringify(results.breakdown)}`);
 }
 
+/**
+ * Write cost of dimensions (issue 24): PostgreSQL CPU per event, 0 against 4 dimensions + 2
+ * measures, through the writer's repository, on the bench database and the TimescaleDB one
+ * (bench/write-dimension-cpu.mjs; its JSON per mode). Runs only when named in BENCH_ONLY.
+ */
+async function writeCostScenario() {
+  results.writeCost = {};
+  results.write.hypertable ??= {};
+  const hyperClient = await prepareHypertable(); // migrates it (and stops the ingestor)
+  await hyperClient.end();
+  try {
+    for (const [mode, url] of [['native', databaseUrl], ['timescale', hypertableUrl]]) {
+      const run = spawnSync(process.execPath, [join(root, 'bench/write-dimension-cpu.mjs'), distCopy, url, '1000', String(smoke ? 3 : 30)], { encoding: 'utf8' });
+      if (run.status !== 0) throw new Error(`write-dimension-cpu.mjs (${mode}): ${run.stderr}`);
+      results.writeCost[mode] = JSON.parse(run.stdout.trim().split('\n').at(-1));
+      log(`write cost ${mode}: ${results.writeCost[mode].cpuRatio}× PostgreSQL CPU per event (4 dimensions + 2 measures against 0)`);
+    }
+  } finally {
+    await startIngestor();
+  }
+}
+
 async function fanoutScenarios() {
   const sockets = settings.fanoutSockets;
   // 5a. Dash: webhooks flow in, the ingestor's coalesced updates reach every viewer via Redis.
@@ -1066,7 +1088,7 @@ async function main() {
 
   // Alerts: bench/alerts.mjs, in a database of its own (the running ingestor must not evaluate its rules).
   const alertsScenario = async () => void (results.alerts = await alertsBench({ pgAdminUrl: PG_ADMIN_URL, dist: distCopy, rounds: smoke ? 3 : 20, log }));
-  const scenarios = { intake: intakeScenarios, batched: batchedScenarios, write: writeScenarios, freshness: freshnessScenarios, fanout: fanoutScenarios, alerts: alertsScenario, breakdown: breakdownScenarios };
+  const scenarios = { intake: intakeScenarios, batched: batchedScenarios, write: writeScenarios, freshness: freshnessScenarios, fanout: fanoutScenarios, alerts: alertsScenario, breakdown: breakdownScenarios, writecost: writeCostScenario };
   for (const [key, run] of Object.entries(scenarios)) {
     if (!settings.only.includes(key)) continue;
     await run();
