@@ -6,7 +6,7 @@
 //   npm run bench                          full run (about 4 minutes)
 //   node bench/run.mjs --smoke --out f.json  every scenario briefly, no timing targets
 //   BENCH_CPU_PROF=/tmp/prof npm run bench  also writes .cpuprofile files of web and ingestor
-//   BENCH_ONLY=intake,fanout npm run bench  a subset (intake,batched,write,freshness,fanout,alerts)
+//   BENCH_ONLY=intake,fanout npm run bench  a subset (intake,batched,write,freshness,fanout,alerts; also breakdown and writecost, not in the default run)
 // The write scenario also runs on a TimescaleDB hypertable (BENCH_TIMESCALE_URL, by default the
 // server ../shared/scripts/timescaledb.sh runs on 5433), beside the native partitions.
 // See docs/performance.md.
@@ -376,12 +376,12 @@ function pool(kind, secret, count) {
 // Viewers (socket.io clients in worker threads)
 // ---------------------------------------------------------------------------------------------
 class Viewers {
-  constructor(url, pipelineId, sockets, threads, recordUpdates = false) {
+  constructor(url, pipelineId, sockets, threads, recordUpdates = false, breakdown = undefined) {
     const perThread = Math.ceil(sockets / threads);
     this.threads = [];
     for (let i = 0; i < threads && i * perThread < sockets; i++) {
       const count = Math.min(perThread, sockets - i * perThread);
-      const worker = new Worker(new URL('./lib/viewers-worker.mjs', import.meta.url), { workerData: { url, token: adminToken, pipelineId, sockets: count, recordUpdates } });
+      const worker = new Worker(new URL('./lib/viewers-worker.mjs', import.meta.url), { workerData: { url, token: adminToken, pipelineId, sockets: count, recordUpdates, breakdown } });
       workers.add(worker);
       this.threads.push(worker);
     }
@@ -727,6 +727,66 @@ async function freshnessScenarios() {
   });
 }
 
+/**
+ * Live breakdown freshness (issue 24): one socket follows a breakdown by currency with a measure
+ * of a pipeline with 4 dimensions and 2 measures; from the k-th event's 202 to the first
+ * breakdown_updated whose total reaches k. At the light rate, and idle (an event every 2 s).
+ */
+async function breakdownFreshnessAt(label, rate) {
+  const pipeline = await createPipeline(`breakdown ${label}`);
+  await api('PATCH', `/api/pipelines/${pipeline.id}`, {
+    dimensions: ['data.object.currency', 'data.object.customer.country', 'data.object.items.0.sku', 'data.object.items.0.quantity'],
+    measures: ['data.object.amount', 'data.object.items.0.price'],
+  });
+  const viewers = new Viewers(`http://127.0.0.1:${webPort}`, pipeline.id, 1, 1, true, { by: 'data.object.currency', measure: 'data.object.amount' });
+  try {
+    await viewers.ready();
+    await viewers.start();
+    const seconds = settings.freshnessSeconds * (rate < 1 ? 2 : 1);
+    const items = singlePool(pipeline.signingSecret, Math.ceil(rate * seconds) + 10, `bd_${label}_${randomBytes(3).toString('hex')}`);
+    const run = await pacedSend({ port: webPort, path: `/webhooks/${pipeline.id}`, pool: items, rate, durationMs: seconds * 1000 });
+    const caught = await catchUp(pipeline.id, run.acceptedAt.length, now(), 60_000);
+    await sleep(1500); // the last coalesced recompute
+    const report = await viewers.report();
+    return { rate, accepted: run.acceptedAt.length, non2xx: run.non2xx, catchUpSeconds: caught.seconds, ...freshnessOf(run.acceptedAt, report.updates) };
+  } finally {
+    await viewers.close();
+  }
+}
+
+async function breakdownScenarios() {
+  results.breakdown = {};
+  await phase('breakdown.light', async () => {
+    results.breakdown.light = await breakdownFreshnessAt('light', settings.lightRate);
+  });
+  await phase('breakdown.idle', async () => {
+    results.breakdown.idle = await breakdownFreshnessAt('idle', 0.5);
+  });
+  log(`breakdown freshness: ${JSON.stringify(results.breakdown)}`);
+}
+
+/**
+ * Write cost of dimensions (issue 24): PostgreSQL CPU per event, 0 against 4 dimensions + 2
+ * measures, through the writer's repository, on the bench database and the TimescaleDB one
+ * (bench/write-dimension-cpu.mjs; its JSON per mode). Runs only when named in BENCH_ONLY.
+ */
+async function writeCostScenario() {
+  results.writeCost = {};
+  results.write.hypertable ??= {};
+  const hyperClient = await prepareHypertable(); // migrates it (and stops the ingestor)
+  await hyperClient.end();
+  try {
+    for (const [mode, url] of [['native', databaseUrl], ['timescale', hypertableUrl]]) {
+      const run = spawnSync(process.execPath, [join(root, 'bench/write-dimension-cpu.mjs'), distCopy, url, '1000', String(smoke ? 3 : 30)], { encoding: 'utf8' });
+      if (run.status !== 0) throw new Error(`write-dimension-cpu.mjs (${mode}): ${run.stderr}`);
+      results.writeCost[mode] = JSON.parse(run.stdout.trim().split('\n').at(-1));
+      log(`write cost ${mode}: ${results.writeCost[mode].cpuRatio}× PostgreSQL CPU per event (4 dimensions + 2 measures against 0)`);
+    }
+  } finally {
+    await startIngestor();
+  }
+}
+
 async function fanoutScenarios() {
   const sockets = settings.fanoutSockets;
   // 5a. Dash: webhooks flow in, the ingestor's coalesced updates reach every viewer via Redis.
@@ -1028,7 +1088,7 @@ async function main() {
 
   // Alerts: bench/alerts.mjs, in a database of its own (the running ingestor must not evaluate its rules).
   const alertsScenario = async () => void (results.alerts = await alertsBench({ pgAdminUrl: PG_ADMIN_URL, dist: distCopy, rounds: smoke ? 3 : 20, log }));
-  const scenarios = { intake: intakeScenarios, batched: batchedScenarios, write: writeScenarios, freshness: freshnessScenarios, fanout: fanoutScenarios, alerts: alertsScenario };
+  const scenarios = { intake: intakeScenarios, batched: batchedScenarios, write: writeScenarios, freshness: freshnessScenarios, fanout: fanoutScenarios, alerts: alertsScenario, breakdown: breakdownScenarios, writecost: writeCostScenario };
   for (const [key, run] of Object.entries(scenarios)) {
     if (!settings.only.includes(key)) continue;
     await run();

@@ -1,11 +1,12 @@
 // A worker thread holding many socket.io viewers of one pipeline, so the client side of the
 // fan-out test spreads over threads. Records, for each data_updated received, the arrival
-// time (epoch ms, sub-ms) and the update's emittedAt, count and version.
+// time (epoch ms, sub-ms) and the update's emittedAt, count and version. With `breakdown`, each
+// socket also follows that breakdown and records its breakdown_updated (arrival, total) instead.
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { io } from 'socket.io-client';
 
-const { url, token, pipelineId, sockets: wanted, concurrency = 50, recordUpdates = false } = workerData;
+const { url, token, pipelineId, sockets: wanted, concurrency = 50, recordUpdates = false, breakdown } = workerData;
 const now = () => performance.timeOrigin + performance.now();
 const sockets = [];
 let recording = false;
@@ -23,15 +24,20 @@ function onUpdate(update) {
   if (recordUpdates) updates.push([at, update.count, update.version]);
 }
 
+function onBreakdown(update) {
+  if (recording && recordUpdates) updates.push([now(), update.total, 0]);
+}
+
 async function connectOne() {
   const socket = io(url, { transports: ['websocket'], auth: { token }, reconnection: false, forceNew: true, timeout: 60_000 });
   await new Promise((resolve, reject) => {
     socket.once('connect', resolve);
     socket.once('connect_error', reject);
   });
-  const ack = await socket.timeout(60_000).emitWithAck('subscribe', { pipelineId });
+  const ack = await socket.timeout(60_000).emitWithAck('subscribe', breakdown ? { pipelineId, breakdown } : { pipelineId });
   if (!ack?.ok) throw new Error(`subscribe refused: ${JSON.stringify(ack)}`);
-  socket.on('data_updated', onUpdate);
+  if (breakdown) socket.on('breakdown_updated', onBreakdown);
+  else socket.on('data_updated', onUpdate);
   sockets.push(socket);
 }
 

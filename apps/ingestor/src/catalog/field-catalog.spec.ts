@@ -37,6 +37,11 @@ describe(FieldCatalog.name, () => {
     expect(catalog.pick([event(A, 'y', {}), event(A, 'z', {})], stored).map((e) => e.id)).toEqual(['y']);
   });
 
+  it('samples nothing with FIELD_CATALOG=off', () => {
+    const catalog = new FieldCatalog(new FakeFields() as unknown as FieldsRepository, () => now, { fieldCatalog: false });
+    expect(catalog.pick([event(A, 'a', {}), event(B, 'b', {})], new Set([A, B]))).toEqual([]);
+  });
+
   it('leaves out events of pipelines that stored nothing in the batch (orphans, duplicates only)', () => {
     const { catalog } = make();
     expect(catalog.pick([event(A, 'a', {}), event(B, 'b', {})], new Set([B])).map((e) => e.id)).toEqual(['b']);

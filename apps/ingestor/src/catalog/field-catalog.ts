@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { LruCache, MAX_FIELD_EXAMPLES, MAX_FIELD_PATHS, payloadFields, type IngestEvent } from '@dash/domain';
-import { FieldsRepository, type FieldObservation, type FieldSampleCount } from '@dash/infra';
+import { DASH_CONFIG, FieldsRepository, type DashConfig, type FieldObservation, type FieldSampleCount } from '@dash/infra';
 
 /** The first events of a pipeline this node sees are all sampled; after them, one a second. */
 export const CATALOG_FIRST_EVENTS = 20;
@@ -25,14 +25,21 @@ export class FieldCatalog {
   private readonly logger = new Logger(FieldCatalog.name);
   private readonly sampling = new LruCache<string, Sampling>(10_000);
 
+  /** FIELD_CATALOG=off: nothing is sampled (to measure what the catalog costs, or to spare it). */
+  private readonly enabled: boolean;
+
   constructor(
     private readonly fields: FieldsRepository,
     @Optional() @Inject(CATALOG_CLOCK) private readonly now: () => number = Date.now,
-  ) {}
+    @Optional() @Inject(DASH_CONFIG) config?: Pick<DashConfig, 'fieldCatalog'>,
+  ) {
+    this.enabled = config?.fieldCatalog ?? true;
+  }
 
   /** The events of this batch to learn from: of pipelines that stored events, within the sampling bounds. */
   pick(events: readonly IngestEvent[], storedPipelines: ReadonlySet<string>): IngestEvent[] {
     const picked: IngestEvent[] = [];
+    if (!this.enabled) return picked;
     const now = this.now();
     for (const event of events) {
       if (!storedPipelines.has(event.pipelineId)) continue;

@@ -1,5 +1,5 @@
 import type { IngestEvent } from '@dash/domain';
-import { createPool, DimensionsRepository, EventsRepository, FailuresRepository } from '@dash/infra';
+import { createPool, DimensionsRepository, EventsRepository, FailuresRepository, preGroup } from '@dash/infra';
 import { createTestDatabase, STORAGE_SERVERS, type TestDatabase } from '@dash/infra/testing';
 import type { Pool } from 'pg';
 import { EventWriter } from './event-writer';
@@ -93,6 +93,33 @@ describe.each(STORAGE_SERVERS)('dimension rollups kept by the writer on $server 
     expect((await rows(`SELECT DISTINCT value FROM dimension_rollup_1h WHERE pipeline_id = $1 AND dimension = 'type'`, id)).map((r) => r.value).sort()).toEqual(['(none)', 'order.paid', 'order.refunded']);
   });
 
+  it('equals the GROUP BY when the ingestor pre-aggregates: values read from the text as jsonb reads them', async () => {
+    const id = await pipeline(['data.currency'], ['data.total']);
+    // Payload texts as senders write them: scales and signs of numbers, escapes, repeated keys
+    // (jsonb keeps the last), a 300-character value of emoji (cut at 200 characters), arrays.
+    const currencies = ['"EUR"', '"USD"', '1.50', '-0.0', 'true', 'null', '"a\\"b\\n"', '"\\u00e9t\\u00e9"', `"${'😀'.repeat(300)}"`, '"GBP", "currency": "last"'];
+    const totals = ['10', '2.50', '-3', '"12"', 'null', '0.1', '-0.00', '12345678901234567890.123456789', 'true', '[1]', '{"a": 1}'];
+    const raw = (i: number): string => {
+      const members = [`"currency": ${currencies[i % currencies.length]}`];
+      if (i % 13 !== 0) members.push(`"total": ${totals[i % totals.length]}`);
+      if (i % 17 === 0) members.reverse();
+      return `{"id": ${i}, "d\\u0061ta": {"x": [1, {"y": "}"}]}, "data": { ${members.join(', ')} }}`;
+    };
+    const batch = (from: number, to: number) =>
+      Array.from({ length: to - from }, (_, k): IngestEvent => ({ ...event(id, `f${from + k}`, (from + k) % 3, {}, (from + k) % 4 === 0 ? null : 'order.paid'), payloadJson: raw(from + k) }));
+    const plan = { dimensions: ['data.currency'], measures: ['data.total'] };
+    // Each batch after the first (the writer learns the plan from it) is grouped in Node.
+    expect(preGroup(batch(0, 200), () => plan).plans).toEqual([{ p: id, ...plan, n: 200 }]);
+    for (let from = 0; from < 200; from += 50) await writer.write(batch(from, from + 50));
+    await writer.write([...batch(180, 220)]); // a replay in the batch: its payloads read in SQL
+    await writer.write(batch(220, 260));
+    expect(await rows(ROLLUP_ROWS('dimension_rollup_1m'), id)).toEqual(await rows(GROUP_BY('minute'), id));
+    expect(await rows(ROLLUP_ROWS('dimension_rollup_1h'), id)).toEqual(await rows(GROUP_BY('hour'), id));
+    expect(await rows(ROLLUP_ROWS('dimension_rollup_1d'), id)).toEqual(await rows(GROUP_BY('day'), id));
+    const values = (await rows(`SELECT DISTINCT value FROM dimension_rollup_1h WHERE pipeline_id = $1 AND dimension = 'data.currency'`, id)).map((r) => r.value);
+    expect(values).toEqual(expect.arrayContaining(['1.50', '0.0', 'a"b\n', 'été', '😀'.repeat(200), 'last', '(none)', 'true']));
+  });
+
   it('keeps no rollups for a pipeline without dimensions or measures', async () => {
     const id = await pipeline([], []);
     await writer.write([event(id, 'a', 1, { data: { currency: 'EUR' } })]);
@@ -177,21 +204,21 @@ describe.each(STORAGE_SERVERS)('dimension rollups kept by the writer on $server 
     const id = await pipeline([], []);
     const dimensions = new DimensionsRepository(pool);
     const writers = Array.from({ length: 4 }, () => new EventWriter(new EventsRepository(pool, storageMode), new FailuresRepository(pool)));
-    let declared = false;
-    // Four writers, 30 batches of 40 each; the declaration comes while they write.
+    // Four writers, 30 batches of 40 each. The declaration starts once each has written 10 and
+    // lands while they go on; each writes its last batch after it: both sides of the split are
+    // sure to be exercised, whatever the host's speed.
+    const tenWritten: Array<() => void> = [];
+    const gates = Array.from({ length: 4 }, () => new Promise<void>((resolve) => tenWritten.push(resolve)));
+    const declaring = Promise.all(gates).then(() => dimensions.declare(id, ['data.currency'], ['data.total']));
     const writing = writers.map(async (w, n) => {
       for (let b = 0; b < 30; b++) {
+        if (b === 10) tenWritten[n]();
+        if (b === 29) await declaring;
         const from = (n * 30 + b) * 40;
         await w.write(Array.from({ length: 40 }, (_, k) => event(id, `w${from + k}`, (from + k) % 70, { data: { currency: ['EUR', 'USD'][(from + k) % 2], total: from + k } })));
       }
     });
-    const declaring = (async () => {
-      while (Number((await rows('SELECT count(*) AS n FROM events WHERE pipeline_id = $1', id))[0].n) < 1500) await new Promise((resolve) => setTimeout(resolve, 5));
-      await dimensions.declare(id, ['data.currency'], ['data.total']);
-      declared = true;
-    })();
     await Promise.all([...writing, declaring]);
-    expect(declared).toBe(true);
     for (let job = await dimensions.nextBackfill(); job !== null; job = await dimensions.nextBackfill()) await dimensions.backfillStep(job, 700);
     expect(Number((await rows('SELECT count(*) AS n FROM events WHERE pipeline_id = $1', id))[0].n)).toBe(4800);
     const backfilled = await dimensions.progress(id);

@@ -34,10 +34,10 @@ const settle = async () => {
   for (let i = 0; i < 10; i++) await Promise.resolve();
 };
 
-function setup() {
+function setup(breakdownIntervalMs?: number) {
   const reads = new FakeBreakdowns();
   const cache = { get: async () => ({ entity: PIPELINE }) } as unknown as PipelineCache;
-  const followers = new BreakdownFollowers(reads as unknown as BreakdownsService, cache);
+  const followers = new BreakdownFollowers(reads as unknown as BreakdownsService, cache, breakdownIntervalMs === undefined ? undefined : { breakdownIntervalMs });
   const server = new FakeServer();
   followers.attach(server as unknown as Server);
   return { reads, followers, server };
@@ -93,6 +93,21 @@ describe(BreakdownFollowers.name, () => {
       { room, total: 2 },
     ]);
     jest.advanceTimersByTime(10 * BREAKDOWN_MIN_INTERVAL_MS);
+    await settle();
+    expect(reads.reads).toHaveLength(2);
+  });
+
+  it('waits the configured interval (BREAKDOWN_INTERVAL_MS) between rounds', async () => {
+    const { reads, followers } = setup(1000);
+    await follow(followers, { by: 'data.currency' });
+    reads.reads.length = 0;
+    followers.stored('p1');
+    followers.stored('p1');
+    await settle();
+    jest.advanceTimersByTime(999);
+    await settle();
+    expect(reads.reads).toHaveLength(1);
+    jest.advanceTimersByTime(1);
     await settle();
     expect(reads.reads).toHaveLength(2);
   });

@@ -1,13 +1,17 @@
-import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown } from '@nestjs/common';
 import { BREAKDOWN_RANGES, breakdownKey, breakdownRoom, DashError, SocketEvent, type BreakdownRequest, type BreakdownUpdated, type ServerToClientEvents } from '@dash/domain';
-import type { PipelineEntity } from '@dash/infra';
+import { DASH_CONFIG, type DashConfig, type PipelineEntity } from '@dash/infra';
 import type { Server } from 'socket.io';
 import { PipelineCache } from '../pipelines/pipeline-cache';
 import { breakdownQuerySchema, type BreakdownQuery } from '../series/breakdown.params';
 import { BreakdownsService } from '../series/breakdowns.service';
 
-/** A pipeline's followed breakdowns are recomputed at most this often on a node (the first change after a quiet spell goes out at once). */
-export const BREAKDOWN_MIN_INTERVAL_MS = 1000;
+/**
+ * A pipeline's followed breakdowns are recomputed at most this often on a node by default
+ * (BREAKDOWN_INTERVAL_MS; the first change after a quiet spell goes out at once). As often as
+ * counts are coalesced, so that a breakdown is as fresh as the count (docs/performance.md).
+ */
+export const BREAKDOWN_MIN_INTERVAL_MS = 50;
 
 export interface Followed {
   request: BreakdownRequest;
@@ -41,19 +45,24 @@ function normalize(raw: unknown): BreakdownRequest | string {
  * Live breakdowns on this web node. A socket that follows a breakdown is in its room
  * (`breakdown:{pipelineId}:{key}`); when a pipeline's `data_updated` arrives here (only on nodes
  * with sockets in its room, see onArrivedUpdate), each breakdown followed on this node is
- * recomputed once from the rollups, at most once a second per pipeline, and sent to its room on
- * this node only. Cost: one rollup read per distinct breakdown per second, however many sockets.
+ * recomputed once from the rollups, at most once per BREAKDOWN_INTERVAL_MS per pipeline (and never
+ * two rounds at once), and sent to its room on this node only. Cost: one rollup read per distinct
+ * breakdown per interval, however many sockets.
  */
 @Injectable()
 export class BreakdownFollowers implements OnApplicationShutdown {
   private readonly logger = new Logger(BreakdownFollowers.name);
   private readonly pipelines = new Map<string, Pipeline>();
   private server: Server<Record<string, never>, ServerToClientEvents> | null = null;
+  private readonly intervalMs: number;
 
   constructor(
     private readonly breakdowns: BreakdownsService,
     private readonly cache: PipelineCache,
-  ) {}
+    @Optional() @Inject(DASH_CONFIG) config?: Pick<DashConfig, 'breakdownIntervalMs'>,
+  ) {
+    this.intervalMs = config?.breakdownIntervalMs ?? BREAKDOWN_MIN_INTERVAL_MS;
+  }
 
   attach(server: Server<never, ServerToClientEvents>): void {
     this.server = server as unknown as Server<Record<string, never>, ServerToClientEvents>;
@@ -110,7 +119,7 @@ export class BreakdownFollowers implements OnApplicationShutdown {
       entry.pending = true;
       return;
     }
-    const wait = entry.lastRunAt + BREAKDOWN_MIN_INTERVAL_MS - Date.now();
+    const wait = entry.lastRunAt + this.intervalMs - Date.now();
     if (wait <= 0) void this.run(pipelineId, entry);
     else {
       entry.timer = setTimeout(() => void this.run(pipelineId, entry), wait);

@@ -46,6 +46,10 @@ export interface DashConfig {
   migrate: 'boot' | 'off';
   /** Raw events older than `eventDays` are dropped (0: kept forever); TimescaleDB compresses chunks older than `compressAfterDays` (0: off). The aggregates are kept. */
   retention: { eventDays: number; compressAfterDays: number };
+  /** Ingestor: learn payload paths from a sample of the events (the field catalog); false: the catalog stays as it is. */
+  fieldCatalog: boolean;
+  /** Web only: a pipeline's followed live breakdowns are recomputed at most this often on a node (ms). */
+  breakdownIntervalMs: number;
   /** Identifies this process in the cluster view. */
   nodeId: string;
 }
@@ -113,6 +117,8 @@ const schema = {
     .refine((days) => days === 0 || days >= 4, 'must be 0 (keep forever) or at least 4')
     .default(0)
     .describe('drop raw events older than this many days (whole daily partitions or chunks); 0 keeps them forever; counts and series are kept'),
+  FIELD_CATALOG: z.enum(['on', 'off']).default('on').describe("ingestor: off stops learning the field catalog from sampled payloads (the catalog keeps what it has)"),
+  BREAKDOWN_INTERVAL_MS: int(0, 60_000).default(50).describe('web only: recompute a pipeline\'s followed live breakdowns at most this often per node (one rollup read per distinct breakdown each time)'),
   COMPRESS_AFTER_DAYS: int(0, 36_500).default(7).describe('TimescaleDB mode: compress event chunks older than this many days; 0 turns compression off'),
 } as const;
 
@@ -173,6 +179,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaultRole: AppRole): DashCo
     log: { level: v.LOG_LEVEL, format: v.LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json') },
     migrate: v.DASH_MIGRATE ?? (production ? 'off' : 'boot'),
     retention: { eventDays: v.EVENT_RETENTION_DAYS, compressAfterDays: v.COMPRESS_AFTER_DAYS },
+    fieldCatalog: v.FIELD_CATALOG === 'on',
+    breakdownIntervalMs: v.BREAKDOWN_INTERVAL_MS,
     nodeId: `${v.APP_ROLE}-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
   };
 }

@@ -13,6 +13,7 @@ import { DeploymentIdentity1733270400000 } from './migrations/1733270400000-depl
 import { FieldCatalog1733356800024 } from './migrations/1733356800024-field-catalog';
 import { Dimensions1733356800025 } from './migrations/1733356800025-dimensions';
 import { AlertFlapping1765065600000 } from './migrations/1765065600000-alert-flapping';
+import { RollupFillfactor1765152000000 } from './migrations/1765152000000-rollup-fillfactor';
 
 const logger = new Logger('Database');
 
@@ -58,6 +59,7 @@ export function createDataSource(config: Pick<DashConfig, 'databaseUrl' | 'stora
       FieldCatalog1733356800024,
       Dimensions1733356800025,
       AlertFlapping1765065600000,
+      RollupFillfactor1765152000000,
     ],
     migrationsTableName: 'dash_migrations',
     migrationsTransactionMode: 'each',

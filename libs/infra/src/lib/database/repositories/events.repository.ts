@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { eventRecordJson, filterScalars, MAX_PAGE_BYTES, type IngestEvent, type PathFilter, type PipelineStats } from '@dash/domain';
+import { eventRecordJson, filterScalars, LruCache, MAX_PAGE_BYTES, type IngestEvent, type PathFilter, type PipelineStats } from '@dash/domain';
 import type { Pool } from 'pg';
 import { PG_POOL, STORAGE_MODE } from '../database.tokens';
 import type { ResolvedStorageMode } from '../migrations/1732752000001-event-storage';
 import { toPipelineStats, type StatsRow } from '../stats';
+import { preGroup, type DimensionPlan } from './dimension-groups';
 import { writeBatchSql } from './events.sql';
 import { isDataError } from './pg-errors';
 
@@ -62,7 +63,7 @@ export interface StoredEventPage {
   partial: boolean;
 }
 
-type WriteRow = StatsRow & { orphaned: string | null };
+type WriteRow = StatsRow & { orphaned: string | null; dimensions: string[] | null; measures: string[] | null };
 
 /** A row of the page statement: an event, or the one `end` row with what the search examined. */
 type PageRow = StoredEventRow & { kind: 'row' | 'end'; hits: string | null; scanned: string | null; examined: string | null };
@@ -77,6 +78,12 @@ const ROW_OVERHEAD_BYTES = 512;
 @Injectable()
 export class EventsRepository {
   private readonly statement: { name: string; text: string };
+  /**
+   * Each pipeline's declared paths as the last batch statement saw them (it returns them): the
+   * next batches are pre-aggregated by them in Node (the statement checks they still hold).
+   * Bounded; a pipeline not here has its first batch's payloads read in SQL.
+   */
+  private readonly plans = new LruCache<string, DimensionPlan>(10_000);
 
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
@@ -94,12 +101,15 @@ export class EventsRepository {
     const onError = () => (broken = true);
     client.on('error', onError);
     try {
-      const { rows } = await client.query<WriteRow>({ ...this.statement, values: [`[${events.map(eventRecordJson).join(',')}]`] });
+      const groups = preGroup(events, (pipelineId) => this.plans.get(pipelineId));
+      const { rows } = await client.query<WriteRow>({ ...this.statement, values: [`[${events.map(eventRecordJson).join(',')}]`, JSON.stringify(groups)] });
       const stats: PipelineStats[] = [];
       const orphaned = new Map<string, number>();
       for (const row of rows) {
-        if (row.orphaned === null) stats.push(toPipelineStats(row));
-        else orphaned.set(row.pipeline_id, Number(row.orphaned));
+        if (row.orphaned === null) {
+          stats.push(toPipelineStats(row));
+          this.plans.set(row.pipeline_id, { dimensions: row.dimensions ?? [], measures: row.measures ?? [] });
+        } else orphaned.set(row.pipeline_id, Number(row.orphaned));
       }
       return { stats, orphaned };
     } catch (error) {

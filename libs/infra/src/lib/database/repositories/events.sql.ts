@@ -46,17 +46,23 @@ function dimensionRollup(table: string, source: string): string {
   )`;
 }
 
+/** No pre-aggregated groups (a backfill reads stored payloads). */
+export const NO_GROUPS = `(SELECT NULL::uuid AS pipeline_id, NULL::text AS dimension, NULL::timestamptz AS bucket, NULL::timestamptz AS hour, NULL::text AS raw, NULL::bigint AS count, NULL::jsonb AS m WHERE false)`;
+
 /**
  * The gold layer by payload field: adds a set of events to the dimension rollups, as CTEs that
  * follow a WITH list. `events` names a CTE of (seq, pipeline_id, type, occurred_at, payload);
  * `plan` one of (pipeline_id, dimension, measures text[], counts boolean): for each of the
  * pipeline's events, each dimension's value is found (admitted under the cap, else `(other)`;
  * `(none)` when missing or null), the events are counted when `counts`, and each listed measure is
- * summed. The writer passes its stored events with every declared dimension (see below); a backfill
- * passes stored events with the paths declared later. Kept by the writer in both storage modes (see
- * the Dimensions migration for why not continuous aggregates).
+ * summed. `groups` names events already aggregated by the ingestor (see dimension-groups.ts):
+ * (pipeline_id, dimension, bucket, hour, raw, count, m jsonb of each measure's c, s, lo, hi, x),
+ * counted, of other pipelines than `events`; their raw values meet the cap in the same one
+ * admission as the others. The writer passes its stored events with every declared dimension (see
+ * below); a backfill passes stored events with the paths declared later. Kept by the writer in
+ * both storage modes (see the Dimensions migration for why not continuous aggregates).
  */
-export function dimensionRollupsSql(events: string, plan: string): string {
+export function dimensionRollupsSql(events: string, plan: string, groups: string = NO_GROUPS): string {
   return `
   , observed AS MATERIALIZED (
     -- date_bin on the epoch: the UTC minute and hour, without date_trunc's time zone work.
@@ -70,8 +76,12 @@ export function dimensionRollupsSql(events: string, plan: string): string {
     FROM ${events} e JOIN (SELECT DISTINCT pipeline_id, unnest(measures) AS measure FROM ${plan}) m USING (pipeline_id)
   ), measured AS MATERIALIZED (
     SELECT seq, measure, CASE WHEN jsonb_typeof(json) = 'number' THEN json::numeric END AS num, json IS NOT NULL AND jsonb_typeof(json) <> 'number' AS skip FROM found
+  ), grouped AS MATERIALIZED (
+    SELECT * FROM ${groups} g
   ), candidates AS MATERIALIZED (
     SELECT DISTINCT pipeline_id, dimension, hour, raw FROM observed WHERE raw IS NOT NULL
+    UNION
+    SELECT pipeline_id, dimension, hour, raw FROM grouped WHERE raw IS NOT NULL
   ), admitted AS (
     SELECT * FROM dash_admit_dimension_values(
       (SELECT array_agg(pipeline_id) FROM candidates), (SELECT array_agg(dimension) FROM candidates),
@@ -81,6 +91,11 @@ export function dimensionRollupsSql(events: string, plan: string): string {
       CASE WHEN o.raw IS NULL THEN '(none)' WHEN a.admitted_value IS NOT NULL THEN o.raw ELSE '(other)' END AS value
     FROM observed o LEFT JOIN admitted a ON a.admitted_pipeline = o.pipeline_id AND a.admitted_dimension = o.dimension
       AND a.admitted_hour = o.hour AND a.admitted_value = o.raw
+  ), grouped_valued AS MATERIALIZED (
+    SELECT g.pipeline_id, g.dimension, g.bucket, g.count, g.m,
+      CASE WHEN g.raw IS NULL THEN '(none)' WHEN a.admitted_value IS NOT NULL THEN g.raw ELSE '(other)' END AS value
+    FROM grouped g LEFT JOIN admitted a ON a.admitted_pipeline = g.pipeline_id AND a.admitted_dimension = g.dimension
+      AND a.admitted_hour = g.hour AND a.admitted_value = g.raw
   ), minute_rollup AS MATERIALIZED (
     -- measure '' is the row of events counted; each measure path has its own row.
     SELECT pipeline_id, dimension, value, bucket, '' AS measure, count(*) AS count, NULL::numeric AS sum, NULL::numeric AS min, NULL::numeric AS max, 0::bigint AS skipped
@@ -88,6 +103,11 @@ export function dimensionRollupsSql(events: string, plan: string): string {
     UNION ALL
     SELECT v.pipeline_id, v.dimension, v.value, v.bucket, m.measure, count(m.num), sum(m.num), min(m.num), max(m.num), count(*) FILTER (WHERE m.skip)
     FROM valued v CROSS JOIN LATERAL unnest(v.measures) AS w(measure) JOIN measured m ON m.seq = v.seq AND m.measure = w.measure GROUP BY 1, 2, 3, 4, 5
+    UNION ALL
+    SELECT pipeline_id, dimension, value, bucket, '', sum(count)::bigint, NULL, NULL, NULL, 0 FROM grouped_valued GROUP BY 1, 2, 3, 4
+    UNION ALL
+    SELECT g.pipeline_id, g.dimension, g.value, g.bucket, m.k, sum(m.c)::bigint, sum(m.s::numeric), min(m.lo::numeric), max(m.hi::numeric), sum(m.x)::bigint
+    FROM grouped_valued g CROSS JOIN LATERAL jsonb_to_recordset(g.m) AS m(k text, c bigint, s text, lo text, hi text, x bigint) GROUP BY 1, 2, 3, 4, 5
   ), hour_rollup AS MATERIALIZED (
     SELECT pipeline_id, dimension, value, date_bin('1 hour', bucket, timestamptz 'epoch') AS bucket, measure, sum(count)::bigint AS count, sum(sum) AS sum, min(min) AS min, max(max) AS max, sum(skipped)::bigint AS skipped
     FROM minute_rollup GROUP BY 1, 2, 3, 4, 5
@@ -104,15 +124,31 @@ export function dimensionRollupsSql(events: string, plan: string): string {
 // strictly between batches: the events of batches before it are the backfill's, later ones count
 // here with the new paths (see DimensionsRepository.declare).
 const WRITER_ROLLUPS = `
-  , configured_events AS MATERIALIZED (
+  , pregrouped AS (
+    -- The ingestor's groups of a pipeline count only if they describe exactly what was stored:
+    -- the plan they were made for is the pipeline's (locked) one, and every event they hold was
+    -- stored (a duplicate or replay in the batch sends the pipeline through the payloads below).
+    SELECT x.p AS pipeline_id FROM jsonb_to_recordset($2::jsonb -> 'plans') AS x(p uuid, dimensions text[], measures text[], n bigint)
+    JOIN locked l ON l.pipeline_id = x.p AND l.dimensions = x.dimensions AND l.measures = x.measures
+    WHERE x.n = (SELECT count(*) FROM stored s WHERE s.pipeline_id = x.p)
+  ), configured_events AS MATERIALIZED (
     SELECT s.seq, s.pipeline_id, s.type, s.occurred_at, st.payload
     FROM stored s JOIN staged st ON st.pipeline_id = s.pipeline_id AND st.event_id = s.event_id
     WHERE s.pipeline_id IN (SELECT pipeline_id FROM locked WHERE cardinality(dimensions) > 0 OR cardinality(measures) > 0)
+      AND s.pipeline_id NOT IN (SELECT pipeline_id FROM pregrouped)
   ), plan AS (
     SELECT DISTINCT l.pipeline_id, d.dimension, l.measures, true AS counts
     FROM locked l CROSS JOIN LATERAL unnest('{type}'::text[] || l.dimensions) AS d(dimension)
     WHERE (cardinality(l.dimensions) > 0 OR cardinality(l.measures) > 0) AND l.pipeline_id IN (SELECT pipeline_id FROM fresh)
-  )${dimensionRollupsSql('configured_events', 'plan')}`;
+      AND l.pipeline_id NOT IN (SELECT pipeline_id FROM pregrouped)
+  )${dimensionRollupsSql(
+    'configured_events',
+    'plan',
+    `(SELECT g.p AS pipeline_id, g.d AS dimension, timestamptz 'epoch' + g.b * interval '1 millisecond' AS bucket,
+        date_bin('1 hour', timestamptz 'epoch' + g.b * interval '1 millisecond', timestamptz 'epoch') AS hour, g.v AS raw, g.n AS count, g.m
+      FROM jsonb_to_recordset($2::jsonb -> 'groups') AS g(p uuid, d text, b bigint, v text, n bigint, m jsonb)
+      WHERE g.p IN (SELECT pipeline_id FROM pregrouped))`,
+  )}`;
 
 /**
  * Writes a batch in one statement (one round trip, its own transaction): claims each
@@ -178,7 +214,8 @@ export function writeBatchSql(mode: ResolvedStorageMode): string {
       last_event_at = excluded.last_event_at
     RETURNING pipeline_id, count, version, last_event, last_event_at
   )
-  SELECT pipeline_id, count, version, last_event, last_event_at, NULL::bigint AS orphaned FROM updated
+  -- With each pipeline's declared paths: the ingestor groups its next batches by them.
+  SELECT u.pipeline_id, u.count, u.version, u.last_event, u.last_event_at, NULL::bigint AS orphaned, l.dimensions, l.measures FROM updated u JOIN locked l USING (pipeline_id)
   UNION ALL
-  SELECT pipeline_id, NULL, NULL, NULL, NULL, count(*) FROM orphaned GROUP BY pipeline_id`;
+  SELECT pipeline_id, NULL, NULL, NULL, NULL, count(*), NULL, NULL FROM orphaned GROUP BY pipeline_id`;
 }

@@ -10,3 +10,4 @@ export * from './pipelines.repository';
 export * from './stats.repository';
 export * from './storage.repository';
 export * from './tokens.repository';
+export * from './dimension-groups';
