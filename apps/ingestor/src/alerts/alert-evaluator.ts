@@ -12,7 +12,7 @@ import {
 } from '@dash/domain';
 import { DASH_CONFIG, InjectQueue, PG_POOL, REDIS, RedisKeys, type DashConfig } from '@dash/infra';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@dash/infra';
 import type { Pool } from 'pg';
 import { firstValueFrom } from 'rxjs';
 import { ALERT_VERDICTS, APPLY_TRANSITIONS, MARK_ENQUEUED, UNQUEUED_NOTIFICATIONS } from './alert-evaluator.sql';
@@ -55,7 +55,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnApplicationShut
   constructor(
     @Inject(DASH_CONFIG) private readonly config: DashConfig,
     @Inject(PG_POOL) private readonly pool: Pool,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
     @Inject(ALERTS_TRANSPORT_CLIENT) private readonly transport: ClientProxy,
     private readonly keys: RedisKeys,
     @InjectQueue(QueueName.Default) private readonly rounds: Queue,

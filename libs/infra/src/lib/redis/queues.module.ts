@@ -2,12 +2,11 @@ import { Global, Inject, Injectable, Logger, Module, type DynamicModule, type On
 import { Emitter } from '@socket.io/redis-emitter';
 import { Jobs, jobNamesOf, QueueName, type AnyJobName, type ServerToClientEvents } from '@dash/domain';
 import { Queue, UnrecoverableError } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { DashConfig } from '../config/config';
 import { DASH_CONFIG } from '../config/config.module';
 import { Backlog } from './backlog';
 import { RedisKeys } from './keys';
-import { coalesceWrites, createRedis, quit } from './redis';
+import { coalesceWrites, createRedis, quit, type RedisClient, type RedisRole } from './redis';
 import { REDIS } from './redis.module';
 
 /** Fails fast while Redis is away (`enableOfflineQueue: false`): queue producers, so intake answers 503 at once. */
@@ -49,7 +48,7 @@ class QueuesShutdown implements OnApplicationShutdown {
   constructor(
     @Inject(DASH_CONFIG) private readonly config: DashConfig,
     @Inject(QUEUES) private readonly queues: Queue[],
-    @Inject(CONNECTIONS) private readonly connections: Redis[],
+    @Inject(CONNECTIONS) private readonly connections: RedisClient[],
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
@@ -71,12 +70,12 @@ class QueuesShutdown implements OnApplicationShutdown {
 @Module({})
 export class QueuesModule {
   static forRoot(options: QueuesOptions): DynamicModule {
-    const made: Redis[] = [];
-    const connection = (token: symbol, role: 'producer' | 'worker', name: string, cork: boolean): Provider => ({
+    const made: RedisClient[] = [];
+    const connection = (token: symbol, role: RedisRole, name: string, cork: boolean): Provider => ({
       provide: token,
       inject: [DASH_CONFIG, REDIS],
       useFactory: (config: DashConfig) => {
-        const client = createRedis(config.redisUrl, role, `${config.role}-${name}`);
+        const client = createRedis(config.redis, role, `${config.role}-${name}`);
         made.push(client);
         return cork ? coalesceWrites(client) : client;
       },
@@ -90,7 +89,7 @@ export class QueuesModule {
         (name): Provider => ({
           provide: getQueueToken(name),
           inject: [REDIS_PRODUCER, RedisKeys],
-          useFactory: (producer: Redis, keys: RedisKeys) => {
+          useFactory: (producer: RedisClient, keys: RedisKeys) => {
             const queue = new Queue(name, { connection: producer, prefix: keys.bull });
             const logger = new Logger(`Queue ${name}`);
             queue.on('error', (error) => logger.warn(error.message));
@@ -100,21 +99,21 @@ export class QueuesModule {
         }),
       ),
       // On the producer connection, as the ingest queue: a job's count reaches Redis before the job.
-      { provide: Backlog, inject: [REDIS_PRODUCER, RedisKeys], useFactory: (producer: Redis, keys: RedisKeys) => new Backlog(producer, keys) },
+      { provide: Backlog, inject: [REDIS_PRODUCER, RedisKeys], useFactory: (producer: RedisClient, keys: RedisKeys) => new Backlog(producer, keys) },
       { provide: QUEUES, useValue: queues },
       { provide: CONNECTIONS, useValue: made },
       QueuesShutdown,
     ];
     const exported: Array<symbol | string | typeof Backlog> = [REDIS_PRODUCER, REDIS_WORKER, Backlog, ...queueNames.map(getQueueToken)];
     if (options.subscriber) {
-      providers.push(connection(REDIS_SUBSCRIBER, 'worker', 'subscriber', false));
+      providers.push(connection(REDIS_SUBSCRIBER, 'subscriber', 'subscriber', false));
       exported.push(REDIS_SUBSCRIBER);
     }
     if (options.emitter) {
       providers.push({
         provide: LIVE_EMITTER,
         inject: [REDIS_WORKER, RedisKeys],
-        useFactory: (worker: Redis, keys: RedisKeys) => new Emitter<ServerToClientEvents>(worker, { key: keys.socketio }),
+        useFactory: (worker: RedisClient, keys: RedisKeys) => new Emitter<ServerToClientEvents>(worker, { key: keys.socketio }),
       });
       exported.push(LIVE_EMITTER);
     }
