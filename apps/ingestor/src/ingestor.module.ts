@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ClientProxyFactory } from '@nestjs/microservices';
-import { ClusterModule, ConfigModule, DASH_CONFIG, DatabaseModule, ObservabilityModule, QueuesModule, redisTransport, RedisModule, type DashConfig } from '@dash/infra';
+import { BacklogGate, ClusterModule, ConfigModule, DASH_CONFIG, DatabaseModule, ObservabilityModule, QueuesModule, redisTransport, RedisModule, type DashConfig } from '@dash/infra';
 import { AlertDelivery } from './alerts/alert-delivery';
 import { AlertDeliveryWorker } from './alerts/alert-delivery.worker';
 import { AlertEvaluator, ALERTS_TRANSPORT_CLIENT } from './alerts/alert-evaluator';
@@ -32,7 +32,7 @@ export class IngestorModule {
       ],
       controllers: [AlertRulesListener],
       providers: [
-        BacklogSweeper, EventWriter, LivePublisher, BufferService, IngestWorker, IngestHealth, MaintenanceService, IngestorNodeDetails, PollService, PollWorker,
+        BacklogGate, BacklogSweeper, EventWriter, LivePublisher, BufferService, IngestWorker, IngestHealth, MaintenanceService, IngestorNodeDetails, PollService, PollWorker,
         AlertEvaluator, AlertDelivery, AlertDeliveryWorker,
         // Alert state changes go to the web nodes on the NestJS Redis transport.
         { provide: ALERTS_TRANSPORT_CLIENT, inject: [DASH_CONFIG], useFactory: (config: DashConfig) => ClientProxyFactory.create(redisTransport(config.redisUrl)) },
