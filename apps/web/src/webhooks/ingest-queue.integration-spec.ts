@@ -1,5 +1,5 @@
 import { QueueName, type IngestEvent, type IngestJobData } from '@dash/domain';
-import { Backlog, createRedis, IngestQueues, quit, whenReady, type RedisKeys } from '@dash/infra';
+import { Backlog, createRedis, IngestQueues, quit, ReplicaAcks, whenReady, type RedisKeys } from '@dash/infra';
 import { pipelinesQueueFixture } from '@dash/infra/testing';
 import { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
@@ -45,7 +45,7 @@ async function producerOn(url: string, keys: RedisKeys): Promise<{ producer: Ing
   const queue = new Queue<IngestJobData>(QueueName.Pipelines, { connection, prefix: keys.ingestBull(0) });
   await whenReady(connection);
   return {
-    producer: new IngestQueue(connection, new IngestQueues([queue], keys), new Backlog(connection, keys)),
+    producer: new IngestQueue(connection, new IngestQueues([queue], keys), new Backlog(connection, keys), new ReplicaAcks(connection, 0, 1000)),
     close: async () => {
       await queue.close();
       await quit(connection);

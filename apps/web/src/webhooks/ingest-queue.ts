@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DashError, JobName, Jobs, MAX_JOB_EVENTS, QueueName, type IngestEvent } from '@dash/domain';
-import { Backlog, IngestQueues, REDIS_PRODUCER, type RedisClient } from '@dash/infra';
+import { Backlog, IngestQueues, REDIS_PRODUCER, ReplicaAcks, type RedisClient } from '@dash/infra';
 import { randomUUID } from 'node:crypto';
 
 /** While requests keep coming, jobs leave at most this often (a lone request does not wait). */
@@ -43,6 +43,8 @@ export class IngestQueue {
     @Inject(REDIS_PRODUCER) private readonly connection: RedisClient,
     private readonly queues: IngestQueues,
     private readonly backlog: Backlog,
+    /** `REDIS_ACK_REPLICAS`: with 0, nothing waits and no command is added. */
+    private readonly acks: ReplicaAcks,
   ) {}
 
   /** Resolves once the events are durably queued; rejects with 503 if Redis cannot take them. */
@@ -116,9 +118,19 @@ export class IngestQueue {
     } catch (error) {
       this.logger.warn(`enqueue of ${events.length} events failed: ${(error as Error).message}`);
       if (await counting) await this.backlog.release(jobId).catch(() => undefined);
-      const unavailable = new DashError(503, 'unavailable', 'the queue cannot take events right now; retry later', RETRY_AFTER_SECONDS);
-      for (const waiter of batch) waiter.reject(unavailable);
+      for (const waiter of batch) waiter.reject(unavailable());
       return;
+    }
+    if (this.acks.replicas > 0) {
+      // The job is queued but not yet on enough replicas: a 202 now could be lost with its master.
+      // On a timeout the sender retries; the job stays and event ids deduplicate the retry.
+      try {
+        await this.acks.confirm(this.queues.slotKey(partition));
+      } catch (error) {
+        this.logger.warn(`enqueue of ${events.length} events not confirmed by replicas: ${(error as Error).message}`);
+        for (const waiter of batch) waiter.reject(unavailable());
+        return;
+      }
     }
     this.queued.jobs += 1;
     this.queued.events += events.length;
@@ -130,6 +142,8 @@ export class IngestQueue {
     return { [QueueName.Pipelines]: await this.queues.jobCounts('waiting', 'active', 'delayed', 'failed') };
   }
 }
+
+const unavailable = () => new DashError(503, 'unavailable', 'the queue cannot take events right now; retry later', RETRY_AFTER_SECONDS);
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout;

@@ -8,6 +8,7 @@ import { Backlog } from './backlog';
 import { RedisKeys } from './keys';
 import { coalesceWrites, createRedis, quit, type RedisClient, type RedisRole } from './redis';
 import { REDIS } from './redis.module';
+import { REPLICA_ACK_TIMEOUT_MS, ReplicaAcks } from './replica-acks';
 
 /** Fails fast while Redis is away (`enableOfflineQueue: false`): queue producers, so intake answers 503 at once. */
 export const REDIS_PRODUCER = Symbol('REDIS_PRODUCER');
@@ -49,6 +50,11 @@ export class IngestQueues {
       return queue;
     });
     return new IngestQueues(queues, keys);
+  }
+
+  /** A key of a partition's slot (where its queue and backlog live). */
+  slotKey(partition: number): string {
+    return this.keys.ingestBull(partition);
   }
 
   /** The queue a pipeline's events travel on. */
@@ -148,11 +154,17 @@ export class QueuesModule {
       },
       // On the producer connection, as the ingest queue: a job's count reaches Redis before the job.
       { provide: Backlog, inject: [REDIS_PRODUCER, RedisKeys], useFactory: (producer: RedisClient, keys: RedisKeys) => new Backlog(producer, keys) },
+      // REDIS_ACK_REPLICAS: on the producer connection, which carries the ingest jobs.
+      {
+        provide: ReplicaAcks,
+        inject: [DASH_CONFIG, REDIS_PRODUCER],
+        useFactory: (config: DashConfig, producer: RedisClient) => new ReplicaAcks(producer, config.redis.ackReplicas, REPLICA_ACK_TIMEOUT_MS),
+      },
       { provide: QUEUES, useValue: queues },
       { provide: CONNECTIONS, useValue: made },
       QueuesShutdown,
     ];
-    const exported: Array<symbol | string | typeof Backlog | typeof IngestQueues> = [REDIS_PRODUCER, REDIS_WORKER, Backlog, IngestQueues, ...CONTROL_QUEUES.map(getQueueToken)];
+    const exported: Array<symbol | string | typeof Backlog | typeof IngestQueues | typeof ReplicaAcks> = [REDIS_PRODUCER, REDIS_WORKER, Backlog, IngestQueues, ReplicaAcks, ...CONTROL_QUEUES.map(getQueueToken)];
     if (options.subscriber) {
       providers.push(connection(REDIS_SUBSCRIBER, 'subscriber', 'subscriber', false));
       exported.push(REDIS_SUBSCRIBER);
