@@ -1,7 +1,8 @@
 import type { INestMicroservice } from '@nestjs/common';
 import { Backlog, createRedis, quit, RedisKeys, type RedisClient } from '@dash/infra';
 import { Api, sendWebhook, startIngestor, startWeb, testEnv, waitFor, type CreatedPipeline, type RunningWeb, type TestEnv } from '../support/harness';
-import { clusterKeys, clusterMasters, deleteClusterKeys, masterOfKey, redisTopologies, type RedisTopologies } from '../support/topologies';
+import { killAll, spawnApp } from '../support/processes';
+import { clusterKeys, clusterMasters, deleteClusterKeys, masterOfKey, redisTopologies, serverAt, type RedisTopologies } from '../support/topologies';
 
 /** The core path on a Redis Cluster of 3 masters + 3 replicas (scripts/redis-topologies.sh). */
 describe('Redis Cluster', () => {
@@ -61,5 +62,39 @@ describe('Redis Cluster', () => {
     const untagged = keys.filter((key) => key !== `${env.name}:owner` && !/^[^{]+:\{(c|p\d+)\}:/.test(key));
     expect(untagged).toEqual([]);
     expect((await clusterMasters(topologies)).length).toBe(3);
+  });
+
+  /** Starts an app in its own process and returns what it printed before exiting with 1. */
+  const refusal = async (role: 'web' | 'ingestor', overrides: Record<string, string>): Promise<string> => {
+    const refused = testEnv(`refused${role}`, overrides);
+    const proc = spawnApp(role, { ...refused.env, PORT: '0' }, `refused-${role}`);
+    try {
+      const exit = await proc.waitForExit(60_000);
+      expect(exit.code).toBe(1);
+      return proc.lines.join('\n');
+    } finally {
+      await killAll([proc]);
+      await refused.cleanup();
+      await deleteClusterKeys(topologies, refused.name);
+    }
+  };
+
+  it('stops at start, naming REDIS_CLUSTER_NODES, when no node of the cluster answers', async () => {
+    const output = await refusal('web', { REDIS_CLUSTER_NODES: 'redis://127.0.0.1:1,redis://127.0.0.1:2' });
+    expect(output).toMatch(/Redis \(REDIS_CLUSTER_NODES=127\.0\.0\.1:1, 127\.0\.0\.1:2\) not ready after \d+ ms/);
+  });
+
+  it('stops at start, naming REDIS_CLUSTER_NODES and the master, when any master may evict keys', async () => {
+    const [{ port }] = await clusterMasters(topologies);
+    const master = serverAt(port);
+    try {
+      await master.config('SET', 'maxmemory-policy', 'allkeys-lru');
+      const output = await refusal('ingestor', { REDIS_CLUSTER_NODES: topologies.clusterNodes });
+      expect(output).toContain(`Redis at 127.0.0.1:${port} maxmemory-policy is allkeys-lru (REDIS_CLUSTER_NODES=`);
+      expect(output).toContain('CONFIG SET maxmemory-policy noeviction');
+    } finally {
+      await master.config('SET', 'maxmemory-policy', 'noeviction');
+      master.disconnect();
+    }
   });
 });
