@@ -19,7 +19,7 @@ describe.each(['cluster', 'sentinel'] as const)('kill -9 of the Redis master (%s
 
   beforeAll(async () => {
     topologies = redisTopologies();
-    const redisEnv =
+    const redisEnv: Record<string, string> =
       topology === 'cluster' ? { REDIS_CLUSTER_NODES: topologies.clusterNodes } : { REDIS_SENTINELS: topologies.sentinels, REDIS_SENTINEL_MASTER: topologies.sentinelMaster };
     env = testEnv(`failover${topology}`, { ...redisEnv, REDIS_ACK_REPLICAS: '1' });
     ingestor = await startIngestor(env.config('ingestor'));
