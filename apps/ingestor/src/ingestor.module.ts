@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ClientProxyFactory } from '@nestjs/microservices';
-import { ClusterModule, ConfigModule, DASH_CONFIG, DatabaseModule, ObservabilityModule, QueuesModule, redisTransport, RedisModule, type DashConfig } from '@dash/infra';
+import { BacklogGate, ClusterModule, ConfigModule, DASH_CONFIG, DatabaseModule, ObservabilityModule, QueuesModule, redisTransport, RedisModule, type DashConfig } from '@dash/infra';
 import { AlertDelivery } from './alerts/alert-delivery';
 import { AlertDeliveryWorker } from './alerts/alert-delivery.worker';
 import { AlertEvaluator, ALERTS_TRANSPORT_CLIENT } from './alerts/alert-evaluator';
@@ -35,7 +35,7 @@ export class IngestorModule {
       ],
       controllers: [AlertRulesListener],
       providers: [
-        BacklogSweeper, EventWriter, FieldCatalog, LivePublisher, BufferService, IngestWorker, IngestHealth, MaintenanceService, IngestorNodeDetails, PollService, DefaultQueueWorker,
+        BacklogGate, BacklogSweeper, EventWriter, FieldCatalog, LivePublisher, BufferService, IngestWorker, IngestHealth, MaintenanceService, IngestorNodeDetails, PollService, DefaultQueueWorker,
         AlertEvaluator, AlertRounds, AlertDelivery, AlertDeliveryWorker, BackfillWorker,
         // Alert state changes go to the web nodes on the NestJS Redis transport.
         { provide: ALERTS_TRANSPORT_CLIENT, inject: [DASH_CONFIG], useFactory: (config: DashConfig) => ClientProxyFactory.create(redisTransport(config.redisUrl)) },

@@ -3,7 +3,7 @@ import { ClientProxy } from '@nestjs/microservices';
 import { ALERT_STATE_CHANGED, AlertJobName, DEFAULT_ALERT_LOOKBACK_SECONDS, Jobs, QueueName, withTimeout, type AlertDeliverJobData, type AlertStateChanged } from '@dash/domain';
 import { AlertsRepository, DASH_CONFIG, InjectQueue, REDIS, RedisKeys, type DashConfig, type RecentRejections } from '@dash/infra';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@dash/infra';
 import { firstValueFrom } from 'rxjs';
 
 export const ALERTS_TRANSPORT_CLIENT = Symbol('ALERTS_TRANSPORT_CLIENT');
@@ -37,7 +37,7 @@ export class AlertEvaluator implements OnApplicationShutdown {
   constructor(
     @Inject(DASH_CONFIG) private readonly config: Pick<DashConfig, 'keyPrefix' | 'alerts'>,
     @Inject(AlertsRepository) private readonly alerts: Pick<AlertsRepository, 'evaluate' | 'unqueued' | 'markEnqueued'>,
-    @Inject(REDIS) private readonly redis: Pick<Redis, 'multi'>,
+    @Inject(REDIS) private readonly redis: Pick<RedisClient, 'multi'>,
     @Inject(ALERTS_TRANSPORT_CLIENT) private readonly transport: Pick<ClientProxy, 'emit' | 'close'>,
     @Inject(RedisKeys) private readonly keys: Pick<RedisKeys, 'backlogRejections'>,
     @InjectQueue(QueueName.Mailers) private readonly deliveries: Pick<Queue<AlertDeliverJobData>, 'addBulk'>,
