@@ -11,6 +11,7 @@ export * from './lib/redis/redis';
 export * from './lib/redis/redis.module';
 export * from './lib/redis/backlog';
 export * from './lib/redis/transport';
+export * from './lib/redis/live';
 export * from './lib/bootstrap/bootstrap';
 export * from './lib/cluster/cluster-heartbeat';
 export * from './lib/cluster/cluster.module';

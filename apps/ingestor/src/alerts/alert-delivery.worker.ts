@@ -70,7 +70,7 @@ export class AlertDeliveryWorker implements OnApplicationBootstrap, BeforeApplic
   /** The page shows the notification log: tell it a notification settled. */
   private async settled(pipelineId: string, alertId: string): Promise<void> {
     const { rows } = await this.pool.query<{ state: 'ok' | 'firing'; since: Date }>('SELECT state, since FROM alert_rules WHERE id = $1', [alertId]);
-    if (rows[0]) await this.evaluator.announce({ scope: this.config.keyPrefix, pipelineId, alertId, state: rows[0].state, since: rows[0].since.toISOString() });
+    if (rows[0]) this.evaluator.announce({ pipelineId, alertId, state: rows[0].state, since: rows[0].since.toISOString() });
   }
 
   async beforeApplicationShutdown(): Promise<void> {

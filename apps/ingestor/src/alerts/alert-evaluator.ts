@@ -1,23 +1,19 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { ClientProxy } from '@nestjs/microservices';
 import {
-  ALERT_STATE_CHANGED,
   AlertJobName,
   DEFAULT_ALERT_LOOKBACK_SECONDS,
   Jobs,
   QueueName,
   type AlertDeliverJobData,
   type AlertState,
-  type AlertStateChanged,
+  type AlertUpdated,
 } from '@dash/domain';
 import { DASH_CONFIG, InjectQueue, PG_POOL, REDIS, RedisKeys, type DashConfig } from '@dash/infra';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
-import { firstValueFrom } from 'rxjs';
+import { LivePublisher } from '../live/live-publisher';
 import { ALERT_VERDICTS, APPLY_TRANSITIONS, MARK_ENQUEUED, UNQUEUED_NOTIFICATIONS } from './alert-evaluator.sql';
-
-export const ALERTS_TRANSPORT_CLIENT = Symbol('ALERTS_TRANSPORT_CLIENT');
 
 /** How often the cluster evaluates every alert (one BullMQ job scheduler, one run per tick). */
 export const EVALUATE_EVERY_MS = 1000;
@@ -27,8 +23,6 @@ const MAX_BACKLOG_LOOKBACK_MS = 86_400_000;
 /** Notifications handed to the queue per round (the rest go next round). */
 const ENQUEUE_BATCH = 1000;
 const SCHEDULER_RETRY_MS = 2000;
-/** A transport message that cannot go out (Redis away) is given up after this long: the round goes on. */
-const ANNOUNCE_TIMEOUT_MS = 2000;
 /** One lock across the cluster: rounds never overlap, so no stale verdict undoes a newer one. */
 const ROUND_LOCK = `hashtext('dash_alert_round')`;
 
@@ -56,7 +50,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnApplicationShut
     @Inject(DASH_CONFIG) private readonly config: DashConfig,
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(REDIS) private readonly redis: Redis,
-    @Inject(ALERTS_TRANSPORT_CLIENT) private readonly transport: ClientProxy,
+    private readonly live: LivePublisher,
     private readonly keys: RedisKeys,
     @InjectQueue(QueueName.Default) private readonly rounds: Queue,
     @InjectQueue(QueueName.Mailers) private readonly deliveries: Queue<AlertDeliverJobData>,
@@ -112,7 +106,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnApplicationShut
     }
     for (const row of changed) {
       this.logger.log(`alert ${row.id} of pipeline ${row.pipeline_id} is ${row.state}`);
-      await this.announce({ scope: this.config.keyPrefix, pipelineId: row.pipeline_id, alertId: row.id, state: row.state, since: row.since.toISOString() });
+      this.announce({ pipelineId: row.pipeline_id, alertId: row.id, state: row.state, since: row.since.toISOString() });
     }
     const enqueued = await this.enqueuePending();
     return { ran: true, transitions: changed.length, enqueued };
@@ -135,20 +129,9 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnApplicationShut
     return rows.length;
   }
 
-  /** State and notification changes reach the web nodes (and their browsers) over the transport. */
-  async announce(change: AlertStateChanged): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        firstValueFrom(this.transport.emit<void, AlertStateChanged>(ALERT_STATE_CHANGED, change), { defaultValue: undefined }),
-        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no transport within ${ANNOUNCE_TIMEOUT_MS} ms`)), ANNOUNCE_TIMEOUT_MS))),
-      ]);
-    } catch (error) {
-      // The page reads the state again on its next alert update or load; the state itself is committed.
-      this.logger.warn(`could not announce alert ${change.alertId}: ${(error as Error).message}`);
-    } finally {
-      clearTimeout(timer);
-    }
+  /** State and notification changes reach the browsers as every live update does: through the socket.io adapter. */
+  announce(update: AlertUpdated): void {
+    this.live.alertUpdated(update);
   }
 
   /** Pipelines answered 429 recently, from the sorted set the web nodes keep; old entries trimmed. */
@@ -172,6 +155,5 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnApplicationShut
 
   async onApplicationShutdown(): Promise<void> {
     this.closing = true;
-    await this.transport.close();
   }
 }

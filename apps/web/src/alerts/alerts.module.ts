@@ -2,15 +2,14 @@ import { Module } from '@nestjs/common';
 import { ClientProxyFactory } from '@nestjs/microservices';
 import { DASH_CONFIG, redisTransport, type DashConfig } from '@dash/infra';
 import { AuthModule } from '../auth/auth.module';
-import { LiveModule } from '../live/live.module';
 import { PipelinesModule } from '../pipelines/pipelines.module';
-import { AlertChangesPublisher, AlertStateRelay, ALERTS_TRANSPORT_CLIENT } from './alert-changes';
+import { AlertChangesPublisher, ALERTS_TRANSPORT_CLIENT } from './alert-changes';
 import { AlertsController } from './alerts.controller';
 import { AlertsService } from './alerts.service';
 
 @Module({
-  imports: [AuthModule, PipelinesModule, LiveModule],
-  controllers: [AlertsController, AlertStateRelay],
+  imports: [AuthModule, PipelinesModule],
+  controllers: [AlertsController],
   providers: [
     AlertsService,
     AlertChangesPublisher,

@@ -1,23 +1,26 @@
 import { Global, Inject, Injectable, Logger, Module, type DynamicModule, type OnApplicationShutdown, type Provider } from '@nestjs/common';
-import { Emitter } from '@socket.io/redis-emitter';
-import { Jobs, jobNamesOf, QueueName, type AnyJobName, type ServerToClientEvents } from '@dash/domain';
+import { Jobs, jobNamesOf, QueueName, type AnyJobName } from '@dash/domain';
 import { Queue, UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { DashConfig } from '../config/config';
 import { DASH_CONFIG } from '../config/config.module';
 import { Backlog } from './backlog';
 import { RedisKeys } from './keys';
+import { createLiveBroadcaster, liveAdapterKind, redisVersionOf } from './live';
 import { coalesceWrites, createRedis, quit } from './redis';
 import { REDIS } from './redis.module';
 
 /** Fails fast while Redis is away (`enableOfflineQueue: false`): queue producers, so intake answers 503 at once. */
 export const REDIS_PRODUCER = Symbol('REDIS_PRODUCER');
-/** Retries forever (`maxRetriesPerRequest: null`), as BullMQ workers ask; also publishes (emitter, socket.io adapter). */
+/** Retries forever (`maxRetriesPerRequest: null`), as BullMQ workers ask; also publishes (the socket.io adapter). */
 export const REDIS_WORKER = Symbol('REDIS_WORKER');
 /** In subscriber mode once used: the socket.io adapter's subscriptions. */
 export const REDIS_SUBSCRIBER = Symbol('REDIS_SUBSCRIBER');
-/** The socket.io emitter: updates to every web node's sockets from a process without a socket.io server. */
-export const LIVE_EMITTER = Symbol('LIVE_EMITTER');
+/**
+ * A socket.io server that does not listen, on the same Redis adapter as the web nodes: updates to
+ * every web node's sockets from a process without sockets of its own (`createLiveBroadcaster`).
+ */
+export const LIVE_SERVER = Symbol('LIVE_SERVER');
 
 /** The injection token of a named queue (as `@nestjs/bullmq`'s `getQueueToken`). */
 export function getQueueToken(name: QueueName): string {
@@ -36,12 +39,14 @@ export interface QueuesOptions {
   coalesceWrites: boolean;
   /** A subscriber connection (the web's socket.io adapter). */
   subscriber?: boolean;
-  /** The socket.io emitter on the worker connection (the ingestor's live updates). */
-  emitter?: boolean;
+  /** `LIVE_SERVER` publishing on the worker connection, with a subscriber connection (the ingestor's live updates). */
+  live?: boolean;
 }
 
 const QUEUES = Symbol('QUEUES');
 const CONNECTIONS = Symbol('CONNECTIONS');
+const LIVE_SERVERS = Symbol('LIVE_SERVERS');
+type LiveServer = ReturnType<typeof createLiveBroadcaster>;
 
 /** Closes what the module made, in order: queues first, then the connections they ran on. */
 @Injectable()
@@ -50,9 +55,12 @@ class QueuesShutdown implements OnApplicationShutdown {
     @Inject(DASH_CONFIG) private readonly config: DashConfig,
     @Inject(QUEUES) private readonly queues: Queue[],
     @Inject(CONNECTIONS) private readonly connections: Redis[],
+    @Inject(LIVE_SERVERS) private readonly live: LiveServer[],
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
+    // Its adapter unsubscribes; the connections it ran on close below.
+    for (const server of this.live) await Promise.resolve(server.of('/').adapter.close()).catch(() => undefined);
     // Global modules shut down after the features that use them (Nest's reverse order of distance),
     // so workers, schedulers and publishers have finished with these by now.
     await Promise.all(this.queues.map((queue) => queue.close().catch(() => undefined)));
@@ -83,6 +91,7 @@ export class QueuesModule {
     });
     const queueNames = Object.values(QueueName);
     const queues: Queue[] = [];
+    const live: LiveServer[] = [];
     const providers: Provider[] = [
       connection(REDIS_PRODUCER, 'producer', 'producer', options.coalesceWrites),
       connection(REDIS_WORKER, 'worker', 'worker', options.coalesceWrites),
@@ -103,20 +112,26 @@ export class QueuesModule {
       { provide: Backlog, inject: [REDIS_PRODUCER, RedisKeys], useFactory: (producer: Redis, keys: RedisKeys) => new Backlog(producer, keys) },
       { provide: QUEUES, useValue: queues },
       { provide: CONNECTIONS, useValue: made },
+      { provide: LIVE_SERVERS, useValue: live },
       QueuesShutdown,
     ];
     const exported: Array<symbol | string | typeof Backlog> = [REDIS_PRODUCER, REDIS_WORKER, Backlog, ...queueNames.map(getQueueToken)];
-    if (options.subscriber) {
+    if (options.subscriber || options.live) {
       providers.push(connection(REDIS_SUBSCRIBER, 'worker', 'subscriber', false));
       exported.push(REDIS_SUBSCRIBER);
     }
-    if (options.emitter) {
+    if (options.live) {
       providers.push({
-        provide: LIVE_EMITTER,
-        inject: [REDIS_WORKER, RedisKeys],
-        useFactory: (worker: Redis, keys: RedisKeys) => new Emitter<ServerToClientEvents>(worker, { key: keys.socketio }),
+        provide: LIVE_SERVER,
+        // REDIS is ready by now (its module waits): its version chooses the adapter, as on the web nodes.
+        inject: [REDIS, REDIS_WORKER, REDIS_SUBSCRIBER, RedisKeys],
+        useFactory: async (commands: Redis, worker: Redis, subscriber: Redis, keys: RedisKeys) => {
+          const server = createLiveBroadcaster(liveAdapterKind(await redisVersionOf(commands)), worker, subscriber, keys);
+          live.push(server);
+          return server;
+        },
       });
-      exported.push(LIVE_EMITTER);
+      exported.push(LIVE_SERVER);
     }
     return { module: QueuesModule, providers, exports: exported };
   }
