@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import { ALERT_DELIVERY_ATTEMPTS, AlertJobName, QueueName, type AlertDeliverJobData } from '@dash/domain';
 import { DASH_CONFIG, dispatchJobs, PG_POOL, REDIS_WORKER, RedisKeys, type DashConfig } from '@dash/infra';
 import { Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@dash/infra';
 import type { Pool } from 'pg';
 import { AlertDelivery } from './alert-delivery';
 import { AlertEvaluator } from './alert-evaluator';
@@ -26,7 +26,7 @@ export class AlertDeliveryWorker implements OnApplicationBootstrap, BeforeApplic
     private readonly keys: RedisKeys,
     private readonly delivery: AlertDelivery,
     private readonly evaluator: AlertEvaluator,
-    @Inject(REDIS_WORKER) private readonly connection: Redis,
+    @Inject(REDIS_WORKER) private readonly connection: RedisClient,
   ) {}
 
   onApplicationBootstrap(): void {

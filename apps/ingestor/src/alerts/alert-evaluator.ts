@@ -10,7 +10,7 @@ import {
 } from '@dash/domain';
 import { DASH_CONFIG, InjectQueue, PG_POOL, REDIS, RedisKeys, type DashConfig } from '@dash/infra';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@dash/infra';
 import type { Pool } from 'pg';
 import { LivePublisher } from '../live/live-publisher';
 import { ALERT_VERDICTS, APPLY_TRANSITIONS, MARK_ENQUEUED, UNQUEUED_NOTIFICATIONS } from './alert-evaluator.sql';
@@ -49,7 +49,7 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnApplicationShut
   constructor(
     @Inject(DASH_CONFIG) private readonly config: DashConfig,
     @Inject(PG_POOL) private readonly pool: Pool,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
     private readonly live: LivePublisher,
     private readonly keys: RedisKeys,
     @InjectQueue(QueueName.Default) private readonly rounds: Queue,

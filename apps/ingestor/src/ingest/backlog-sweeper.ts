@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { QueueName } from '@dash/domain';
 import { Backlog, REDIS_PRODUCER, RedisKeys } from '@dash/infra';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@dash/infra';
 
 /**
  * Repairs the backlog counter. A web node counts a job just before queueing it and takes the
@@ -18,7 +18,7 @@ export class BacklogSweeper {
   private suspects = new Set<string>();
 
   constructor(
-    @Inject(REDIS_PRODUCER) private readonly redis: Redis,
+    @Inject(REDIS_PRODUCER) private readonly redis: RedisClient,
     keys: RedisKeys,
     private readonly backlog: Backlog,
   ) {

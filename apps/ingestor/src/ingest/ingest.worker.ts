@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import { JobName, MAX_JOB_EVENTS, QueueName, type IngestJobData } from '@dash/domain';
 import { Backlog, DASH_CONFIG, dispatchJobs, REDIS_WORKER, RedisKeys, type DashConfig } from '@dash/infra';
 import { Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@dash/infra';
 import { BufferService } from '../buffer/buffer.service';
 import { BacklogSweeper } from './backlog-sweeper';
 
@@ -49,7 +49,7 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
     // What the worker asks of the buffers (a unit spec hands a fake that holds events).
     @Inject(BufferService) private readonly buffers: Pick<BufferService, 'add' | 'held' | 'degraded' | 'flushNow' | 'stop'>,
     /** The worker connection (corked in the ingestor: a flush's completions leave in one write). */
-    @Inject(REDIS_WORKER) private readonly connection: Redis,
+    @Inject(REDIS_WORKER) private readonly connection: RedisClient,
     private readonly backlog: Backlog,
     private readonly sweeper: BacklogSweeper,
   ) {

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import { AlertJobName, JobName, QueueName, type PollJobData } from '@dash/domain';
 import { DASH_CONFIG, dispatchJobs, REDIS_WORKER, RedisKeys, type DashConfig, type LastPoll } from '@dash/infra';
 import { Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@dash/infra';
 import { AlertEvaluator } from '../alerts/alert-evaluator';
 import { PollService } from './poll.service';
 
@@ -17,7 +17,7 @@ export class PollWorker implements OnApplicationBootstrap, BeforeApplicationShut
     private readonly keys: RedisKeys,
     private readonly polls: PollService,
     private readonly alerts: AlertEvaluator,
-    @Inject(REDIS_WORKER) private readonly connection: Redis,
+    @Inject(REDIS_WORKER) private readonly connection: RedisClient,
   ) {}
 
   onApplicationBootstrap(): void {

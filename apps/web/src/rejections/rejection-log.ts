@@ -3,7 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { MAX_REJECTIONS, type Rejection } from '@dash/domain';
 import { REDIS, RedisKeys } from '@dash/infra';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@dash/infra';
 import { WEBHOOK_PREFIX } from '../http/body-parsers';
 import { PipelineCache } from '../pipelines/pipeline-cache';
 import { isUuid } from '../pipelines/pipelines.schemas';
@@ -49,7 +49,7 @@ export class RejectionLog implements OnModuleInit, OnApplicationShutdown {
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly pipelines: PipelineCache,
   ) {}

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DashError, JobName, Jobs, MAX_JOB_EVENTS, QueueName, type IngestEvent, type IngestJobData } from '@dash/domain';
 import { Backlog, InjectQueue, REDIS_PRODUCER } from '@dash/infra';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@dash/infra';
 import { randomUUID } from 'node:crypto';
 
 /** While requests keep coming, jobs leave at most this often (a lone request does not wait). */
@@ -42,7 +42,7 @@ export class IngestQueue {
   // next check phase, behind the parsing of every request that had arrived meanwhile). The backlog
   // counts on the same connection as the queue, so the count and the job reach Redis in that order.
   constructor(
-    @Inject(REDIS_PRODUCER) private readonly connection: Redis,
+    @Inject(REDIS_PRODUCER) private readonly connection: RedisClient,
     @InjectQueue(QueueName.Pipelines) private readonly queue: Queue<IngestJobData>,
     private readonly backlog: Backlog,
   ) {}

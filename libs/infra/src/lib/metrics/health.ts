@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis';
 import type { Pool } from 'pg';
 import { PG_POOL } from '../database/database.module';
 import { REDIS } from '../redis/redis.module';
@@ -45,7 +45,7 @@ export class HealthService implements OnApplicationShutdown {
 
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
   ) {
     // A tick that comes late measures a stall (a synchronous loop, a GC storm) once it ends.
     this.timer = setInterval(() => {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis';
 import type { RedisKeys } from './keys';
 
 // A job's events count once: HSETNX makes the add idempotent, HDEL makes the release idempotent,
@@ -44,7 +44,7 @@ export class Backlog {
   private readonly totalsKey: string;
   private readonly rejectionsKey: string;
 
-  constructor(private readonly redis: Redis, keys: RedisKeys) {
+  constructor(private readonly redis: RedisClient, keys: RedisKeys) {
     this.jobsKey = `${keys.backlog}:jobs`;
     this.totalsKey = `${keys.backlog}:totals`;
     this.rejectionsKey = keys.backlogRejections;
@@ -65,12 +65,12 @@ export class Backlog {
 
   /** The scripts as commands of the client: sent by EVALSHA, the text only once per connection. */
   private get scripts(): BacklogCommands {
-    const client = this.redis as Redis & Partial<BacklogCommands>;
+    const client = this.redis as RedisClient & Partial<BacklogCommands>;
     if (!client.dashBacklogAdd) {
       client.defineCommand('dashBacklogAdd', { numberOfKeys: 2, lua: ADD });
       client.defineCommand('dashBacklogRelease', { numberOfKeys: 2, lua: RELEASE });
     }
-    return client as Redis & BacklogCommands;
+    return client as RedisClient & BacklogCommands;
   }
 
   async totals(): Promise<BacklogTotals> {

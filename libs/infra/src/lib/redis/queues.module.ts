@@ -1,13 +1,12 @@
 import { Global, Inject, Injectable, Logger, Module, type DynamicModule, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import { Jobs, jobNamesOf, QueueName, type AnyJobName } from '@dash/domain';
 import { Queue, UnrecoverableError } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { DashConfig } from '../config/config';
 import { DASH_CONFIG } from '../config/config.module';
 import { Backlog } from './backlog';
 import { RedisKeys } from './keys';
 import { createLiveBroadcaster, liveAdapterKind, redisVersionOf } from './live';
-import { coalesceWrites, createRedis, quit } from './redis';
+import { coalesceWrites, createRedis, quit, type RedisClient, type RedisRole } from './redis';
 import { REDIS } from './redis.module';
 
 /** Fails fast while Redis is away (`enableOfflineQueue: false`): queue producers, so intake answers 503 at once. */
@@ -54,7 +53,7 @@ class QueuesShutdown implements OnApplicationShutdown {
   constructor(
     @Inject(DASH_CONFIG) private readonly config: DashConfig,
     @Inject(QUEUES) private readonly queues: Queue[],
-    @Inject(CONNECTIONS) private readonly connections: Redis[],
+    @Inject(CONNECTIONS) private readonly connections: RedisClient[],
     @Inject(LIVE_SERVERS) private readonly live: LiveServer[],
   ) {}
 
@@ -79,12 +78,12 @@ class QueuesShutdown implements OnApplicationShutdown {
 @Module({})
 export class QueuesModule {
   static forRoot(options: QueuesOptions): DynamicModule {
-    const made: Redis[] = [];
-    const connection = (token: symbol, role: 'producer' | 'worker', name: string, cork: boolean): Provider => ({
+    const made: RedisClient[] = [];
+    const connection = (token: symbol, role: RedisRole, name: string, cork: boolean): Provider => ({
       provide: token,
       inject: [DASH_CONFIG, REDIS],
       useFactory: (config: DashConfig) => {
-        const client = createRedis(config.redisUrl, role, `${config.role}-${name}`);
+        const client = createRedis(config.redis, role, `${config.role}-${name}`);
         made.push(client);
         return cork ? coalesceWrites(client) : client;
       },
@@ -99,7 +98,7 @@ export class QueuesModule {
         (name): Provider => ({
           provide: getQueueToken(name),
           inject: [REDIS_PRODUCER, RedisKeys],
-          useFactory: (producer: Redis, keys: RedisKeys) => {
+          useFactory: (producer: RedisClient, keys: RedisKeys) => {
             const queue = new Queue(name, { connection: producer, prefix: keys.bull });
             const logger = new Logger(`Queue ${name}`);
             queue.on('error', (error) => logger.warn(error.message));
@@ -109,7 +108,7 @@ export class QueuesModule {
         }),
       ),
       // On the producer connection, as the ingest queue: a job's count reaches Redis before the job.
-      { provide: Backlog, inject: [REDIS_PRODUCER, RedisKeys], useFactory: (producer: Redis, keys: RedisKeys) => new Backlog(producer, keys) },
+      { provide: Backlog, inject: [REDIS_PRODUCER, RedisKeys], useFactory: (producer: RedisClient, keys: RedisKeys) => new Backlog(producer, keys) },
       { provide: QUEUES, useValue: queues },
       { provide: CONNECTIONS, useValue: made },
       { provide: LIVE_SERVERS, useValue: live },
@@ -117,7 +116,7 @@ export class QueuesModule {
     ];
     const exported: Array<symbol | string | typeof Backlog> = [REDIS_PRODUCER, REDIS_WORKER, Backlog, ...queueNames.map(getQueueToken)];
     if (options.subscriber || options.live) {
-      providers.push(connection(REDIS_SUBSCRIBER, 'worker', 'subscriber', false));
+      providers.push(connection(REDIS_SUBSCRIBER, 'subscriber', 'subscriber', false));
       exported.push(REDIS_SUBSCRIBER);
     }
     if (options.live) {
@@ -125,7 +124,7 @@ export class QueuesModule {
         provide: LIVE_SERVER,
         // REDIS is ready by now (its module waits): its version chooses the adapter, as on the web nodes.
         inject: [REDIS, REDIS_WORKER, REDIS_SUBSCRIBER, RedisKeys],
-        useFactory: async (commands: Redis, worker: Redis, subscriber: Redis, keys: RedisKeys) => {
+        useFactory: async (commands: RedisClient, worker: RedisClient, subscriber: RedisClient, keys: RedisKeys) => {
           const server = createLiveBroadcaster(liveAdapterKind(await redisVersionOf(commands)), worker, subscriber, keys);
           live.push(server);
           return server;
