@@ -25,7 +25,7 @@ export async function createWebApp(config: DashConfig, options: WebAppOptions = 
   // The same adapter as the ingestors', chosen by the Redis version all of them meet.
   const kind = liveAdapterKind(await redisVersionOf(app.get(REDIS)));
   app.useWebSocketAdapter(new RedisIoAdapter(app, { kind, pub: app.get(REDIS_WORKER), sub: app.get(REDIS_SUBSCRIBER), keys: app.get(RedisKeys) }, app.get(DashMetrics)));
-  app.connectMicroservice(redisTransport(config.redisUrl), { inheritAppConfig: true });
+  app.connectMicroservice(redisTransport(config.redis, config.role), { inheritAppConfig: true });
   app.enableShutdownHooks();
   await app.startAllMicroservices();
   return app;

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ClientProxyFactory } from '@nestjs/microservices';
-import { DASH_CONFIG, redisTransport, type DashConfig } from '@dash/infra';
+import { DASH_CONFIG, redisTransportClient, type DashConfig } from '@dash/infra';
 import { AuthModule } from '../auth/auth.module';
 import { PipelinesModule } from '../pipelines/pipelines.module';
 import { AlertChangesPublisher, ALERTS_TRANSPORT_CLIENT } from './alert-changes';
@@ -16,7 +16,7 @@ import { AlertsService } from './alerts.service';
     {
       provide: ALERTS_TRANSPORT_CLIENT,
       inject: [DASH_CONFIG],
-      useFactory: (config: DashConfig) => ClientProxyFactory.create(redisTransport(config.redisUrl)),
+      useFactory: (config: DashConfig) => ClientProxyFactory.create(redisTransportClient(config.redis, config.role)),
     },
   ],
 })
