@@ -17,18 +17,23 @@ const NEST_RETRY = { retryAttempts: Number.MAX_SAFE_INTEGER, retryDelay: 1000 };
  * transport is plain PUBLISH/SUBSCRIBE: on a cluster every node hears every publish, and ioredis'
  * `Cluster` subscribes through one node, moving to another (and subscribing again) when that node
  * goes, as in a failover. Nest calls `connect()` on clients it expects lazy: the factory's client
- * is connecting already, so `connect()` waits for it instead.
+ * is connecting already, so that first `connect()` waits for it instead.
  */
 function transportClient(options: TransportOptions, side: 'pub' | 'sub'): Redis {
   // Publishing keeps ioredis' default of 20 retries, as before: an announcement during an outage
   // fails (its callers log and go on) instead of holding a request forever.
   const extra: RedisOptions = side === 'pub' ? { maxRetriesPerRequest: 20 } : {};
   const client: RedisClient = createRedis(options.topology, 'worker', `${options.name}-transport-${side}`, extra);
-  client.connect = () =>
-    new Promise<void>((resolve) => {
+  // Nest calls connect() once, right after making the client; ioredis calls it again for every
+  // reconnection, so only that first call is answered by waiting for the connection under way.
+  const connect = client.connect.bind(client);
+  client.connect = () => {
+    client.connect = connect;
+    return new Promise<void>((resolve) => {
       if (client.status === 'ready') resolve();
       else client.once('ready', () => resolve());
     });
+  };
   // Nest types its clients as ioredis' Redis; a Cluster serves every call the transport makes
   // (publish, subscribe, 'message', quit, status events).
   return client as Redis;
