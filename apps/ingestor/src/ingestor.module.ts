@@ -1,5 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { ClusterModule, ConfigModule, DatabaseModule, ObservabilityModule, QueuesModule, RedisModule, type DashConfig } from '@dash/infra';
+import { BacklogGate, ClusterModule, ConfigModule, DatabaseModule, ObservabilityModule, QueuesModule, RedisModule, type DashConfig } from '@dash/infra';
 import { AlertDelivery } from './alerts/alert-delivery';
 import { AlertDeliveryWorker } from './alerts/alert-delivery.worker';
 import { AlertEvaluator } from './alerts/alert-evaluator';
@@ -31,7 +31,7 @@ export class IngestorModule {
       ],
       controllers: [AlertRulesListener],
       providers: [
-        BacklogSweeper, EventWriter, LivePublisher, BufferService, IngestWorker, IngestHealth, MaintenanceService, IngestorNodeDetails, PollService, PollWorker,
+        BacklogGate, BacklogSweeper, EventWriter, LivePublisher, BufferService, IngestWorker, IngestHealth, MaintenanceService, IngestorNodeDetails, PollService, PollWorker,
         AlertEvaluator, AlertDelivery, AlertDeliveryWorker,
       ],
     };

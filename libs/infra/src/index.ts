@@ -10,6 +10,8 @@ export * from './lib/redis/keys';
 export * from './lib/redis/redis';
 export * from './lib/redis/redis.module';
 export * from './lib/redis/backlog';
+export * from './lib/redis/backlog-gate';
+export * from './lib/redis/replica-acks';
 export * from './lib/redis/transport';
 export * from './lib/redis/live';
 export * from './lib/bootstrap/bootstrap';

@@ -27,7 +27,7 @@ const MIN_CONCURRENCY = 2;
 @Injectable()
 export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(IngestWorker.name);
-  private worker: Worker<IngestJobData> | null = null;
+  private workers: Array<Worker<IngestJobData>> = [];
   private backpressure: NodeJS.Timeout | null = null;
   private sweeping: NodeJS.Timeout | null = null;
   private held = false;
@@ -58,16 +58,28 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
     this.connection.on('close', () => (this.redisDownSince ??= performance.now()));
   }
 
+  /**
+   * One worker per partition: every ingestor works every partition. Where the queue of before
+   * partitions can exist (not on a cluster), one more worker drains it for good: jobs left there by
+   * an upgrade, and those web nodes of the previous release still queue during a rolling deploy
+   * (docs/reliability.md). Their backlog counts are released where they were added (`Backlog`).
+   */
   onApplicationBootstrap(): void {
     const processor = dispatchJobs(QueueName.Pipelines, { [JobName.Ingest]: (job: Job<IngestJobData>) => this.ingest(job) }, this.logger);
-    this.worker = new Worker<IngestJobData>(QueueName.Pipelines, processor, {
-      connection: this.connection,
-      prefix: this.keys.bull,
-      concurrency: this.fittingConcurrency(),
-      ...INGEST_WORKER_OPTIONS,
+    const prefixes = Array.from({ length: this.keys.partitions }, (_, partition) => this.keys.ingestBull(partition));
+    const legacy = this.config.redis.topology !== 'cluster';
+    if (legacy) prefixes.push(this.keys.legacyBull);
+    this.workers = prefixes.map((prefix) => {
+      const worker = new Worker<IngestJobData>(QueueName.Pipelines, processor, {
+        connection: this.connection,
+        prefix,
+        concurrency: this.fittingConcurrency(),
+        ...INGEST_WORKER_OPTIONS,
+      });
+      worker.on('error', (error) => this.logger.warn(`worker ${prefix}: ${error.message}`));
+      worker.on('failed', (job, error) => this.logger.warn(`job ${job?.id} failed (attempt ${job?.attemptsMade}): ${error.message}`));
+      return worker;
     });
-    this.worker.on('error', (error) => this.logger.warn(`worker: ${error.message}`));
-    this.worker.on('failed', (job, error) => this.logger.warn(`job ${job?.id} failed (attempt ${job?.attemptsMade}): ${error.message}`));
     this.backpressure = setInterval(() => this.applyBackpressure(), BACKPRESSURE_CHECK_MS);
     this.backpressure.unref();
     this.sweeping = setInterval(() => void this.sweeper.sweep().catch((error: Error) => this.logger.warn(`backlog sweep: ${error.message}`)), SWEEP_MS);
@@ -86,17 +98,16 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
    * half the mark with the database back. Jobs already taken keep their locks and finish.
    */
   private applyBackpressure(): void {
-    const worker = this.worker;
-    if (!worker || this.closing) return;
+    if (this.workers.length === 0 || this.closing) return;
     const held = this.buffers.held;
     if (!this.held && (held >= this.highWater || this.buffers.degraded)) {
       this.held = true;
       this.logger.warn(`pausing intake: ${held} events held (high-water mark ${this.highWater})${this.buffers.degraded ? ', database unavailable' : ''}`);
-      worker.pause(true).catch((error: Error) => this.logger.warn(`pause: ${error.message}`));
+      for (const worker of this.workers) worker.pause(true).catch((error: Error) => this.logger.warn(`pause: ${error.message}`));
     } else if (this.held && held <= this.highWater / 2 && !this.buffers.degraded) {
       this.held = false;
       this.logger.log(`resuming intake: ${held} events held`);
-      worker.resume();
+      for (const worker of this.workers) worker.resume();
     }
   }
 
@@ -104,11 +115,14 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
    * Memory is bounded by events, not only by jobs: `QUEUE_CONCURRENCY` small jobs, but only as many
    * large ones (web nodes coalesce up to 2,000 events a job) as fit under the high-water mark.
    * Otherwise the jobs taken before the next backpressure check could hold several times the mark.
+   * Each partition's worker gets the whole figure: a hot pipeline lives in one partition and needs
+   * it. Busy partitions together may take more before the next check pauses every worker; that
+   * burst is bounded by partitions × the mark (docs/reliability.md).
    */
   private fitConcurrency(jobEvents: number): void {
     this.jobEvents = jobEvents >= this.jobEvents ? jobEvents : this.jobEvents + (jobEvents - this.jobEvents) * 0.1;
     const concurrency = this.fittingConcurrency();
-    if (this.worker && this.worker.concurrency !== concurrency) this.worker.concurrency = concurrency;
+    for (const worker of this.workers) if (worker.concurrency !== concurrency) worker.concurrency = concurrency;
   }
 
   private fittingConcurrency(): number {
@@ -133,9 +147,9 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
     this.closing = true;
     if (this.backpressure) clearInterval(this.backpressure);
     if (this.sweeping) clearInterval(this.sweeping);
-    if (!this.worker) return;
+    if (this.workers.length === 0) return;
     const active = this.buffers.held;
-    const closing = this.worker.close();
+    const closing = Promise.all(this.workers.map((worker) => worker.close()));
     this.logger.log(`shutdown 1/5: stopped taking jobs (${active} events of active jobs in memory)`);
     // If the database is away, in-flight flushes give up after 10 s so the jobs go back to the queue.
     const timer = setTimeout(() => this.buffers.stop(), 10_000);

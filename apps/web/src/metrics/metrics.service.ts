@@ -1,9 +1,8 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { DashMetrics } from '@dash/infra';
+import { BacklogGate, DashMetrics } from '@dash/infra';
 import type { FastifyInstance } from 'fastify';
 import { LiveGateway } from '../live/live.gateway';
-import { BacklogGate } from '../webhooks/backlog-gate';
 import { IngestQueue } from '../webhooks/ingest-queue';
 
 const WEBHOOK_ROUTE = '/webhooks/:pipelineId';

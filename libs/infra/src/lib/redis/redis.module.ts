@@ -34,7 +34,7 @@ export const REDIS = Symbol('REDIS');
         return client;
       },
     },
-    { provide: RedisKeys, inject: [DASH_CONFIG], useFactory: (config: DashConfig) => new RedisKeys(config.keyPrefix) },
+    { provide: RedisKeys, inject: [DASH_CONFIG], useFactory: (config: DashConfig) => new RedisKeys(config.keyPrefix, config.queues.partitions) },
   ],
   exports: [REDIS, RedisKeys],
 })

@@ -181,7 +181,7 @@ export async function whenReady(client: RedisClient, timeoutMs = 10_000, variabl
     const timer = setTimeout(() => {
       cleanup();
       const what = variable ? `Redis (${variable})` : 'Redis';
-      reject(new Error(`${what} not ready after ${timeoutMs} ms${lastError ? `: ${lastError}` : ''}${variable ? `. Check that the servers ${variable} names are up and reachable.` : ''}`));
+      reject(new Error(`${what} not ready after ${timeoutMs} ms${lastError ? `: ${lastError}` : ''}${variable ? '. Check that the servers it names are up and reachable.' : ''}`));
     }, timeoutMs);
     const onReady = () => {
       cleanup();
@@ -217,7 +217,7 @@ export async function assertNoEviction(client: RedisClient, variable = 'REDIS_UR
     const policy = /maxmemory_policy:(\S+)/.exec(info)?.[1];
     if (policy && EVICTING.test(policy)) {
       throw new Error(
-        `Redis${name} (${variable}) has maxmemory-policy ${policy}: Redis would evict queued events. Set it to noeviction ` +
+        `Redis${name} maxmemory-policy is ${policy} (${variable}): Redis would evict queued events. Set it to noeviction ` +
           `(redis-cli CONFIG SET maxmemory-policy noeviction, or maxmemory-policy noeviction in redis.conf).`,
       );
     }
