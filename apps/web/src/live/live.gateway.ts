@@ -1,7 +1,7 @@
 import { Inject, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway, WebSocketServer, type OnGatewayConnection, type OnGatewayInit } from '@nestjs/websockets';
 import { MAX_SOCKET_BUFFER_BYTES, MAX_SOCKET_COMMANDS_PER_SECOND, pipelineRoom, SocketEvent, UNAUTHORIZED, type ClientToServerEvents, type ServerToClientEvents, type SubscribeAck } from '@dash/domain';
-import { REDIS_SUBSCRIBER, type RedisClient } from '@dash/infra';
+import { REDIS_SUBSCRIBER } from '@dash/infra';
 import type { Server, Socket } from 'socket.io';
 import { AuthService, canRead, type Principal } from '../auth/auth.service';
 import { PipelineCache } from '../pipelines/pipeline-cache';
@@ -30,6 +30,12 @@ const TOKEN_RECHECK_MS = 2_500;
 
 /** How often every socket's unsent output is measured. */
 const BUFFER_CHECK_MS = 1000;
+
+/** What the gateway uses of the subscriber connection (ioredis `Redis` or `Cluster`): its events. */
+interface Listenable {
+  on(event: string, listener: () => void): unknown;
+  off(event: string, listener: () => void): unknown;
+}
 
 /** Pipelines read at once when this node's subscriptions come back (a burst of reads, bounded). */
 const RESYNC_CONCURRENCY = 8;
@@ -76,7 +82,7 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     private readonly pipelines: PipelineCache,
     private readonly reader: StatsService,
     /** The adapter's subscriptions: when they come back (reconnection, failover), rooms are resynced. */
-    @Inject(REDIS_SUBSCRIBER) private readonly subscriber: Pick<RedisClient, 'on' | 'off'>,
+    @Inject(REDIS_SUBSCRIBER) private readonly subscriber: Listenable,
   ) {}
 
   private readonly onResubscribed = () => void this.resync();
