@@ -71,6 +71,53 @@ export async function masterOfKey(topologies: RedisTopologies, key: string): Pro
   return master.port;
 }
 
+/** A cluster node's id, asked of the node itself. */
+async function nodeId(port: number): Promise<string> {
+  const redis = serverAt(port);
+  try {
+    return String(await redis.call('CLUSTER', 'MYID'));
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
+ * Moves one slot from its master to another master as `redis-cli --cluster reshard` does, key by
+ * key while clients keep writing (`CLUSTER SETSLOT … IMPORTING/MIGRATING`, `MIGRATE`, then
+ * `SETSLOT … NODE` on every master). Returns the port of the new owner.
+ */
+export async function migrateSlot(topologies: RedisTopologies, slot: number, pause: () => Promise<void> = async () => undefined): Promise<number> {
+  const masters = await clusterMasters(topologies);
+  const source = masters.find((m) => m.slots.some(([from, to]) => slot >= from && slot <= to));
+  const target = masters.find((m) => m !== source);
+  if (!source || !target) throw new Error(`no two masters for slot ${slot}`);
+  const [sourceId, targetId] = [await nodeId(source.port), await nodeId(target.port)];
+  const [from, to] = [serverAt(source.port), serverAt(target.port)];
+  try {
+    await to.call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', sourceId);
+    await from.call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', targetId);
+    for (;;) {
+      const keys = (await from.call('CLUSTER', 'GETKEYSINSLOT', slot, 10)) as string[];
+      if (keys.length === 0) break;
+      await from.call('MIGRATE', '127.0.0.1', target.port, '', 0, 5000, 'REPLACE', 'KEYS', ...keys);
+      // Writers keep going between the batches: some keys of the slot are here, some there.
+      await pause();
+    }
+    for (const { port } of masters) {
+      const master = serverAt(port);
+      try {
+        await master.call('CLUSTER', 'SETSLOT', slot, 'NODE', targetId);
+      } finally {
+        master.disconnect();
+      }
+    }
+  } finally {
+    from.disconnect();
+    to.disconnect();
+  }
+  return target.port;
+}
+
 /** Kills a server at once (kill -9): no shutdown, no final write. */
 export function kill9(topologies: RedisTopologies, port: number): void {
   const pid = Number(execFileSync('cat', [join(topologies.dir, String(port), 'pid')], { encoding: 'utf8' }).trim());

@@ -18,7 +18,7 @@ const MAX_ERROR_LENGTH = 500;
 @Injectable()
 export class AlertDeliveryWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(AlertDeliveryWorker.name);
-  private worker: Worker<AlertDeliverJobData> | null = null;
+  private workers: Array<Worker<AlertDeliverJobData>> = [];
 
   constructor(
     @Inject(DASH_CONFIG) private readonly config: DashConfig,
@@ -29,22 +29,30 @@ export class AlertDeliveryWorker implements OnApplicationBootstrap, BeforeApplic
     @Inject(REDIS_WORKER) private readonly connection: RedisClient,
   ) {}
 
+  /**
+   * One worker on the `mailers` queue; where the queue of the release before partitions can exist
+   * (not on a cluster), one more on it, so a delivery retry left there by an upgrade still runs.
+   */
   onApplicationBootstrap(): void {
     const processor = dispatchJobs(QueueName.Mailers, { [AlertJobName.Deliver]: (job: Job<AlertDeliverJobData>) => this.deliver(job) }, this.logger);
-    this.worker = new Worker<AlertDeliverJobData>(QueueName.Mailers, processor, {
-      connection: this.connection,
-      prefix: this.keys.bull,
-      concurrency: this.config.queues.mailers,
-      // A delivery whose ingestor dies is taken over; a job that keeps killing its ingestors stops at last.
-      maxStalledCount: 10,
-    });
-    this.worker.on('error', (error) => this.logger.warn(`worker: ${error.message}`));
-    // A job BullMQ gives up on by itself (stalled too often) is recorded too: no notification ends silently.
-    this.worker.on('failed', (job, error) => {
-      if (!job || !/stalled/i.test(error.message)) return;
-      this.pool
-        .query(`UPDATE alert_notifications SET status = 'failed', error = $2 WHERE id = $1 AND status = 'queued'`, [job.data.notificationId, error.message.slice(0, MAX_ERROR_LENGTH)])
-        .catch((failure: Error) => this.logger.warn(`could not record notification ${job.data.notificationId}: ${failure.message}`));
+    const prefixes = this.config.redis.topology === 'cluster' ? [this.keys.bull] : [this.keys.bull, this.keys.legacyBull];
+    this.workers = prefixes.map((prefix) => {
+      const worker = new Worker<AlertDeliverJobData>(QueueName.Mailers, processor, {
+        connection: this.connection,
+        prefix,
+        concurrency: this.config.queues.mailers,
+        // A delivery whose ingestor dies is taken over; a job that keeps killing its ingestors stops at last.
+        maxStalledCount: 10,
+      });
+      worker.on('error', (error) => this.logger.warn(`worker ${prefix}: ${error.message}`));
+      // A job BullMQ gives up on by itself (stalled too often) is recorded too: no notification ends silently.
+      worker.on('failed', (job, error) => {
+        if (!job || !/stalled/i.test(error.message)) return;
+        this.pool
+          .query(`UPDATE alert_notifications SET status = 'failed', error = $2 WHERE id = $1 AND status = 'queued'`, [job.data.notificationId, error.message.slice(0, MAX_ERROR_LENGTH)])
+          .catch((failure: Error) => this.logger.warn(`could not record notification ${job.data.notificationId}: ${failure.message}`));
+      });
+      return worker;
     });
   }
 
@@ -74,6 +82,6 @@ export class AlertDeliveryWorker implements OnApplicationBootstrap, BeforeApplic
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    await this.worker?.close();
+    await Promise.all(this.workers.map((worker) => worker.close()));
   }
 }

@@ -57,14 +57,24 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnApplicationShut
   ) {}
 
   onApplicationBootstrap(): void {
+    // Again whenever Redis comes back: a Redis (or a master) that returns empty has lost the
+    // scheduler, and alert rounds would stop until a restart. Upserting an existing one changes nothing.
+    this.redis.on('ready', () => void this.ensureScheduler());
     void this.ensureScheduler();
   }
+
+  private scheduling: Promise<void> | null = null;
 
   /**
    * Every ingestor upserts the same scheduler: BullMQ keeps one, and gives each run to one worker.
    * In the background and retried, so an ingestor starting while Redis is away still starts.
    */
-  private async ensureScheduler(): Promise<void> {
+  private ensureScheduler(): Promise<void> {
+    this.scheduling ??= this.upsertScheduler().finally(() => (this.scheduling = null));
+    return this.scheduling;
+  }
+
+  private async upsertScheduler(): Promise<void> {
     while (!this.closing) {
       try {
         await this.rounds.upsertJobScheduler(SCHEDULER_ID, { every: EVALUATE_EVERY_MS }, { name: AlertJobName.Evaluate, data: {}, opts: Jobs[AlertJobName.Evaluate].options });

@@ -110,8 +110,6 @@ export function createRedis(target: string | RedisTopology, role: RedisRole, nam
         },
         enableOfflineQueue: enableOfflineQueue ?? true,
         clusterRetryStrategy: retryStrategy,
-        // Subscribed connections must come back after their node restarts (a failover's old master).
-        ...(role === 'producer' ? {} : { clusterNodeRetryStrategy: retryStrategy }),
         // socket.io's sharded adapter: SSUBSCRIBE goes to the shard owning the channel's slot.
         shardedSubscribers: role === 'subscriber',
         // Refresh the slot map often enough to follow a failover within the bounded wait.
@@ -224,20 +222,27 @@ export async function assertNoEviction(client: RedisClient, variable = 'REDIS_UR
   }
 }
 
+const QUIT_TIMEOUT_MS = 2000;
+
 /**
- * Closes a client gracefully, or at once if QUIT fails. A client that is closed already, or whose
+ * Closes a client gracefully, or at once if QUIT fails or goes unanswered. A client that is closed already, or whose
  * connection closed before QUIT's answer arrived, is left alone: disconnecting it again would start
  * ioredis' 2 s timer for a socket that has already closed, and hold the process that long.
  */
 export async function quit(client: RedisClient): Promise<void> {
   const closed = () => client.status === 'end';
   if (closed()) return;
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await client.quit();
+    // Bounded: a cluster whose node is gone (a failover's old master) may never answer QUIT.
+    await Promise.race([client.quit(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('QUIT unanswered')), QUIT_TIMEOUT_MS)))]);
   } catch {
     if (!closed()) client.disconnect();
+  } finally {
+    clearTimeout(timer);
   }
 }
+
 
 /**
  * Binds the key prefix to this deployment's database, or refuses to start. Two deployments
