@@ -48,6 +48,11 @@ export class DashRedisServer extends ServerRedis {
   override createRedisClient(): Redis {
     return transportClient(this.transport, this.subClient ? 'pub' : 'sub');
   }
+
+  /** The factory's listener logs a client's errors, at most once every 10 s; Nest's logged each one. */
+  override registerErrorListener(): void {
+    // nothing more to add
+  }
 }
 
 /** The NestJS Redis transport's client side (`emit`), on the configured topology. */
@@ -58,6 +63,11 @@ export class DashRedisClient extends ClientRedis {
 
   override createClient(): Redis {
     return transportClient(this.transport, this.pubClient && !this.subClient ? 'sub' : 'pub');
+  }
+
+  /** The factory's listener logs a client's errors, at most once every 10 s; Nest's logged each one. */
+  override registerErrorListener(): void {
+    // nothing more to add
   }
 }
 
