@@ -55,6 +55,32 @@ describe('Redis Cluster', () => {
     expect(totals.byPipeline.size).toBe(0);
   });
 
+  it('runs the other multi-key paths on the cluster: rejection logs of several pipelines, the 429 set, token revocation', async () => {
+    const [first, second] = [await api.createPipeline({ name: 'refused-1' }), await api.createPipeline({ name: 'refused-2' })];
+    // Refused deliveries of two pipelines: one node writes both lists in one pipelined round trip.
+    for (const pipeline of [first, second]) expect((await sendWebhook(web.url, pipeline, 'x', { contentType: 'text/plain' })).status).toBe(415);
+    for (const pipeline of [first, second]) {
+      const { status, body } = await api.request('GET', `/api/pipelines/${pipeline.id}/rejections`);
+      expect(status).toBe(200);
+      expect(body.items).toHaveLength(1);
+    }
+    // A pipeline over its backlog share gets 429, noted in the set the backlog_full alert reads.
+    const keys = new RedisKeys(env.name);
+    const backlog = new Backlog(redis, keys);
+    const job = Backlog.jobId(keys.partitionOf(first.id), 'cluster-test');
+    await backlog.add(job, { [first.id]: 100_000 });
+    try {
+      await waitFor(() => sendWebhook(web.url, first, { n: 1 }), (answer) => answer.status === 429, 10_000, '429');
+      await waitFor(() => redis.zscore(keys.backlogRejections, first.id), (score) => score !== null, 10_000, 'the 429 noted');
+    } finally {
+      await backlog.release(job);
+    }
+    // Revoking a viewer token waits for every web node's acknowledgement in Redis: 204, not 503.
+    const token = await api.request('POST', '/api/tokens', { pipelines: [first.id] });
+    expect(token.status).toBe(201);
+    expect((await api.request('DELETE', `/api/tokens/${token.body.id}`)).status).toBe(204);
+  });
+
   it('keeps every key it owns under a hash tag, spread over the masters (multi-key commands stay in one slot)', async () => {
     const keys = await clusterKeys(topologies, env.name);
     expect(keys.length).toBeGreaterThan(0);
