@@ -13,6 +13,7 @@ export * from './lib/redis/backlog';
 export * from './lib/redis/backlog-gate';
 export * from './lib/redis/replica-acks';
 export * from './lib/redis/transport';
+export * from './lib/redis/live';
 export * from './lib/bootstrap/bootstrap';
 export * from './lib/cluster/cluster-heartbeat';
 export * from './lib/cluster/cluster.module';

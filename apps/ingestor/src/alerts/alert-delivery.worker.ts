@@ -81,7 +81,7 @@ export class AlertDeliveryWorker implements OnApplicationBootstrap, BeforeApplic
   /** The page shows the notification log: tell it a notification changed. */
   private async settled(pipelineId: string, alertId: string): Promise<void> {
     const current = await this.log.stateOf(alertId);
-    if (current) await this.evaluator.announce({ scope: this.config.keyPrefix, pipelineId, alertId, state: current.state, since: current.since.toISOString() });
+    if (current) this.evaluator.announce({ pipelineId, alertId, state: current.state, since: current.since.toISOString() });
   }
 
   async beforeApplicationShutdown(): Promise<void> {

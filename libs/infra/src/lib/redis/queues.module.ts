@@ -1,23 +1,26 @@
 import { Global, Inject, Injectable, Logger, Module, type DynamicModule, type OnApplicationShutdown, type Provider } from '@nestjs/common';
-import { Emitter } from '@socket.io/redis-emitter';
-import { Jobs, jobNamesOf, QueueName, type AnyJobName, type IngestJobData, type ServerToClientEvents } from '@dash/domain';
+import { Jobs, jobNamesOf, QueueName, type AnyJobName, type IngestJobData } from '@dash/domain';
 import { Queue, UnrecoverableError, type JobType } from 'bullmq';
 import type { DashConfig } from '../config/config';
 import { DASH_CONFIG } from '../config/config.module';
 import { Backlog } from './backlog';
 import { RedisKeys } from './keys';
+import { createLiveBroadcaster, liveAdapterKind, redisVersionOf } from './live';
 import { coalesceWrites, createRedis, quit, type RedisClient, type RedisRole } from './redis';
 import { REDIS } from './redis.module';
 import { REPLICA_ACK_TIMEOUT_MS, ReplicaAcks } from './replica-acks';
 
 /** Fails fast while Redis is away (`enableOfflineQueue: false`): queue producers, so intake answers 503 at once. */
 export const REDIS_PRODUCER = Symbol('REDIS_PRODUCER');
-/** Retries forever (`maxRetriesPerRequest: null`), as BullMQ workers ask; also publishes (emitter, socket.io adapter). */
+/** Retries forever (`maxRetriesPerRequest: null`), as BullMQ workers ask; also publishes (the socket.io adapter). */
 export const REDIS_WORKER = Symbol('REDIS_WORKER');
 /** In subscriber mode once used: the socket.io adapter's subscriptions. */
 export const REDIS_SUBSCRIBER = Symbol('REDIS_SUBSCRIBER');
-/** The socket.io emitter: updates to every web node's sockets from a process without a socket.io server. */
-export const LIVE_EMITTER = Symbol('LIVE_EMITTER');
+/**
+ * A socket.io server that does not listen, on the same Redis adapter as the web nodes: updates to
+ * every web node's sockets from a process without sockets of its own (`createLiveBroadcaster`).
+ */
+export const LIVE_SERVER = Symbol('LIVE_SERVER');
 
 /** The injection token of a named queue (as `@nestjs/bullmq`'s `getQueueToken`). */
 export function getQueueToken(name: QueueName): string {
@@ -85,12 +88,14 @@ export interface QueuesOptions {
   coalesceWrites: boolean;
   /** A subscriber connection (the web's socket.io adapter). */
   subscriber?: boolean;
-  /** The socket.io emitter on the worker connection (the ingestor's live updates). */
-  emitter?: boolean;
+  /** `LIVE_SERVER` publishing on the worker connection, with a subscriber connection (the ingestor's live updates). */
+  live?: boolean;
 }
 
 const QUEUES = Symbol('QUEUES');
 const CONNECTIONS = Symbol('CONNECTIONS');
+const LIVE_SERVERS = Symbol('LIVE_SERVERS');
+type LiveServer = ReturnType<typeof createLiveBroadcaster>;
 
 /** Closes what the module made, in order: queues first, then the connections they ran on. */
 @Injectable()
@@ -99,9 +104,12 @@ class QueuesShutdown implements OnApplicationShutdown {
     @Inject(DASH_CONFIG) private readonly config: DashConfig,
     @Inject(QUEUES) private readonly queues: Queue[],
     @Inject(CONNECTIONS) private readonly connections: RedisClient[],
+    @Inject(LIVE_SERVERS) private readonly live: LiveServer[],
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
+    // Its adapter unsubscribes; the connections it ran on close below.
+    for (const server of this.live) await Promise.resolve(server.of('/').adapter.close()).catch(() => undefined);
     // Global modules shut down after the features that use them (Nest's reverse order of distance),
     // so workers, schedulers and publishers have finished with these by now.
     await Promise.all(this.queues.map((queue) => queue.close().catch(() => undefined)));
@@ -112,8 +120,8 @@ class QueuesShutdown implements OnApplicationShutdown {
 }
 
 /**
- * The Redis connections by role, the named BullMQ queues, the backlog counters and the socket.io
- * emitter, each provided by token: services receive them and never build them, so a unit spec can
+ * The Redis connections by role, the named BullMQ queues, the backlog counters and the ingestors'
+ * non-listening socket.io server (`LIVE_SERVER`), each provided by token: services receive them and never build them, so a unit spec can
  * hand them fakes. Each connection is created after `REDIS` (so after the key prefix is bound).
  */
 @Global()
@@ -131,6 +139,7 @@ export class QueuesModule {
       },
     });
     const queues: Queue[] = [];
+    const live: LiveServer[] = [];
     const watch = <Q extends Queue>(queue: Q, label: string): Q => {
       const logger = new Logger(`Queue ${label}`);
       queue.on('error', (error) => logger.warn(error.message));
@@ -162,20 +171,26 @@ export class QueuesModule {
       },
       { provide: QUEUES, useValue: queues },
       { provide: CONNECTIONS, useValue: made },
+      { provide: LIVE_SERVERS, useValue: live },
       QueuesShutdown,
     ];
     const exported: Array<symbol | string | typeof Backlog | typeof IngestQueues | typeof ReplicaAcks> = [REDIS_PRODUCER, REDIS_WORKER, Backlog, IngestQueues, ReplicaAcks, ...CONTROL_QUEUES.map(getQueueToken)];
-    if (options.subscriber) {
+    if (options.subscriber || options.live) {
       providers.push(connection(REDIS_SUBSCRIBER, 'subscriber', 'subscriber', false));
       exported.push(REDIS_SUBSCRIBER);
     }
-    if (options.emitter) {
+    if (options.live) {
       providers.push({
-        provide: LIVE_EMITTER,
-        inject: [REDIS_WORKER, RedisKeys],
-        useFactory: (worker: RedisClient, keys: RedisKeys) => new Emitter<ServerToClientEvents>(worker, { key: keys.socketio }),
+        provide: LIVE_SERVER,
+        // REDIS is ready by now (its module waits): its version chooses the adapter, as on the web nodes.
+        inject: [REDIS, REDIS_WORKER, REDIS_SUBSCRIBER, RedisKeys],
+        useFactory: async (commands: RedisClient, worker: RedisClient, subscriber: RedisClient, keys: RedisKeys) => {
+          const server = createLiveBroadcaster(liveAdapterKind(await redisVersionOf(commands)), worker, subscriber, keys);
+          live.push(server);
+          return server;
+        },
       });
-      exported.push(LIVE_EMITTER);
+      exported.push(LIVE_SERVER);
     }
     return { module: QueuesModule, providers, exports: exported };
   }
