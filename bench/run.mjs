@@ -20,6 +20,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { alertsBench, alertsFigures } from './alerts.mjs';
@@ -75,6 +76,9 @@ const distSource = resolve(process.env.BENCH_DIST ?? join(root, 'dist'));
 const distCopy = join(root, 'tmp', name, 'dist');
 const appMain = (app) => join(distCopy, `apps/${app}/src/main.js`);
 mkdirSync(logDir, { recursive: true });
+
+/** Dash's own key names (`RedisKeys`, from the build under test): partitioned queues and backlogs. */
+const redisKeys = (prefix) => new (createRequire(import.meta.url)(join(distCopy, 'libs/infra/src/lib/redis/keys.js')).RedisKeys)(prefix);
 
 const log = (message) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 const round = (value, digits = 0) => (value === null || value === undefined || !Number.isFinite(value) ? null : Number(value.toFixed(digits)));
@@ -193,9 +197,15 @@ function cpuBetween(a, b) {
 async function backlogState() {
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
   try {
-    const totals = await redis.hgetall(`${name}:backlog:totals`);
-    const jobs = await redis.hlen(`${name}:backlog:jobs`);
-    return { total: Number(totals['*'] ?? 0), released: Number(totals['#'] ?? 0), jobs };
+    const state = { total: 0, released: 0, jobs: 0 };
+    const keys = redisKeys(name);
+    for (let partition = 0; partition < keys.partitions; partition++) {
+      const totals = await redis.hgetall(keys.backlog(partition).totals);
+      state.total += Number(totals['*'] ?? 0);
+      state.released += Number(totals['#'] ?? 0);
+      state.jobs += await redis.hlen(keys.backlog(partition).jobs);
+    }
+    return state;
   } catch {
     return null;
   } finally {
@@ -221,7 +231,8 @@ async function settleBacklog(label) {
   if (process.env.BENCH_KEEP_BACKLOG === '1') return;
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
   try {
-    await redis.del(`${name}:backlog:totals`, `${name}:backlog:jobs`);
+    const keys = redisKeys(name);
+    for (let partition = 0; partition < keys.partitions; partition++) await redis.del(keys.backlog(partition).totals, keys.backlog(partition).jobs);
   } finally {
     redis.disconnect();
   }
@@ -618,7 +629,9 @@ async function writeDashRound(client, n, target = { key: 'write.dash', env: {}, 
   const pipeline = await target.pipeline();
   await stopChild('ingestor');
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  const queue = new Queue('pipelines', { connection, prefix: `${target.env.DASH_KEY_PREFIX ?? name}:bull` });
+  // The pipeline's partition of the ingest queue, as the web app would pick it.
+  const keys = redisKeys(target.env.DASH_KEY_PREFIX ?? name);
+  const queue = new Queue('pipelines', { connection, prefix: keys.ingestBull(keys.partitionOf(pipeline.id)) });
   const jobs = [];
   for (let i = 0; i < n; i += settings.writeJobEvents) {
     const events = [];

@@ -1,4 +1,5 @@
 import type { INestMicroservice } from '@nestjs/common';
+import { Backlog, RedisKeys } from '@dash/infra';
 import type { DataUpdated } from '@dash/domain';
 import { signWebhook } from '@dash/domain';
 import { STORAGE_SERVERS } from '@dash/infra/testing';
@@ -100,8 +101,9 @@ describe.each(STORAGE_SERVERS)('core path: signed webhooks to live updates, on $
     // Every queued event is released from the backlog once committed: nothing leaks into later 429s.
     const redis = new Redis(REDIS_URL);
     try {
-      const totals = await waitFor(() => redis.hgetall(`${env.name}:backlog:totals`), (t) => Number(t['*'] ?? 0) === 0, 5000, 'an empty backlog');
-      expect(Number(totals[pipeline.id] ?? 0)).toBe(0);
+      const backlog = new Backlog(redis, new RedisKeys(env.name));
+      const totals = await waitFor(() => backlog.totals(), (t) => t.total === 0, 5000, 'an empty backlog');
+      expect(totals.byPipeline.get(pipeline.id) ?? 0).toBe(0);
     } finally {
       redis.disconnect();
     }

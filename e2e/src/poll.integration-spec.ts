@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { RedisKeys } from '@dash/infra';
 import type { AddressInfo } from 'node:net';
 import { QueueName } from '@dash/domain';
 import { Queue } from 'bullmq';
@@ -129,7 +130,7 @@ describe('poll sources', () => {
     source.items = [{ id: 'scheduled-1' }, { id: 'scheduled-2' }];
     await waitFor(() => api.stats(pipeline.id), (s) => s.count === 2, 15_000, 'the next scheduled poll');
     // Switching the source to webhooks stops the schedule.
-    const queue = new Queue(QueueName.Default, { connection: new Redis(REDIS_URL, { maxRetriesPerRequest: null }), prefix: `${env.name}:bull` });
+    const queue = new Queue(QueueName.Default, { connection: new Redis(REDIS_URL, { maxRetriesPerRequest: null }), prefix: new RedisKeys(env.name).bull });
     try {
       const scheduled = async () => (await queue.getJobSchedulers()).map((scheduler) => scheduler.key);
       expect(await scheduled()).toContain(`poll:${pipeline.id}`);

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { RedisKeys } from '@dash/infra';
 import { randomBytes } from 'node:crypto';
 import { LIST_NOTICE_INTERVAL_MS } from '@dash/domain';
 import { Api, ADMIN_TOKEN, connectViewer, REDIS_URL, sendWebhook, startWeb, testEnv, waitFor, type CreatedPipeline, type RunningWeb } from './support/harness';
@@ -89,7 +90,7 @@ describe('rejected deliveries', () => {
     for (let i = 0; i < 50; i++) expect(items.map((item) => item.webhookId)).toContain(`flood_4_${i}`);
     const redis = new Redis(REDIS_URL);
     try {
-      expect(await redis.llen(`${env.name}:rejections:${pipeline.id}`)).toBe(100);
+      expect(await redis.llen(new RedisKeys(env.name).rejections(pipeline.id))).toBe(100);
     } finally {
       redis.disconnect();
     }
@@ -136,7 +137,7 @@ describe('rejected deliveries', () => {
     try {
       // Reading any list writes out everything this node buffered, the unknown pipeline's too.
       await rejections(mine.id);
-      expect(await redis.exists(`${env.name}:rejections:${missing.id}`)).toBe(0);
+      expect(await redis.exists(new RedisKeys(env.name).rejections(missing.id))).toBe(0);
     } finally {
       redis.disconnect();
     }

@@ -8,7 +8,7 @@ import { IngestorModule } from './ingestor.module';
 /** Builds the ingestor: a Nest microservice on the Redis transport, with no listening port. */
 export async function createIngestorApp(config: DashConfig, options: { logger?: LogLevel[] | false; shutdownHooks?: boolean } = {}): Promise<INestMicroservice> {
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(IngestorModule.forRoot(config), {
-    ...redisTransport(config.redisUrl),
+    ...redisTransport(config.redis, config.role),
     // Unset (main.ts): pino JSON lines per LOG_LEVEL/LOG_FORMAT; in-process tests pass Nest's levels.
     // Given at creation (not buffered for useLogger), so a failure to start is a JSON line too.
     logger: options.logger ?? new PinoNestLogger(createLogger(config)),

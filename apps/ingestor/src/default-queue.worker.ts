@@ -1,8 +1,7 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { QueueName } from '@dash/domain';
-import { createWorker, DASH_CONFIG, REDIS_WORKER, RedisKeys, type DashConfig } from '@dash/infra';
+import { createWorker, DASH_CONFIG, REDIS_WORKER, RedisKeys, type DashConfig, type RedisClient } from '@dash/infra';
 import type { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { AlertRounds } from './alerts/alert-rounds';
 import { PollService } from './poll/poll.service';
 
@@ -20,7 +19,7 @@ export class DefaultQueueWorker implements OnApplicationBootstrap, BeforeApplica
     private readonly keys: RedisKeys,
     private readonly polls: PollService,
     private readonly alertRounds: AlertRounds,
-    @Inject(REDIS_WORKER) private readonly connection: Redis,
+    @Inject(REDIS_WORKER) private readonly connection: RedisClient,
   ) {}
 
   onApplicationBootstrap(): void {

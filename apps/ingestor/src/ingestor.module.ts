@@ -1,9 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { ClientProxyFactory } from '@nestjs/microservices';
-import { ClusterModule, ConfigModule, DASH_CONFIG, DatabaseModule, ObservabilityModule, QueuesModule, redisTransport, RedisModule, type DashConfig } from '@dash/infra';
+import { BacklogGate, ClusterModule, ConfigModule, DatabaseModule, ObservabilityModule, QueuesModule, RedisModule, type DashConfig } from '@dash/infra';
 import { AlertDelivery } from './alerts/alert-delivery';
 import { AlertDeliveryWorker } from './alerts/alert-delivery.worker';
-import { AlertEvaluator, ALERTS_TRANSPORT_CLIENT } from './alerts/alert-evaluator';
+import { AlertEvaluator } from './alerts/alert-evaluator';
 import { AlertRounds } from './alerts/alert-rounds';
 import { AlertRulesListener } from './alerts/alert-rules.listener';
 import { BackfillWorker } from './backfill/backfill.worker';
@@ -29,16 +28,14 @@ export class IngestorModule {
         DatabaseModule,
         RedisModule,
         // A flush's job completions and backlog releases leave in one write each: corked.
-        QueuesModule.forRoot({ coalesceWrites: true, emitter: true }),
+        QueuesModule.forRoot({ coalesceWrites: true, live: true }),
         ObservabilityModule,
         ClusterModule,
       ],
       controllers: [AlertRulesListener],
       providers: [
-        BacklogSweeper, EventWriter, FieldCatalog, LivePublisher, BufferService, IngestWorker, IngestHealth, MaintenanceService, IngestorNodeDetails, PollService, DefaultQueueWorker,
+        BacklogGate, BacklogSweeper, EventWriter, FieldCatalog, LivePublisher, BufferService, IngestWorker, IngestHealth, MaintenanceService, IngestorNodeDetails, PollService, DefaultQueueWorker,
         AlertEvaluator, AlertRounds, AlertDelivery, AlertDeliveryWorker, BackfillWorker,
-        // Alert state changes go to the web nodes on the NestJS Redis transport.
-        { provide: ALERTS_TRANSPORT_CLIENT, inject: [DASH_CONFIG], useFactory: (config: DashConfig) => ClientProxyFactory.create(redisTransport(config.redisUrl)) },
       ],
     };
   }

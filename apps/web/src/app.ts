@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import type { LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { createLogger, DashMetrics, PinoNestLogger, REDIS_SUBSCRIBER, REDIS_WORKER, RedisKeys, redisTransport, type DashConfig } from '@dash/infra';
+import { createLogger, DashMetrics, liveAdapterKind, PinoNestLogger, REDIS, REDIS_SUBSCRIBER, REDIS_WORKER, RedisKeys, redisTransport, redisVersionOf, type DashConfig } from '@dash/infra';
 import { registerBodyParsers } from './http/body-parsers';
 import { RedisIoAdapter } from './live/redis-io.adapter';
 import { WebModule } from './web.module';
@@ -25,8 +25,10 @@ export async function createWebApp(config: DashConfig, options: WebAppOptions = 
     // Given at creation (not buffered for useLogger), so a failure to start is a JSON line too.
     logger: options.logger ?? new PinoNestLogger(createLogger(config)),
   });
-  app.useWebSocketAdapter(new RedisIoAdapter(app, { pub: app.get(REDIS_WORKER), sub: app.get(REDIS_SUBSCRIBER), keys: app.get(RedisKeys) }, app.get(DashMetrics)));
-  app.connectMicroservice(redisTransport(config.redisUrl), { inheritAppConfig: true });
+  // The same adapter as the ingestors', chosen by the Redis version all of them meet.
+  const kind = liveAdapterKind(await redisVersionOf(app.get(REDIS)));
+  app.useWebSocketAdapter(new RedisIoAdapter(app, { kind, pub: app.get(REDIS_WORKER), sub: app.get(REDIS_SUBSCRIBER), keys: app.get(RedisKeys) }, app.get(DashMetrics)));
+  app.connectMicroservice(redisTransport(config.redis, config.role), { inheritAppConfig: true });
   app.enableShutdownHooks();
   await app.startAllMicroservices();
   return app;

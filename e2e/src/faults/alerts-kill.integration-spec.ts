@@ -1,5 +1,4 @@
-import { QueueName } from '@dash/domain';
-import { Queue } from 'bullmq';
+import { IngestQueues, RedisKeys } from '@dash/infra';
 import { Redis } from 'ioredis';
 import { AlertReceiver } from '../support/alert-receivers';
 import { Api, queryDb, REDIS_URL, sendWebhook, testEnv, waitFor, type CreatedPipeline } from '../support/harness';
@@ -143,11 +142,11 @@ describe('alerts under kill -9: no notification lost, none doubled', () => {
     // No more kills: stalled ingest and delivery jobs are taken over, events flow, every alert ends ok
     // and every notification is sent.
     const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-    const ingest = new Queue(QueueName.Pipelines, { connection, prefix: `${env.name}:bull` });
+    const ingest = IngestQueues.open(connection, new RedisKeys(env.name));
     try {
       await waitFor(
         async () => {
-          const jobs = await ingest.getJobCounts('active', 'waiting', 'delayed', 'prioritized');
+          const jobs = await ingest.jobCounts('active', 'waiting', 'delayed', 'prioritized');
           const [rules] = await queryDb<{ firing: string }>(env, `SELECT count(*) FILTER (WHERE state <> 'ok') AS firing FROM alert_rules`);
           const unsent = await queryDb<{ status: string; n: string }>(env, `SELECT status, count(*) AS n FROM alert_notifications WHERE status <> 'sent' GROUP BY status`);
           return { ingesting: Object.values(jobs).reduce((a, b) => a + b, 0), firing: Number(rules.firing), unsent };

@@ -1,4 +1,5 @@
 import type { INestMicroservice } from '@nestjs/common';
+import { Backlog, RedisKeys } from '@dash/infra';
 import { Redis } from 'ioredis';
 import { Api, REDIS_URL, sendWebhook, startIngestor, startWeb, testEnv, waitFor, type CreatedPipeline, type RunningWeb } from '../support/harness';
 import { newLoadStats, reconcile, sleep, type LoadStats } from '../support/processes';
@@ -48,7 +49,7 @@ describe('overload: the backlog limit sheds with 429, per pipeline first', () =>
     const response = await sendWebhook(web.url, pipeline, ids.map((id) => ({ id })));
     stats.statuses.set(response.status, (stats.statuses.get(response.status) ?? 0) + 1);
     if (response.status === 202) for (const id of ids) stats.acknowledged.add(id);
-    const backlog = Number(await redis.hget(`${env.name}:backlog:totals`, '*'));
+    const backlog = (await new Backlog(redis, new RedisKeys(env.name)).totals()).total;
     peakBacklog = Math.max(peakBacklog, backlog);
     return response;
   }

@@ -1,4 +1,4 @@
-import type { AlertStateChanged } from '@dash/domain';
+import type { AlertUpdated } from '@dash/domain';
 import type { DashConfig, DeliveryRow, RedisKeys } from '@dash/infra';
 import type { Redis } from 'ioredis';
 import type { AlertDelivery } from './alert-delivery';
@@ -42,10 +42,10 @@ class FakeLog implements DeliveryLog {
 
 function setup(stored: DeliveryRow | null, send: () => Promise<void>) {
   const log = new FakeLog(stored);
-  const announced: AlertStateChanged[] = [];
+  const announced: AlertUpdated[] = [];
   const sent: DeliveryRow[] = [];
   const delivery: Pick<AlertDelivery, 'send'> = { send: async (r) => (sent.push(r), send()) };
-  const evaluator: Pick<AlertEvaluator, 'announce'> = { announce: async (change) => void announced.push(change) };
+  const evaluator: Pick<AlertEvaluator, 'announce'> = { announce: (change) => void announced.push(change) };
   const config = { keyPrefix: 'dash:test', queues: { mailers: 1 } } as DashConfig;
   const worker = new AlertDeliveryWorker(config, log, {} as RedisKeys, delivery, evaluator, {} as Redis);
   return { worker, log, announced, sent };
@@ -58,7 +58,7 @@ describe(AlertDeliveryWorker.name, () => {
     const { worker, log, announced } = setup(row(), async () => undefined);
     await worker.deliver(job(0));
     expect(log.changes).toEqual(['41 sent']);
-    expect(announced).toEqual([{ scope: 'dash:test', pipelineId: 'p1', alertId: 'a1', state: 'firing', since: '2026-01-01T00:00:00.000Z' }]);
+    expect(announced).toEqual([{ pipelineId: 'p1', alertId: 'a1', state: 'firing', since: '2026-01-01T00:00:00.000Z' }]);
   });
 
   it('records a failed attempt with its error to be retried (and tells the page), and throws so BullMQ retries', async () => {

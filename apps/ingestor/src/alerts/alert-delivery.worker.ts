@@ -1,8 +1,7 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { ALERT_DELIVERY_ATTEMPTS, AlertJobName, QueueName, type AlertDeliverJobData } from '@dash/domain';
-import { AlertsRepository, createWorker, DASH_CONFIG, REDIS_WORKER, RedisKeys, type DashConfig } from '@dash/infra';
+import { AlertsRepository, createWorker, DASH_CONFIG, REDIS_WORKER, RedisKeys, type DashConfig, type RedisClient } from '@dash/infra';
 import type { Job, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { AlertDelivery } from './alert-delivery';
 import { AlertEvaluator } from './alert-evaluator';
 
@@ -20,7 +19,7 @@ export type DeliveryLog = Pick<AlertsRepository, 'delivery' | 'recordFailedAttem
 @Injectable()
 export class AlertDeliveryWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(AlertDeliveryWorker.name);
-  private worker: Worker<AlertDeliverJobData> | null = null;
+  private workers: Array<Worker<AlertDeliverJobData>> = [];
 
   constructor(
     @Inject(DASH_CONFIG) private readonly config: DashConfig,
@@ -28,24 +27,33 @@ export class AlertDeliveryWorker implements OnApplicationBootstrap, BeforeApplic
     private readonly keys: RedisKeys,
     @Inject(AlertDelivery) private readonly delivery: Pick<AlertDelivery, 'send'>,
     @Inject(AlertEvaluator) private readonly evaluator: Pick<AlertEvaluator, 'announce'>,
-    @Inject(REDIS_WORKER) private readonly connection: Redis,
+    @Inject(REDIS_WORKER) private readonly connection: RedisClient,
   ) {}
 
+  /**
+   * One worker on the `mailers` queue; where the queue of the release before partitions can exist
+   * (not on a cluster), one more on it, so a delivery retry left there by an upgrade still runs.
+   */
   onApplicationBootstrap(): void {
-    this.worker = createWorker<AlertDeliverJobData, void>(QueueName.Mailers, { [AlertJobName.Deliver]: (job) => this.deliver(job) }, {
-      connection: this.connection,
-      keys: this.keys,
-      logger: this.logger,
-      concurrency: this.config.queues.mailers,
-      // A delivery whose ingestor dies is taken over; a job that keeps killing its ingestors stops at last.
-      maxStalledCount: 10,
-    });
-    // A job BullMQ gives up on by itself (stalled too often) is recorded too: no notification ends silently.
-    this.worker.on('failed', (job, error) => {
-      if (!job || !/stalled/i.test(error.message)) return;
-      this.log
-        .recordGivenUp(job.data.notificationId, error.message.slice(0, MAX_ERROR_LENGTH))
-        .catch((failure: Error) => this.logger.warn(`could not record notification ${job.data.notificationId}: ${failure.message}`));
+    const prefixes = this.config.redis.topology === 'cluster' ? [this.keys.bull] : [this.keys.bull, this.keys.legacyBull];
+    this.workers = prefixes.map((prefix) => {
+      const worker = createWorker<AlertDeliverJobData, void>(QueueName.Mailers, { [AlertJobName.Deliver]: (job) => this.deliver(job) }, {
+        connection: this.connection,
+        keys: this.keys,
+        prefix,
+        logger: this.logger,
+        concurrency: this.config.queues.mailers,
+        // A delivery whose ingestor dies is taken over; a job that keeps killing its ingestors stops at last.
+        maxStalledCount: 10,
+      });
+      // A job BullMQ gives up on by itself (stalled too often) is recorded too: no notification ends silently.
+      worker.on('failed', (job, error) => {
+        if (!job || !/stalled/i.test(error.message)) return;
+        this.log
+          .recordGivenUp(job.data.notificationId, error.message.slice(0, MAX_ERROR_LENGTH))
+          .catch((failure: Error) => this.logger.warn(`could not record notification ${job.data.notificationId}: ${failure.message}`));
+      });
+      return worker;
     });
   }
 
@@ -73,10 +81,10 @@ export class AlertDeliveryWorker implements OnApplicationBootstrap, BeforeApplic
   /** The page shows the notification log: tell it a notification changed. */
   private async settled(pipelineId: string, alertId: string): Promise<void> {
     const current = await this.log.stateOf(alertId);
-    if (current) await this.evaluator.announce({ scope: this.config.keyPrefix, pipelineId, alertId, state: current.state, since: current.since.toISOString() });
+    if (current) this.evaluator.announce({ pipelineId, alertId, state: current.state, since: current.since.toISOString() });
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    await this.worker?.close();
+    await Promise.all(this.workers.map((worker) => worker.close()));
   }
 }

@@ -1,9 +1,8 @@
-import type { ClientProxy } from '@nestjs/microservices';
-import { ALERT_STATE_CHANGED, AlertJobName, DEFAULT_ALERT_LOOKBACK_SECONDS, type AlertStateChanged } from '@dash/domain';
+import { AlertJobName, DEFAULT_ALERT_LOOKBACK_SECONDS, type AlertUpdated } from '@dash/domain';
 import type { AlertsRepository, AlertTransition, DashConfig, RecentRejections, RedisKeys } from '@dash/infra';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { of, throwError } from 'rxjs';
+import type { LivePublisher } from '../live/live-publisher';
 import { AlertEvaluator, deliverJobId } from './alert-evaluator';
 
 /** A hand-written AlertsRepository: the round's answer is set by the test; what was asked is kept. */
@@ -39,17 +38,11 @@ const fakeRedis = (flat: string[]) => {
   return { redis: { multi: () => chain } as unknown as Pick<Redis, 'multi'>, trimmed };
 };
 
-class FakeTransport {
-  readonly sent: AlertStateChanged[] = [];
-  failing = false;
-  emit<R, T>(pattern: string, data: T) {
-    expect(pattern).toBe(ALERT_STATE_CHANGED);
-    if (this.failing) return throwError(() => new Error('Redis is away'));
-    this.sent.push(data as AlertStateChanged);
-    return of(undefined as R);
-  }
-  async close(): Promise<void> {
-    // nothing to close
+/** The live publisher: what the round announced (it never throws: a lost update is its own concern). */
+class FakeLive implements Pick<LivePublisher, 'alertUpdated'> {
+  readonly sent: AlertUpdated[] = [];
+  alertUpdated(update: AlertUpdated): void {
+    this.sent.push(update);
   }
 }
 
@@ -64,12 +57,12 @@ class FakeQueue {
 function setup(flat: string[] = []) {
   const alerts = new FakeAlerts();
   const { redis, trimmed } = fakeRedis(flat);
-  const transport = new FakeTransport();
+  const live = new FakeLive();
   const queue = new FakeQueue();
   const config = { keyPrefix: 'dash:test', alerts: { from: 'x', retryBaseMs: 250 } } as Pick<DashConfig, 'keyPrefix' | 'alerts'>;
   const keys = { backlogRejections: 'dash:test:rejections' } as Pick<RedisKeys, 'backlogRejections'>;
-  const evaluator = new AlertEvaluator(config, alerts, redis, transport as unknown as Pick<ClientProxy, 'emit' | 'close'>, keys, queue as unknown as Pick<Queue, 'addBulk'>);
-  return { alerts, transport, queue, trimmed, evaluator };
+  const evaluator = new AlertEvaluator(config, alerts, redis, live, keys, queue as unknown as Pick<Queue, 'addBulk'>);
+  return { alerts, live, queue, trimmed, evaluator };
 }
 
 describe(AlertEvaluator.name, () => {
@@ -83,16 +76,16 @@ describe(AlertEvaluator.name, () => {
   });
 
   it('does nothing more when another round holds the lock', async () => {
-    const { evaluator, alerts, queue, transport } = setup();
+    const { evaluator, alerts, queue, live } = setup();
     alerts.transitions = null;
     alerts.pending = ['1'];
     expect(await evaluator.round()).toEqual({ ran: false, transitions: 0, enqueued: 0 });
     expect(queue.added).toEqual([]);
-    expect(transport.sent).toEqual([]);
+    expect(live.sent).toEqual([]);
   });
 
   it('announces each state change, flapping included, then queues the new notifications by their id', async () => {
-    const { evaluator, alerts, queue, transport } = setup();
+    const { evaluator, alerts, queue, live } = setup();
     const since = new Date('2026-01-01T00:00:00Z');
     alerts.transitions = [
       { id: 'a1', pipeline_id: 'p1', state: 'firing', since },
@@ -100,9 +93,9 @@ describe(AlertEvaluator.name, () => {
     ];
     alerts.pending = ['10', '11'];
     expect(await evaluator.round()).toEqual({ ran: true, transitions: 2, enqueued: 2 });
-    expect(transport.sent).toEqual([
-      { scope: 'dash:test', pipelineId: 'p1', alertId: 'a1', state: 'firing', since: since.toISOString() },
-      { scope: 'dash:test', pipelineId: 'p1', alertId: 'a2', state: 'flapping', since: since.toISOString() },
+    expect(live.sent).toEqual([
+      { pipelineId: 'p1', alertId: 'a1', state: 'firing', since: since.toISOString() },
+      { pipelineId: 'p1', alertId: 'a2', state: 'flapping', since: since.toISOString() },
     ]);
     expect(queue.added.map((job) => [job.name, job.data.notificationId, job.opts.jobId, job.opts.backoff?.delay])).toEqual([
       [AlertJobName.Deliver, '10', deliverJobId('10'), 250],
@@ -117,14 +110,5 @@ describe(AlertEvaluator.name, () => {
     expect(await evaluator.round()).toEqual({ ran: true, transitions: 0, enqueued: 1 });
     expect(queue.added.map((job) => job.opts.jobId)).toEqual([deliverJobId('7')]);
     expect(await evaluator.enqueuePending()).toBe(0);
-  });
-
-  it('goes on when the transport cannot announce (the state is committed already)', async () => {
-    const { evaluator, alerts, transport, queue } = setup();
-    transport.failing = true;
-    alerts.transitions = [{ id: 'a1', pipeline_id: 'p1', state: 'ok', since: new Date() }];
-    alerts.pending = ['1'];
-    expect(await evaluator.round()).toEqual({ ran: true, transitions: 1, enqueued: 1 });
-    expect(queue.added).toHaveLength(1);
   });
 });

@@ -1,19 +1,14 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { ClientProxy } from '@nestjs/microservices';
-import { ALERT_STATE_CHANGED, AlertJobName, DEFAULT_ALERT_LOOKBACK_SECONDS, Jobs, QueueName, withTimeout, type AlertDeliverJobData, type AlertStateChanged } from '@dash/domain';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AlertJobName, DEFAULT_ALERT_LOOKBACK_SECONDS, Jobs, QueueName, type AlertDeliverJobData, type AlertUpdated } from '@dash/domain';
 import { AlertsRepository, DASH_CONFIG, InjectQueue, REDIS, RedisKeys, type DashConfig, type RecentRejections } from '@dash/infra';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { firstValueFrom } from 'rxjs';
-
-export const ALERTS_TRANSPORT_CLIENT = Symbol('ALERTS_TRANSPORT_CLIENT');
+import type { RedisClient } from '@dash/infra';
+import { LivePublisher } from '../live/live-publisher';
 
 /** Rejections older than any window a rule may use are dropped from Redis. */
 const MAX_BACKLOG_LOOKBACK_MS = 86_400_000;
 /** Notifications handed to the queue per round (the rest go next round). */
 const ENQUEUE_BATCH = 1000;
-/** A transport message that cannot go out (Redis away) is given up after this long: the round goes on. */
-const ANNOUNCE_TIMEOUT_MS = 2000;
 
 export const deliverJobId = (notificationId: string) => `alert-notification-${notificationId}`;
 
@@ -31,14 +26,14 @@ export interface RoundResult {
  * crash between commit and enqueue can lose or double one.
  */
 @Injectable()
-export class AlertEvaluator implements OnApplicationShutdown {
+export class AlertEvaluator {
   private readonly logger = new Logger(AlertEvaluator.name);
 
   constructor(
     @Inject(DASH_CONFIG) private readonly config: Pick<DashConfig, 'keyPrefix' | 'alerts'>,
     @Inject(AlertsRepository) private readonly alerts: Pick<AlertsRepository, 'evaluate' | 'unqueued' | 'markEnqueued'>,
-    @Inject(REDIS) private readonly redis: Pick<Redis, 'multi'>,
-    @Inject(ALERTS_TRANSPORT_CLIENT) private readonly transport: Pick<ClientProxy, 'emit' | 'close'>,
+    @Inject(REDIS) private readonly redis: Pick<RedisClient, 'multi'>,
+    @Inject(LivePublisher) private readonly live: Pick<LivePublisher, 'alertUpdated'>,
     @Inject(RedisKeys) private readonly keys: Pick<RedisKeys, 'backlogRejections'>,
     @InjectQueue(QueueName.Mailers) private readonly deliveries: Pick<Queue<AlertDeliverJobData>, 'addBulk'>,
   ) {}
@@ -48,7 +43,7 @@ export class AlertEvaluator implements OnApplicationShutdown {
     if (changed === null) return { ran: false, transitions: 0, enqueued: 0 };
     for (const row of changed) {
       this.logger.log(`alert ${row.id} of pipeline ${row.pipeline_id} is ${row.state}`);
-      await this.announce({ scope: this.config.keyPrefix, pipelineId: row.pipeline_id, alertId: row.id, state: row.state, since: row.since.toISOString() });
+      this.announce({ pipelineId: row.pipeline_id, alertId: row.id, state: row.state, since: row.since.toISOString() });
     }
     const enqueued = await this.enqueuePending();
     return { ran: true, transitions: changed.length, enqueued };
@@ -65,14 +60,9 @@ export class AlertEvaluator implements OnApplicationShutdown {
     return ids.length;
   }
 
-  /** State and notification changes reach the web nodes (and their browsers) over the transport. */
-  async announce(change: AlertStateChanged): Promise<void> {
-    try {
-      await withTimeout(firstValueFrom(this.transport.emit<void, AlertStateChanged>(ALERT_STATE_CHANGED, change), { defaultValue: undefined }), ANNOUNCE_TIMEOUT_MS, 'announce (Redis transport)');
-    } catch (error) {
-      // The page reads the state again on its next alert update or load; the state itself is committed.
-      this.logger.warn(`could not announce alert ${change.alertId}: ${(error as Error).message}`);
-    }
+  /** State and notification changes reach the browsers as every live update does: through the socket.io adapter. */
+  announce(update: AlertUpdated): void {
+    this.live.alertUpdated(update);
   }
 
   /** Pipelines answered 429 recently, from the sorted set the web nodes keep; old entries trimmed. */
@@ -90,9 +80,5 @@ export class AlertEvaluator implements OnApplicationShutdown {
       rejections.times.push(new Date(Number(flat[i + 1])).toISOString());
     }
     return rejections;
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.transport.close();
   }
 }

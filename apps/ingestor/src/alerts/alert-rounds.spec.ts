@@ -1,5 +1,6 @@
 import { AlertJobName } from '@dash/domain';
 import type { Queue } from 'bullmq';
+import { EventEmitter } from 'node:events';
 import type { AlertEvaluator } from './alert-evaluator';
 import { AlertRounds, EVALUATE_EVERY_MS } from './alert-rounds';
 
@@ -23,8 +24,10 @@ function setup() {
   let rounds = 0;
   const evaluator: Pick<AlertEvaluator, 'round'> = { round: async () => (rounds++, { ran: true, transitions: 0, enqueued: 0 }) };
   const queue = new FakeQueue();
-  const alertRounds = new AlertRounds(evaluator, queue as unknown as Pick<Queue, 'upsertJobScheduler' | 'add'>);
-  return { alertRounds, queue, rounds: () => rounds };
+  // The Redis connection's events: 'ready' again after a reconnection.
+  const redis = new EventEmitter();
+  const alertRounds = new AlertRounds(evaluator, queue as unknown as Pick<Queue, 'upsertJobScheduler' | 'add'>, redis);
+  return { alertRounds, queue, redis, rounds: () => rounds };
 }
 
 describe(AlertRounds.name, () => {
@@ -40,6 +43,16 @@ describe(AlertRounds.name, () => {
     alertRounds.onApplicationBootstrap();
     await new Promise((resolve) => setImmediate(resolve));
     expect(queue.schedulers).toEqual([{ id: 'alerts-evaluate', every: EVALUATE_EVERY_MS, name: AlertJobName.Evaluate }]);
+    alertRounds.onApplicationShutdown();
+  });
+
+  it('schedules again whenever Redis comes back (one that returns empty has lost the scheduler)', async () => {
+    const { alertRounds, queue, redis } = setup();
+    alertRounds.onApplicationBootstrap();
+    await new Promise((resolve) => setImmediate(resolve));
+    redis.emit('ready');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(queue.schedulers.map((scheduler) => scheduler.id)).toEqual(['alerts-evaluate', 'alerts-evaluate']);
     alertRounds.onApplicationShutdown();
   });
 

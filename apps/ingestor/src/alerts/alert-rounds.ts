@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { AlertJobName, Jobs, QueueName } from '@dash/domain';
-import { InjectQueue } from '@dash/infra';
+import { InjectQueue, REDIS } from '@dash/infra';
 import type { Job, Queue } from 'bullmq';
+import type { EventEmitter } from 'node:events';
 import { AlertEvaluator } from './alert-evaluator';
 
 /** How often the cluster evaluates every alert (one BullMQ job scheduler, one run per tick). */
@@ -30,17 +31,30 @@ export class AlertRounds implements OnApplicationBootstrap, OnApplicationShutdow
   constructor(
     @Inject(AlertEvaluator) private readonly evaluator: Pick<AlertEvaluator, 'round'>,
     @InjectQueue(QueueName.Default) private readonly rounds: Pick<Queue, 'upsertJobScheduler' | 'add'>,
+    /** The producer connection: 'ready' again after a reconnection. */
+    @Inject(REDIS) private readonly redis: Pick<EventEmitter, 'on'>,
   ) {}
 
+  private scheduling: Promise<void> | null = null;
+
   onApplicationBootstrap(): void {
+    // Again whenever Redis comes back: a Redis (or a master) that returns empty has lost the
+    // scheduler, and alert rounds would stop until a restart. Upserting an existing one changes nothing.
+    this.redis.on('ready', () => void this.ensureScheduler());
     void this.ensureScheduler();
+  }
+
+  /** One upsert at a time, however often Redis comes back meanwhile. */
+  private ensureScheduler(): Promise<void> {
+    this.scheduling ??= this.upsertScheduler().finally(() => (this.scheduling = null));
+    return this.scheduling;
   }
 
   /**
    * Every ingestor upserts the same scheduler: BullMQ keeps one, and gives each run to one worker.
    * In the background and retried, so an ingestor starting while Redis is away still starts.
    */
-  private async ensureScheduler(): Promise<void> {
+  private async upsertScheduler(): Promise<void> {
     while (!this.closing) {
       try {
         await this.rounds.upsertJobScheduler(SCHEDULER_ID, { every: EVALUATE_EVERY_MS }, { name: AlertJobName.Evaluate, data: {}, opts: Jobs[AlertJobName.Evaluate].options });

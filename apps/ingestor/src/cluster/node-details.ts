@@ -1,6 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { QueueName } from '@dash/domain';
-import { Backlog, ClusterHeartbeat, DashMetrics, InjectQueue, QUEUE_STATES } from '@dash/infra';
+import { Backlog, ClusterHeartbeat, DashMetrics, IngestQueues, InjectQueue, QUEUE_STATES } from '@dash/infra';
 import type { Queue } from 'bullmq';
 import { BufferService } from '../buffer/buffer.service';
 
@@ -11,7 +11,7 @@ export class IngestorNodeDetails implements OnModuleInit {
     private readonly heartbeat: ClusterHeartbeat,
     private readonly buffers: BufferService,
     private readonly metrics: DashMetrics,
-    @InjectQueue(QueueName.Pipelines) private readonly pipelines: Queue,
+    private readonly pipelines: IngestQueues,
     @InjectQueue(QueueName.Default) private readonly defaultQueue: Queue,
     @InjectQueue(QueueName.Mailers) private readonly mailers: Queue,
     private readonly backlog: Backlog,
@@ -22,13 +22,13 @@ export class IngestorNodeDetails implements OnModuleInit {
       backlog: async () => (await this.backlog.totals()).total,
       // Every queue the ingestors work: ingest, polls and alert rounds, alert deliveries.
       queueJobs: async () => {
-        const queues = [this.pipelines, this.defaultQueue, this.mailers];
-        const counts = await Promise.all(queues.map((queue) => queue.getJobCounts(...QUEUE_STATES)));
-        return Object.fromEntries(queues.map((queue, i) => [queue.name, counts[i]]));
+        const queues = [this.defaultQueue, this.mailers];
+        const [pipelines, ...counts] = await Promise.all([this.pipelines.jobCounts(...QUEUE_STATES), ...queues.map((queue) => queue.getJobCounts(...QUEUE_STATES))]);
+        return { [QueueName.Pipelines]: pipelines, ...Object.fromEntries(queues.map((queue, i) => [queue.name, counts[i]])) };
       },
     });
     this.heartbeat.describe(async () => {
-      const counts = await this.pipelines.getJobCounts(...QUEUE_STATES);
+      const counts = await this.pipelines.jobCounts(...QUEUE_STATES);
       return { queues: counts, bufferBacklog: this.buffers.backlog };
     });
   }

@@ -15,10 +15,21 @@ describe(BacklogSweeper.name, () => {
     redis.disconnect();
   });
 
+  it('sweeps the backlog of before partitions too', async () => {
+    await backlog.add('legacy-ghost', { p9: 4 });
+    const sweeper = new BacklogSweeper(redis, keys, backlog);
+    expect(await sweeper.sweep()).toBe(0);
+    expect((await backlog.totals()).byPipeline.get('p9')).toBe(4);
+    expect(await redis.hexists(keys.legacyBacklog.jobs, 'legacy-ghost')).toBe(1);
+    expect(await sweeper.sweep()).toBe(1);
+    expect((await backlog.totals()).byPipeline.get('p9')).toBeUndefined();
+  });
+
   it('releases a count whose job is missing on two passes in a row, and keeps counts of queued jobs', async () => {
-    await redis.hset(`${keys.bull}:${QueueName.Pipelines}:queued`, 'name', 'ingest');
-    await backlog.add('queued', { p1: 3 });
-    await backlog.add('ghost', { p1: 5, p2: 2 });
+    const queued = Backlog.jobId(3, 'queued');
+    await redis.hset(`${keys.ingestBull(3)}:${QueueName.Pipelines}:${queued}`, 'name', 'ingest');
+    await backlog.add(queued, { p1: 3 });
+    await backlog.add(Backlog.jobId(5, 'ghost'), { p1: 5, p2: 2 });
     const sweeper = new BacklogSweeper(redis, keys, backlog);
     expect(await sweeper.sweep()).toBe(0); // first sighting: could be an enqueue under way
     expect((await backlog.totals()).total).toBe(10);

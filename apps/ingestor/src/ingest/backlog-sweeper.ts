@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { QueueName } from '@dash/domain';
 import { Backlog, REDIS_PRODUCER, RedisKeys } from '@dash/infra';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@dash/infra';
+import { Cluster } from 'ioredis';
 
 /**
  * Repairs the backlog counter. A web node counts a job just before queueing it and takes the
@@ -13,29 +14,29 @@ import type { Redis } from 'ioredis';
 @Injectable()
 export class BacklogSweeper {
   private readonly logger = new Logger(BacklogSweeper.name);
-  private readonly jobsKey: string;
-  private readonly jobKeyPrefix: string;
+  /** Each backlog (every partition's; before partitions, the un-tagged one) with the BullMQ key prefix of its jobs. */
+  private readonly places: Array<{ jobsKey: string; jobKeyPrefix: string }>;
   private suspects = new Set<string>();
 
   constructor(
-    @Inject(REDIS_PRODUCER) private readonly redis: Redis,
+    @Inject(REDIS_PRODUCER) private readonly redis: RedisClient,
     keys: RedisKeys,
     private readonly backlog: Backlog,
   ) {
-    // The same hash Backlog keeps its per-job shares in, and BullMQ's key of a job.
-    this.jobsKey = `${keys.backlog}:jobs`;
-    this.jobKeyPrefix = `${keys.bull}:${QueueName.Pipelines}:`;
+    this.places = Array.from({ length: keys.partitions }, (_, partition) => ({ jobsKey: keys.backlog(partition).jobs, jobKeyPrefix: `${keys.ingestBull(partition)}:${QueueName.Pipelines}:` }));
+    if (!(redis instanceof Cluster)) this.places.push({ jobsKey: keys.legacyBacklog.jobs, jobKeyPrefix: `${keys.legacyBull}:${QueueName.Pipelines}:` });
   }
 
   /** One pass; returns how many orphaned counts were released. */
   async sweep(): Promise<number> {
-    const counted = await this.redis.hkeys(this.jobsKey);
-    if (counted.length === 0) {
-      this.suspects = new Set();
-      return 0;
+    const orphans = new Set<string>();
+    // One partition at a time: its keys share a slot, so its pipeline runs on one node of a cluster.
+    for (const { jobsKey, jobKeyPrefix } of this.places) {
+      const counted = await this.redis.hkeys(jobsKey);
+      if (counted.length === 0) continue;
+      const exists = await this.redis.pipeline(counted.map((id) => ['exists', jobKeyPrefix + id])).exec();
+      for (const [i, id] of counted.entries()) if (exists?.[i]?.[1] === 0) orphans.add(id);
     }
-    const exists = await this.redis.pipeline(counted.map((id) => ['exists', this.jobKeyPrefix + id])).exec();
-    const orphans = new Set(counted.filter((_, i) => exists?.[i]?.[1] === 0));
     let released = 0;
     for (const id of orphans) {
       if (!this.suspects.has(id)) continue;

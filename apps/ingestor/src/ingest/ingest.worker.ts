@@ -1,8 +1,7 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { JobName, MAX_JOB_EVENTS, QueueName, type IngestJobData } from '@dash/domain';
-import { Backlog, createWorker, DASH_CONFIG, REDIS_WORKER, RedisKeys, type DashConfig } from '@dash/infra';
+import { Backlog, createWorker, DASH_CONFIG, REDIS_WORKER, RedisKeys, type DashConfig, type RedisClient } from '@dash/infra';
 import type { Job, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { BufferService } from '../buffer/buffer.service';
 import { BacklogSweeper } from './backlog-sweeper';
 
@@ -27,7 +26,7 @@ const MIN_CONCURRENCY = 2;
 @Injectable()
 export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(IngestWorker.name);
-  private worker: Worker<IngestJobData> | null = null;
+  private workers: Array<Worker<IngestJobData>> = [];
   private backpressure: NodeJS.Timeout | null = null;
   private sweeping: NodeJS.Timeout | null = null;
   private held = false;
@@ -49,7 +48,7 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
     // What the worker asks of the buffers (a unit spec hands a fake that holds events).
     @Inject(BufferService) private readonly buffers: Pick<BufferService, 'add' | 'held' | 'degraded' | 'flushNow' | 'stop'>,
     /** The worker connection (corked in the ingestor: a flush's completions leave in one write). */
-    @Inject(REDIS_WORKER) private readonly connection: Redis,
+    @Inject(REDIS_WORKER) private readonly connection: RedisClient,
     private readonly backlog: Backlog,
     private readonly sweeper: BacklogSweeper,
   ) {
@@ -58,15 +57,27 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
     this.connection.on('close', () => (this.redisDownSince ??= performance.now()));
   }
 
+  /**
+   * One worker per partition: every ingestor works every partition. Where the queue of before
+   * partitions can exist (not on a cluster), one more worker drains it for good: jobs left there by
+   * an upgrade, and those web nodes of the previous release still queue during a rolling deploy
+   * (docs/reliability.md). Their backlog counts are released where they were added (`Backlog`).
+   */
   onApplicationBootstrap(): void {
-    this.worker = createWorker<IngestJobData, void>(QueueName.Pipelines, { [JobName.Ingest]: (job) => this.ingest(job) }, {
-      connection: this.connection,
-      keys: this.keys,
-      logger: this.logger,
-      concurrency: this.fittingConcurrency(),
-      ...INGEST_WORKER_OPTIONS,
+    const prefixes = Array.from({ length: this.keys.partitions }, (_, partition) => this.keys.ingestBull(partition));
+    if (this.config.redis.topology !== 'cluster') prefixes.push(this.keys.legacyBull);
+    this.workers = prefixes.map((prefix) => {
+      const worker = createWorker<IngestJobData, void>(QueueName.Pipelines, { [JobName.Ingest]: (job) => this.ingest(job) }, {
+        connection: this.connection,
+        keys: this.keys,
+        prefix,
+        logger: this.logger,
+        concurrency: this.fittingConcurrency(),
+        ...INGEST_WORKER_OPTIONS,
+      });
+      worker.on('failed', (job, error) => this.logger.warn(`job ${job?.id} failed (attempt ${job?.attemptsMade}): ${error.message}`));
+      return worker;
     });
-    this.worker.on('failed', (job, error) => this.logger.warn(`job ${job?.id} failed (attempt ${job?.attemptsMade}): ${error.message}`));
     this.backpressure = setInterval(() => this.applyBackpressure(), BACKPRESSURE_CHECK_MS);
     this.backpressure.unref();
     this.sweeping = setInterval(() => void this.sweeper.sweep().catch((error: Error) => this.logger.warn(`backlog sweep: ${error.message}`)), SWEEP_MS);
@@ -85,17 +96,16 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
    * half the mark with the database back. Jobs already taken keep their locks and finish.
    */
   private applyBackpressure(): void {
-    const worker = this.worker;
-    if (!worker || this.closing) return;
+    if (this.workers.length === 0 || this.closing) return;
     const held = this.buffers.held;
     if (!this.held && (held >= this.highWater || this.buffers.degraded)) {
       this.held = true;
       this.logger.warn(`pausing intake: ${held} events held (high-water mark ${this.highWater})${this.buffers.degraded ? ', database unavailable' : ''}`);
-      worker.pause(true).catch((error: Error) => this.logger.warn(`pause: ${error.message}`));
+      for (const worker of this.workers) worker.pause(true).catch((error: Error) => this.logger.warn(`pause: ${error.message}`));
     } else if (this.held && held <= this.highWater / 2 && !this.buffers.degraded) {
       this.held = false;
       this.logger.log(`resuming intake: ${held} events held`);
-      worker.resume();
+      for (const worker of this.workers) worker.resume();
     }
   }
 
@@ -103,11 +113,14 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
    * Memory is bounded by events, not only by jobs: `QUEUE_CONCURRENCY` small jobs, but only as many
    * large ones (web nodes coalesce up to 2,000 events a job) as fit under the high-water mark.
    * Otherwise the jobs taken before the next backpressure check could hold several times the mark.
+   * Each partition's worker gets the whole figure: a hot pipeline lives in one partition and needs
+   * it. Busy partitions together may take more before the next check pauses every worker; that
+   * burst is bounded by partitions × the mark (docs/reliability.md).
    */
   private fitConcurrency(jobEvents: number): void {
     this.jobEvents = jobEvents >= this.jobEvents ? jobEvents : this.jobEvents + (jobEvents - this.jobEvents) * 0.1;
     const concurrency = this.fittingConcurrency();
-    if (this.worker && this.worker.concurrency !== concurrency) this.worker.concurrency = concurrency;
+    for (const worker of this.workers) if (worker.concurrency !== concurrency) worker.concurrency = concurrency;
   }
 
   private fittingConcurrency(): number {
@@ -132,9 +145,9 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
     this.closing = true;
     if (this.backpressure) clearInterval(this.backpressure);
     if (this.sweeping) clearInterval(this.sweeping);
-    if (!this.worker) return;
+    if (this.workers.length === 0) return;
     const active = this.buffers.held;
-    const closing = this.worker.close();
+    const closing = Promise.all(this.workers.map((worker) => worker.close()));
     this.logger.log(`shutdown 1/5: stopped taking jobs (${active} events of active jobs in memory)`);
     // If the database is away, in-flight flushes give up after 10 s so the jobs go back to the queue.
     const timer = setTimeout(() => this.buffers.stop(), 10_000);

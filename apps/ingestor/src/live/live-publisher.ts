@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import type { Emitter } from '@socket.io/redis-emitter';
-import { KeyedThrottle, LIST_NOTICE_INTERVAL_MS, pipelineRoom, SocketEvent, type DataUpdated, type PipelineStats, type ServerToClientEvents } from '@dash/domain';
-import { boundedEvent, LIVE_EMITTER, REDIS_WORKER } from '@dash/infra';
+import { KeyedThrottle, LIST_NOTICE_INTERVAL_MS, pipelineRoom, SocketEvent, type AlertUpdated, type DataUpdated, type PipelineStats, type ServerToClientEvents } from '@dash/domain';
+import { boundedEvent, LIVE_SERVER, REDIS_WORKER } from '@dash/infra';
 import type { Redis } from 'ioredis';
+import type { Server } from 'socket.io';
 
 /**
  * Updates per pipeline: one every 50 ms on average (20 a second), in bursts of at most two (a token
@@ -26,9 +26,13 @@ interface Slot {
   timer: NodeJS.Timeout | null;
 }
 
+/** What the publisher uses of the non-listening socket.io server (`LIVE_SERVER`). */
+export type LiveBroadcast = Pick<Server<Record<string, never>, ServerToClientEvents>, 'to'>;
+
 /**
- * Announces stored events to every web node through the socket.io Redis adapter's channel.
- * Bursts are coalesced per pipeline (≤ 20 updates a second), never dropping the latest state.
+ * Announces stored events and alert changes to every web node through the socket.io Redis adapter
+ * the web nodes use (`LIVE_SERVER`: a socket.io server of its own that does not listen). Bursts of
+ * stored events are coalesced per pipeline (≤ 20 updates a second), never dropping the latest state.
  */
 @Injectable()
 export class LivePublisher implements OnApplicationShutdown {
@@ -38,10 +42,22 @@ export class LivePublisher implements OnApplicationShutdown {
   private readonly failureNotices = new KeyedThrottle(LIST_NOTICE_INTERVAL_MS, (pipelineId) => this.emitFailures(pipelineId));
 
   constructor(
-    /** The emitter's connection: while it is down, the newest state waits and is sent once it is back. */
+    /** The adapter's publishing connection: while it is down, the newest state waits and is sent once it is back. */
     @Inject(REDIS_WORKER) private readonly redis: Pick<Redis, 'status'>,
-    @Inject(LIVE_EMITTER) private readonly emitter: Pick<Emitter<ServerToClientEvents>, 'to'>,
+    @Inject(LIVE_SERVER) private readonly live: LiveBroadcast,
   ) {}
+
+  /**
+   * An alert of a pipeline changed state: its room's sockets, on every web node, read its alerts
+   * again. Rare, so never coalesced; lost only while Redis is away (the page reads the alerts on load).
+   */
+  alertUpdated(update: AlertUpdated): void {
+    try {
+      this.live.to(pipelineRoom(update.pipelineId)).emit(SocketEvent.AlertUpdated, update);
+    } catch (error) {
+      this.logger.error(`alert update of pipeline ${update.pipelineId} not sent: ${(error as Error).message}`);
+    }
+  }
 
   /**
    * Never throws: the events are committed whatever happens to their announcement. Pipelines
@@ -60,7 +76,7 @@ export class LivePublisher implements OnApplicationShutdown {
 
   private emitFailures(pipelineId: string): void {
     try {
-      this.emitter.to(pipelineRoom(pipelineId)).emit(SocketEvent.FailuresUpdated, { pipelineId });
+      this.live.to(pipelineRoom(pipelineId)).emit(SocketEvent.FailuresUpdated, { pipelineId });
     } catch (error) {
       // A hint to read the list again: the page's Refresh still works without it.
       this.logger.warn(`failures notice of pipeline ${pipelineId} not sent: ${(error as Error).message}`);
@@ -98,7 +114,7 @@ export class LivePublisher implements OnApplicationShutdown {
     slot.sentVersion = state.version;
     const update: DataUpdated = { ...state, lastEvent: state.lastEvent && boundedEvent(state.lastEvent), emittedAt: new Date().toISOString(), committedAt: new Date(slot.pendingCommittedAt).toISOString() };
     try {
-      this.emitter.to(pipelineRoom(pipelineId)).emit(SocketEvent.DataUpdated, update);
+      this.live.to(pipelineRoom(pipelineId)).emit(SocketEvent.DataUpdated, update);
     } catch (error) {
       // An update that cannot be encoded must not throw here: this runs from a timer too, where
       // a throw would end the process. The next update carries the newer state.

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DashError, JobName, logText, pollEvents, valueAtPath, type PollJobData } from '@dash/domain';
-import { DASH_CONFIG, outboundRequest, PipelinesRepository, type DashConfig, type LastPoll } from '@dash/infra';
+import { BacklogGate, DASH_CONFIG, outboundRequest, PipelinesRepository, type DashConfig, type LastPoll } from '@dash/infra';
 import type { Job } from 'bullmq';
 import { createHash } from 'node:crypto';
 import { BufferService } from '../buffer/buffer.service';
@@ -13,7 +13,7 @@ const contentId = (item: unknown) => createHash('sha256').update(JSON.stringify(
 
 /**
  * One poll of an HTTP source: fetch, take the items at `itemsPath`, ingest them as webhook
- * events (same id, time and type rules, same deduplication), and record the outcome.
+ * events (same id, time and type rules, same deduplication, same backlog gate), and record the outcome.
  */
 @Injectable()
 export class PollService {
@@ -27,7 +27,9 @@ export class PollService {
   constructor(
     @Inject(DASH_CONFIG) private readonly config: DashConfig,
     private readonly pipelines: PipelinesRepository,
-    private readonly buffers: BufferService,
+    // What a poll asks of them (a unit spec hands fakes).
+    @Inject(BufferService) private readonly buffers: Pick<BufferService, 'add'>,
+    @Inject(BacklogGate) private readonly gate: Pick<BacklogGate, 'check'>,
   ) {}
 
   async poll(pipelineId: string): Promise<LastPoll | null> {
@@ -51,6 +53,9 @@ export class PollService {
       }
       const paths = { eventIdPath: pipeline.eventIdPath, eventTimePath: pipeline.eventTimePath, eventTypePath: pipeline.eventTypePath };
       const events = pollEvents(pipelineId, valueAtPath(body, source.itemsPath ?? ''), paths, startedAt, contentId);
+      // The same gate as webhooks: past the backlog limit the poll is recorded as refused
+      // (backlog_full) and its cursor stays, so the next poll fetches these items again.
+      if (events.length > 0) this.gate.check(pipelineId, events.length);
       await this.buffers.add(events);
       const nextCursor = source.cursor ? valueAtPath(body, source.cursor.path) : undefined;
       result = {

@@ -1,9 +1,8 @@
-import { Controller, Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { ClientProxy, EventPattern, Payload } from '@nestjs/microservices';
-import { ALERT_RULES_CHANGED, ALERT_STATE_CHANGED, pipelineRoom, SocketEvent, type AlertRulesChanged, type AlertStateChanged } from '@dash/domain';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { ClientProxy } from '@nestjs/microservices';
+import { ALERT_RULES_CHANGED, type AlertRulesChanged } from '@dash/domain';
 import { DASH_CONFIG, type DashConfig } from '@dash/infra';
 import { firstValueFrom } from 'rxjs';
-import { LiveGateway } from '../live/live.gateway';
 
 export const ALERTS_TRANSPORT_CLIENT = Symbol('ALERTS_TRANSPORT_CLIENT');
 
@@ -29,24 +28,5 @@ export class AlertChangesPublisher implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     await this.client.close();
-  }
-}
-
-/**
- * Alert state changes from the ingestors, relayed to the sockets of this node only: every web
- * node gets the transport event, so a cluster-wide emit here would reach each browser once per node.
- */
-@Controller()
-export class AlertStateRelay {
-  constructor(
-    @Inject(DASH_CONFIG) private readonly config: DashConfig,
-    private readonly live: LiveGateway,
-  ) {}
-
-  @EventPattern(ALERT_STATE_CHANGED)
-  onStateChanged(@Payload() change: AlertStateChanged): void {
-    if (change?.scope !== this.config.keyPrefix || typeof change.pipelineId !== 'string' || !this.live.server) return;
-    const { pipelineId, alertId, state, since } = change;
-    this.live.server.local.to(pipelineRoom(pipelineId)).emit(SocketEvent.AlertUpdated, { pipelineId, alertId, state, since });
   }
 }

@@ -1,6 +1,7 @@
-import { Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway, WebSocketServer, type OnGatewayConnection, type OnGatewayInit } from '@nestjs/websockets';
 import { DashError, MAX_BREAKDOWN_SUBSCRIPTIONS, MAX_SOCKET_BUFFER_BYTES, MAX_SOCKET_COMMANDS_PER_SECOND, pipelineRoom, SocketEvent, UNAUTHORIZED, type ClientToServerEvents, type ServerToClientEvents, type SubscribeAck } from '@dash/domain';
+import { REDIS_SUBSCRIBER } from '@dash/infra';
 import type { Server, Socket } from 'socket.io';
 import { AuthService, canRead, type Principal } from '../auth/auth.service';
 import { RequestLimits } from '../auth/request-limits';
@@ -32,6 +33,16 @@ const TOKEN_RECHECK_MS = 2_500;
 
 /** How often every socket's unsent output is measured. */
 const BUFFER_CHECK_MS = 1000;
+
+/** What the gateway uses of the subscriber connection (ioredis `Redis` or `Cluster`): its events. */
+interface Listenable {
+  on(event: string, listener: () => void): unknown;
+  off(event: string, listener: () => void): unknown;
+}
+
+/** Pipelines read at once when this node's subscriptions come back (a burst of reads, bounded). */
+const RESYNC_CONCURRENCY = 8;
+const PIPELINE_ROOM_PREFIX = pipelineRoom('');
 
 /**
  * Bytes queued for a socket and not yet taken by the kernel: engine.io's buffer (packets waiting
@@ -78,7 +89,36 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     private readonly pipelines: PipelineCache,
     private readonly reader: StatsService,
     private readonly followers: BreakdownFollowers,
+    /** The adapter's subscriptions: when they come back (reconnection, failover), rooms are resynced. */
+    @Inject(REDIS_SUBSCRIBER) private readonly subscriber: Listenable,
   ) {}
+
+  private readonly onResubscribed = () => void this.resync();
+
+  /**
+   * Updates published while this node's subscriptions were away (a Redis restart, a master's
+   * failover) never reach it: once they are back, every pipeline room with sockets here gets its
+   * current state from the database, so a viewer ends on the latest state even if no new event
+   * comes. `ready` for one Redis (ioredis has subscribed again by then), `subscribersReady` for a
+   * cluster's per-shard subscribers.
+   */
+  async resync(): Promise<void> {
+    if (!this.server) return;
+    const rooms = [...this.server.of('/').adapter.rooms.keys()].filter((room) => room.startsWith(PIPELINE_ROOM_PREFIX));
+    const next = async (): Promise<void> => {
+      const room = rooms.pop();
+      if (!room) return;
+      try {
+        const stats = await this.reader.stats(room.slice(PIPELINE_ROOM_PREFIX.length));
+        const now = new Date().toISOString();
+        this.server.local.to(room).emit(SocketEvent.DataUpdated, { ...stats, emittedAt: now, committedAt: now });
+      } catch (error) {
+        this.logger.warn(`resync of ${room}: ${(error as Error).message}`);
+      }
+      return next();
+    };
+    await Promise.all(Array.from({ length: RESYNC_CONCURRENCY }, next));
+  }
 
   afterInit(server: LiveServer): void {
     // A pipeline's update reaching this node is the signal to recompute the breakdowns followed here.
@@ -105,11 +145,15 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     this.stopListening = this.auth.onRevoked((tokenId) => this.disconnectToken(new Set([tokenId])));
     this.recheckTimer = setInterval(() => void this.recheckTokens(), TOKEN_RECHECK_MS);
     this.recheckTimer.unref();
+    this.subscriber.on('ready', this.onResubscribed);
+    this.subscriber.on('subscribersReady', this.onResubscribed);
   }
 
   onApplicationShutdown(): void {
     clearInterval(this.recheckTimer);
     this.stopListening?.();
+    this.subscriber.off('ready', this.onResubscribed);
+    this.subscriber.off('subscribersReady', this.onResubscribed);
     if (this.bufferCheck) clearInterval(this.bufferCheck);
   }
 

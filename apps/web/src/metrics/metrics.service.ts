@@ -1,10 +1,9 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { WEBHOOK_ROUTE } from '@dash/domain';
-import { DashMetrics } from '@dash/infra';
+import { BacklogGate, DashMetrics } from '@dash/infra';
 import type { FastifyInstance } from 'fastify';
 import { LiveGateway } from '../live/live.gateway';
-import { BacklogGate } from '../webhooks/backlog-gate';
 import { IngestQueue } from '../webhooks/ingest-queue';
 
 

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ClientProxyFactory } from '@nestjs/microservices';
-import { DASH_CONFIG, redisTransport, type DashConfig } from '@dash/infra';
+import { DASH_CONFIG, redisTransportClient, type DashConfig } from '@dash/infra';
 import { AuthModule } from '../auth/auth.module';
 import { PipelineCacheModule } from './pipeline-cache.module';
 import { PipelineChangesController, PipelineChangesPublisher, TRANSPORT_CLIENT } from './pipeline-changes';
@@ -18,7 +18,7 @@ import { PollScheduler } from './poll-scheduler';
     {
       provide: TRANSPORT_CLIENT,
       inject: [DASH_CONFIG],
-      useFactory: (config: DashConfig) => ClientProxyFactory.create(redisTransport(config.redisUrl)),
+      useFactory: (config: DashConfig) => ClientProxyFactory.create(redisTransportClient(config.redis, config.role)),
     },
   ],
   exports: [PipelinesService, PipelineCacheModule, TRANSPORT_CLIENT],

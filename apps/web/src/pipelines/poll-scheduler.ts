@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { DashError, JobName, Jobs, QueueName, withTimeout, type PollJobData } from '@dash/domain';
 import { InjectQueue, PipelinesRepository, REDIS_PRODUCER, REDIS_WORKER, RedisKeys, type LastPoll, type PipelineEntity } from '@dash/infra';
 import { QueueEvents, type Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@dash/infra';
 
 const RUN_NOW_TIMEOUT_MS = 30_000;
 /** A schedule change Redis has not confirmed by then is given up (503 or left to reconciliation). */
@@ -34,9 +34,9 @@ export class PollScheduler implements OnApplicationBootstrap, OnApplicationShutd
     private readonly keys: RedisKeys,
     private readonly pipelines: PipelinesRepository,
     /** The `default` queue's producer connection: its reconnects trigger reconciliation. */
-    @Inject(REDIS_PRODUCER) private readonly connection: Redis,
+    @Inject(REDIS_PRODUCER) private readonly connection: RedisClient,
     /** QueueEvents blocks on a duplicate of this connection, which it closes itself. */
-    @Inject(REDIS_WORKER) private readonly worker: Redis,
+    @Inject(REDIS_WORKER) private readonly worker: RedisClient,
     @InjectQueue(QueueName.Default) private readonly queue: Queue<PollJobData>,
   ) {}
 

@@ -3,7 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { MAX_REJECTION_MESSAGE, MAX_REJECTIONS, WEBHOOK_PREFIX, type Rejection } from '@dash/domain';
 import { REDIS, RedisKeys } from '@dash/infra';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@dash/infra';
 import { PipelineNotices } from '../live/pipeline-notices';
 import { PipelineCache } from '../pipelines/pipeline-cache';
 import { isUuid } from '../pipelines/pipelines.schemas';
@@ -59,7 +59,7 @@ export class RejectionLog implements OnModuleInit, OnApplicationShutdown {
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly pipelines: PipelineCache,
     private readonly notices: PipelineNotices,

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ClientProxy } from '@nestjs/microservices';
 import { DashError, TOKEN_REVOKED, withTimeout, type TokenRevoked, type ViewerTokenInfo } from '@dash/domain';
 import { ClusterHeartbeat, DASH_CONFIG, REDIS, RedisKeys, TokensRepository, type DashConfig } from '@dash/infra';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@dash/infra';
 import { firstValueFrom } from 'rxjs';
 import { AuthService } from '../auth/auth.service';
 import { TRANSPORT_CLIENT } from '../pipelines/pipeline-changes';
@@ -25,7 +25,7 @@ export class TokensService {
     private readonly tokens: TokensRepository,
     @Inject(TRANSPORT_CLIENT) private readonly client: ClientProxy,
     @Inject(DASH_CONFIG) private readonly config: DashConfig,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly heartbeat: ClusterHeartbeat,
   ) {}

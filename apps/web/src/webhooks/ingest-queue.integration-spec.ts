@@ -1,5 +1,5 @@
 import { QueueName, type IngestEvent, type IngestJobData } from '@dash/domain';
-import { Backlog, createRedis, quit, whenReady, type RedisKeys } from '@dash/infra';
+import { Backlog, createRedis, IngestQueues, quit, ReplicaAcks, whenReady, type RedisKeys } from '@dash/infra';
 import { pipelinesQueueFixture } from '@dash/infra/testing';
 import { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
@@ -42,10 +42,10 @@ async function slowProxy(target: URL): Promise<{ url: string; close: () => Promi
 /** A producer with what the queues module would inject: a fail-fast connection, the queue and the backlog on it. */
 async function producerOn(url: string, keys: RedisKeys): Promise<{ producer: IngestQueue; close: () => Promise<void> }> {
   const connection = createRedis(url, 'producer', 'test-ingest-producer');
-  const queue = new Queue<IngestJobData>(QueueName.Pipelines, { connection, prefix: keys.bull });
+  const queue = new Queue<IngestJobData>(QueueName.Pipelines, { connection, prefix: keys.ingestBull(0) });
   await whenReady(connection);
   return {
-    producer: new IngestQueue(connection, queue, new Backlog(connection, keys)),
+    producer: new IngestQueue(connection, new IngestQueues([queue], keys), new Backlog(connection, keys), new ReplicaAcks(connection, 0, 1000)),
     close: async () => {
       await queue.close();
       await quit(connection);
@@ -86,7 +86,7 @@ describe(IngestQueue.name, () => {
       expect(jobs.length).toBeLessThanOrEqual(20);
       expect(Math.max(...sizes)).toBeGreaterThanOrEqual(5);
       // The backlog counts every event once, as one share per job.
-      expect(Number(await redis.hget(`${keys.backlog}:totals`, pipelineId))).toBe(60);
+      expect(Number(await redis.hget(keys.backlog(0).totals, pipelineId))).toBe(60);
     } finally {
       await close();
       await proxy.close();
@@ -107,7 +107,7 @@ describe(IngestQueue.name, () => {
 
   it('answers 503 and leaves no backlog count when Redis refuses the job', async () => {
     const { producer, close } = await producerOn(redisUrl, keys);
-    const meta = `${keys.bull}:${queue.name}:meta`;
+    const meta = `${keys.ingestBull(0)}:${queue.name}:meta`;
     try {
       const pipelineId = randomUUID();
       const before = await queue.count();
@@ -115,7 +115,7 @@ describe(IngestQueue.name, () => {
       await redis.del(meta);
       await redis.set(meta, 'not a hash');
       await expect(producer.enqueue([event(pipelineId, 0)])).rejects.toMatchObject({ status: 503, code: 'unavailable' });
-      expect(await redis.hget(`${keys.backlog}:totals`, pipelineId)).toBeNull();
+      expect(await redis.hget(keys.backlog(0).totals, pipelineId)).toBeNull();
       await redis.del(meta);
       expect(await queue.count()).toBe(before);
     } finally {

@@ -1,8 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DashError, JobName, Jobs, MAX_JOB_EVENTS, QueueName, withTimeout, type IngestEvent, type IngestJobData } from '@dash/domain';
-import { Backlog, InjectQueue, REDIS_PRODUCER } from '@dash/infra';
-import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { DashError, JobName, Jobs, MAX_JOB_EVENTS, QueueName, withTimeout, type IngestEvent } from '@dash/domain';
+import { Backlog, IngestQueues, REDIS_PRODUCER, ReplicaAcks, type RedisClient } from '@dash/infra';
 import { randomUUID } from 'node:crypto';
 
 /** While requests keep coming, jobs leave at most this often (a lone request does not wait). */
@@ -42,9 +40,11 @@ export class IngestQueue {
   // next check phase, behind the parsing of every request that had arrived meanwhile). The backlog
   // counts on the same connection as the queue, so the count and the job reach Redis in that order.
   constructor(
-    @Inject(REDIS_PRODUCER) private readonly connection: Redis,
-    @InjectQueue(QueueName.Pipelines) private readonly queue: Queue<IngestJobData>,
+    @Inject(REDIS_PRODUCER) private readonly connection: RedisClient,
+    private readonly queues: IngestQueues,
     private readonly backlog: Backlog,
+    /** `REDIS_ACK_REPLICAS`: with 0, nothing waits and no command is added. */
+    private readonly acks: ReplicaAcks,
   ) {}
 
   /** Resolves once the events are durably queued; rejects with 503 if Redis cannot take them. */
@@ -86,9 +86,22 @@ export class IngestQueue {
     });
   }
 
+  /** One job per partition the batch touches (a request's events are one pipeline's, so in one partition). */
   private async add(batch: Waiter[]): Promise<void> {
+    if (this.queues.partitions.length === 1) return this.addToPartition(0, batch);
+    const byPartition = new Map<number, Waiter[]>();
+    for (const waiter of batch) {
+      const partition = this.queues.queueOf(waiter.events[0].pipelineId).partition;
+      const waiters = byPartition.get(partition);
+      if (waiters) waiters.push(waiter);
+      else byPartition.set(partition, [waiter]);
+    }
+    await Promise.all([...byPartition].map(([partition, waiters]) => this.addToPartition(partition, waiters)));
+  }
+
+  private async addToPartition(partition: number, batch: Waiter[]): Promise<void> {
     const events = batch.length === 1 ? batch[0].events : batch.flatMap((waiter) => waiter.events);
-    const jobId = randomUUID();
+    const jobId = Backlog.jobId(partition, randomUUID());
     const shares: Record<string, number> = {};
     for (const event of events) shares[event.pipelineId] = (shares[event.pipelineId] ?? 0) + 1;
     // The share is counted before the job is queued, on the same connection (so it arrives first):
@@ -101,13 +114,23 @@ export class IngestQueue {
     );
     try {
       if (this.connection.status !== 'ready') throw new Error(`Redis is ${this.connection.status}`);
-      await withTimeout(this.queue.add(JobName.Ingest, { events }, { ...INGEST_JOB_OPTIONS, jobId }), ENQUEUE_TIMEOUT_MS, 'enqueue (Redis)');
+      await withTimeout(this.queues.partitions[partition].add(JobName.Ingest, { events }, { ...INGEST_JOB_OPTIONS, jobId }), ENQUEUE_TIMEOUT_MS, 'enqueue (Redis)');
     } catch (error) {
       this.logger.warn(`enqueue of ${events.length} events failed: ${(error as Error).message}`);
       if (await counting) await this.backlog.release(jobId).catch(() => undefined);
-      const unavailable = new DashError(503, 'unavailable', 'the queue cannot take events right now; retry later', RETRY_AFTER_SECONDS);
-      for (const waiter of batch) waiter.reject(unavailable);
+      for (const waiter of batch) waiter.reject(unavailable());
       return;
+    }
+    if (this.acks.replicas > 0) {
+      // The job is queued but not yet on enough replicas: a 202 now could be lost with its master.
+      // On a timeout the sender retries; the job stays and event ids deduplicate the retry.
+      try {
+        await this.acks.confirm(this.queues.slotKey(partition));
+      } catch (error) {
+        this.logger.warn(`enqueue of ${events.length} events not confirmed by replicas: ${(error as Error).message}`);
+        for (const waiter of batch) waiter.reject(unavailable());
+        return;
+      }
     }
     this.queued.jobs += 1;
     this.queued.events += events.length;
@@ -116,6 +139,8 @@ export class IngestQueue {
 
   /** Jobs of the ingest queue by state (`dash_queue_jobs`): a web node sees a backlog even with every ingestor down. */
   async jobCounts(): Promise<Record<string, Record<string, number>>> {
-    return { [QueueName.Pipelines]: await this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed') };
+    return { [QueueName.Pipelines]: await this.queues.jobCounts('waiting', 'active', 'delayed', 'failed') };
   }
 }
+
+const unavailable = () => new DashError(503, 'unavailable', 'the queue cannot take events right now; retry later', RETRY_AFTER_SECONDS);

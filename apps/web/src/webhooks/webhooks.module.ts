@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { PipelinesModule } from '../pipelines/pipelines.module';
-import { BacklogGate } from './backlog-gate';
+import { BacklogGate } from '@dash/infra';
 import { IngestQueue } from './ingest-queue';
 import { WebhooksRoute } from './webhooks.route';
 import { WebhooksService } from './webhooks.service';

@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DashError, extractEvents, MAX_JSON_DEPTH, MAX_NUMBER_EXPONENT, MAX_NUMBER_LENGTH, scanJsonText, verifyWebhook, type BodyFormat, type JsonTextProblem, type WebhookHeaders } from '@dash/domain';
-import { DASH_CONFIG, type DashConfig } from '@dash/infra';
+import { BacklogGate, DASH_CONFIG, type DashConfig } from '@dash/infra';
 import type { IncomingHttpHeaders } from 'node:http';
 import { PipelineCache } from '../pipelines/pipeline-cache';
-import { BacklogGate } from './backlog-gate';
 import { IngestQueue } from './ingest-queue';
 
 // The byte scan and its limit live in the domain (poll items and replies use them too); re-exported here for the intake's callers.

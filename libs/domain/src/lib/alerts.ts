@@ -61,17 +61,10 @@ export interface AlertRulesChanged {
   alertId: string;
 }
 
-/** Broadcast on the NestJS Redis transport by ingestors when an alert changes state or a notification settles. */
-export const ALERT_STATE_CHANGED = 'alert.state_changed';
-export interface AlertStateChanged {
-  scope: string;
-  pipelineId: string;
-  alertId: string;
-  state: AlertState;
-  since: string;
-}
-
-/** Socket event `alert_updated`: an alert of the room's pipeline changed; read `GET …/alerts` again. */
+/**
+ * Socket event `alert_updated`: an alert of the room's pipeline changed state or a notification
+ * settled; read `GET …/alerts` again. Sent by the ingestors through the socket.io adapter.
+ */
 export interface AlertUpdated {
   pipelineId: string;
   alertId: string;

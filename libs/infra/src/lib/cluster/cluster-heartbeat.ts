@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { ClusterNode } from '@dash/domain';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis';
 import type { DashConfig } from '../config/config';
 import { DASH_CONFIG } from '../config/config.module';
 import { RedisKeys } from '../redis/keys';
@@ -27,7 +27,7 @@ export class ClusterHeartbeat implements OnApplicationBootstrap, OnApplicationSh
 
   constructor(
     @Inject(DASH_CONFIG) private readonly config: DashConfig,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 

@@ -124,6 +124,48 @@ describe(loadConfig.name, () => {
     expect(failure({ DASH_MIGRATE: 'always' })).toBe('DASH_MIGRATE');
   });
 
+  it('reads the Redis topology: one server by default, a cluster or a Sentinel set when named', () => {
+    expect(loadConfig({}, 'web')).toMatchObject({ redis: { topology: 'single', url: 'redis://127.0.0.1:6379', ackReplicas: 0 }, queues: { partitions: 16 } });
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'redis://:pw@10.0.0.1:7000, rediss://u:p%40ss@node-2:7001', REDIS_ACK_REPLICAS: '1', QUEUE_PARTITIONS: '4' }, 'web')).toMatchObject({
+      redis: {
+        topology: 'cluster',
+        ackReplicas: 1,
+        nodes: [
+          { host: '10.0.0.1', port: 7000, password: 'pw', tls: false },
+          { host: 'node-2', port: 7001, username: 'u', password: 'p@ss', tls: true },
+        ],
+      },
+      queues: { partitions: 4 },
+    });
+    expect(loadConfig({ REDIS_SENTINELS: 'redis://s1:26379,redis://s2', REDIS_SENTINEL_MASTER: 'mymaster' }, 'ingestor').redis).toMatchObject({
+      topology: 'sentinel',
+      masterName: 'mymaster',
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 6379 },
+      ],
+    });
+  });
+
+  it.each([
+    [{ REDIS_CLUSTER_NODES: 'http://x:7000' }, 'REDIS_CLUSTER_NODES'],
+    [{ REDIS_CLUSTER_NODES: ' , ' }, 'REDIS_CLUSTER_NODES'],
+    [{ REDIS_CLUSTER_NODES: 'redis://x:7000/2' }, 'REDIS_CLUSTER_NODES'],
+    [{ REDIS_CLUSTER_NODES: 'redis://x:7000', REDIS_SENTINELS: 'redis://s:26379', REDIS_SENTINEL_MASTER: 'm' }, 'REDIS_CLUSTER_NODES'],
+    [{ REDIS_SENTINELS: 'redis://s:26379' }, 'REDIS_SENTINEL_MASTER'],
+    [{ REDIS_SENTINEL_MASTER: 'mymaster' }, 'REDIS_SENTINELS'],
+    [{ REDIS_SENTINELS: 'not a url', REDIS_SENTINEL_MASTER: 'm' }, 'REDIS_SENTINELS'],
+    [{ REDIS_ACK_REPLICAS: '-1' }, 'REDIS_ACK_REPLICAS'],
+    [{ QUEUE_PARTITIONS: '0' }, 'QUEUE_PARTITIONS'],
+  ])('stops on the Redis topology %p naming %s', (env, variable) => {
+    expect(failure(env)).toBe(variable);
+  });
+
+  it('never prints a password from a Redis URL it refuses', () => {
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'redis://:hunter2@x:7000,http://:hunter2@y' }, 'web')).toThrow(/REDIS_CLUSTER_NODES/);
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'redis://:hunter2@x:7000,http://:hunter2@y' }, 'web')).not.toThrow(/hunter2/);
+  });
+
   it('says what is wrong in the message', () => {
     expect(() => loadConfig({ PORT: 'eighty' }, 'web')).toThrow(/PORT .*whole number.*"eighty"/);
   });

@@ -12,7 +12,10 @@ export interface DashConfig {
   production: boolean;
   port: number;
   databaseUrl: string;
+  /** `REDIS_URL`: the one Redis of the 'single' topology (the other topologies ignore it). */
   redisUrl: string;
+  /** Which Redis topology every client follows, and how many replicas a 202 waits for. */
+  redis: RedisConfig;
   /** Prefix of every Redis key and channel Dash owns, so that deployments (and test suites) can share a server. */
   keyPrefix: string;
   adminToken: string;
@@ -28,7 +31,8 @@ export interface DashConfig {
   /** Web only: the request header holding the client's address (set by a trusted proxy, e.g. Fly-Client-IP); null: the socket's peer. */
   clientIpHeader: string | null;
   webhooks: { toleranceSeconds: number; maxBytes: number };
-  queues: { default: number; pipelines: number; mailers: number };
+  /** Concurrency per queue; `partitions`: the ingest queue is split into this many queues (each in its own cluster slot), by pipeline id. */
+  queues: { default: number; pipelines: number; mailers: number; partitions: number };
   /** The nice value an ingestor lowers its CPU priority to (0: unchanged); docs/performance.md has the trade-off. */
   ingestorNice: number;
   region: string;
@@ -53,6 +57,27 @@ export interface DashConfig {
   /** Identifies this process in the cluster view. */
   nodeId: string;
 }
+
+/** One Redis server as a URL names it: host, port, credentials, TLS (`rediss://`), database. */
+export interface RedisNode {
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+  tls: boolean;
+  db?: number;
+}
+
+/** The Redis topology: one server (`REDIS_URL`), a Redis Cluster (`REDIS_CLUSTER_NODES`) or a master followed through Sentinel (`REDIS_SENTINELS`). */
+export type RedisTopology =
+  | { topology: 'single'; url: string }
+  | { topology: 'cluster'; nodes: RedisNode[] }
+  | { topology: 'sentinel'; sentinels: RedisNode[]; masterName: string };
+
+export type RedisConfig = RedisTopology & {
+  /** `REDIS_ACK_REPLICAS`: a webhook's 202 waits (WAIT) until this many replicas hold its jobs; 0: it does not wait. */
+  ackReplicas: number;
+};
 
 export class ConfigError extends Error {
   constructor(readonly variable: string, detail: string) {
@@ -79,6 +104,11 @@ const schema = {
   NODE_ENV: z.string().default('development').describe('production requires DASH_ADMIN_TOKEN'),
   DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/dash').describe('PostgreSQL 15+'),
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379').describe('Redis 6.2+ with maxmemory-policy noeviction'),
+  REDIS_CLUSTER_NODES: z.string().optional().describe('comma-separated redis:// or rediss:// URLs of Redis Cluster seed nodes (credentials in the URLs); set, REDIS_URL is ignored'),
+  REDIS_SENTINELS: z.string().optional().describe('comma-separated redis:// or rediss:// URLs of Sentinels (credentials in the URLs); with REDIS_SENTINEL_MASTER, REDIS_URL is ignored'),
+  REDIS_SENTINEL_MASTER: z.string().regex(/^[\w.:-]{1,200}$/, 'must be the name Sentinel monitors the master by').optional().describe('the master\'s name as the Sentinels know it'),
+  REDIS_ACK_REPLICAS: int(0, 16).default(0).describe('a webhook\'s 202 waits (Redis WAIT) until this many replicas hold its events; 503 with Retry-After on timeout'),
+  QUEUE_PARTITIONS: int(1, 1024).default(16).describe('ingest queues a pipeline\'s events are spread over by pipeline id (each in its own cluster slot)'),
   PORT: int(0, 65535).default(3000).describe('web app HTTP port'),
   DASH_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional().describe('full API access'),
   DASH_KEY_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]{1,40}$/, 'must be 1 to 40 letters, digits, _ or -').default('dash').describe('prefix of Redis keys and channels'),
@@ -122,12 +152,63 @@ const schema = {
   COMPRESS_AFTER_DAYS: int(0, 36_500).default(7).describe('TimescaleDB mode: compress event chunks older than this many days; 0 turns compression off'),
 } as const;
 
-function parseQueues(value: string): DashConfig['queues'] {
-  const queues = { default: 10, pipelines: 20, mailers: 5 };
+/** A comma-separated list of redis:// / rediss:// URLs, each parsed into a node; throws naming the variable. */
+function parseRedisNodes(variable: string, value: string): RedisNode[] {
+  const parts = value.split(',').map((item) => item.trim()).filter(Boolean);
+  if (parts.length === 0) throw new ConfigError(variable, 'must list at least one redis:// or rediss:// URL');
+  return parts.map((part) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(part);
+    } catch {
+      throw new ConfigError(variable, `has "${redactUrl(part)}": expected a redis:// or rediss:// URL`);
+    }
+    if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new ConfigError(variable, `has "${redactUrl(part)}": expected a redis:// or rediss:// URL`);
+    if (!parsed.hostname) throw new ConfigError(variable, `has "${redactUrl(part)}": the URL names no host`);
+    return redisNodeOf(parsed);
+  });
+}
+
+/** A URL without its password, for messages. */
+function redactUrl(value: string): string {
+  return value.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+}
+
+/** The node a redis:// / rediss:// URL names. */
+export function redisNodeOf(url: URL): RedisNode {
+  const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : undefined;
+  return {
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port: url.port ? Number(url.port) : 6379,
+    username: url.username ? decodeURIComponent(url.username) : undefined,
+    password: url.password ? decodeURIComponent(url.password) : undefined,
+    tls: url.protocol === 'rediss:',
+    db: Number.isInteger(db) ? db : undefined,
+  };
+}
+
+function parseRedisTopology(v: { REDIS_URL: string; REDIS_CLUSTER_NODES?: string; REDIS_SENTINELS?: string; REDIS_SENTINEL_MASTER?: string }): RedisTopology {
+  if (v.REDIS_CLUSTER_NODES !== undefined) {
+    if (v.REDIS_SENTINELS !== undefined) throw new ConfigError('REDIS_CLUSTER_NODES', 'and REDIS_SENTINELS are both set: choose one topology');
+    const nodes = parseRedisNodes('REDIS_CLUSTER_NODES', v.REDIS_CLUSTER_NODES);
+    // A cluster has only database 0.
+    if (nodes.some((node) => node.db !== undefined && node.db !== 0)) throw new ConfigError('REDIS_CLUSTER_NODES', 'names a database other than 0: Redis Cluster has only database 0');
+    return { topology: 'cluster', nodes };
+  }
+  if (v.REDIS_SENTINELS !== undefined) {
+    if (v.REDIS_SENTINEL_MASTER === undefined) throw new ConfigError('REDIS_SENTINEL_MASTER', 'is required with REDIS_SENTINELS (the name the Sentinels monitor the master by)');
+    return { topology: 'sentinel', sentinels: parseRedisNodes('REDIS_SENTINELS', v.REDIS_SENTINELS), masterName: v.REDIS_SENTINEL_MASTER };
+  }
+  if (v.REDIS_SENTINEL_MASTER !== undefined) throw new ConfigError('REDIS_SENTINELS', 'is required with REDIS_SENTINEL_MASTER (the Sentinels to ask for that master)');
+  return { topology: 'single', url: v.REDIS_URL };
+}
+
+function parseQueues(value: string, partitions: number): DashConfig['queues'] {
+  const queues = { default: 10, pipelines: 20, mailers: 5, partitions };
   for (const part of value.split(',').map((item) => item.trim()).filter(Boolean)) {
     const match = /^(default|pipelines|mailers)=(\d{1,4})$/.exec(part);
     if (!match || Number(match[2]) < 1) throw new ConfigError('QUEUE_CONCURRENCY', `has "${part}": expected name=number with names default, pipelines, mailers`);
-    queues[match[1] as keyof typeof queues] = Number(match[2]);
+    queues[match[1] as 'default' | 'pipelines' | 'mailers'] = Number(match[2]);
   }
   return queues;
 }
@@ -158,6 +239,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaultRole: AppRole): DashCo
     port: v.PORT,
     databaseUrl: v.DATABASE_URL,
     redisUrl: v.REDIS_URL,
+    redis: { ...parseRedisTopology(v), ackReplicas: v.REDIS_ACK_REPLICAS },
     keyPrefix: v.DASH_KEY_PREFIX,
     adminToken: v.DASH_ADMIN_TOKEN ?? `dash_admin_${randomBytes(24).toString('base64url')}`,
     adminTokenGenerated: !v.DASH_ADMIN_TOKEN,
@@ -168,7 +250,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaultRole: AppRole): DashCo
     readsPerSecond: v.API_READS_PER_SECOND,
     clientIpHeader: v.CLIENT_IP_HEADER?.toLowerCase() ?? null,
     webhooks: { toleranceSeconds: v.WEBHOOK_TOLERANCE_SECONDS, maxBytes: v.WEBHOOK_MAX_BYTES },
-    queues: parseQueues(v.QUEUE_CONCURRENCY),
+    queues: parseQueues(v.QUEUE_CONCURRENCY, v.QUEUE_PARTITIONS),
     ingestorNice: v.INGESTOR_NICE,
     region: v.FLY_REGION,
     outbound: { allowPrivate: v.OUTBOUND_ALLOW_PRIVATE ?? v.POLL_ALLOW_PRIVATE ?? false },

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { withTimeout } from '@dash/domain';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis';
 import type { Pool } from 'pg';
 import { PG_POOL } from '../database/database.module';
 import { REDIS } from '../redis/redis.module';
@@ -43,7 +43,7 @@ export class HealthService implements OnApplicationShutdown {
 
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
   ) {
     // A tick that comes late measures a stall (a synchronous loop, a GC storm) once it ends.
     this.timer = setInterval(() => {

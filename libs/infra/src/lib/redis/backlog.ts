@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
+import type { RedisClient } from './redis';
 import type { RedisKeys } from './keys';
 
 // A job's events count once: HSETNX makes the add idempotent, HDEL makes the release idempotent,
@@ -35,19 +36,42 @@ export interface BacklogTotals {
   byPipeline: Map<string, number>;
 }
 
+const JOB_ID = /^p(\d+)-/;
+
 /**
- * Events acknowledged (queued) and not yet committed, cluster-wide and per pipeline.
+ * Events acknowledged (queued) and not yet committed, cluster-wide and per pipeline, kept per
+ * ingest partition beside that partition's queue (same hash tag: same slot, same connection).
  * Web nodes add a job's share once it is queued; the ingestor releases it once committed.
  */
 export class Backlog {
-  private readonly jobsKey: string;
-  private readonly totalsKey: string;
   private readonly rejectionsKey: string;
+  /** Where totals are read: every partition, and the un-tagged backlog of before partitions where it can exist. */
+  private readonly totalsKeys: string[];
 
-  constructor(private readonly redis: Redis, keys: RedisKeys) {
-    this.jobsKey = `${keys.backlog}:jobs`;
-    this.totalsKey = `${keys.backlog}:totals`;
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly keys: RedisKeys,
+  ) {
     this.rejectionsKey = keys.backlogRejections;
+    this.totalsKeys = Array.from({ length: keys.partitions }, (_, partition) => keys.backlog(partition).totals);
+    if (!(redis instanceof Cluster)) this.totalsKeys.push(keys.legacyBacklog.totals);
+  }
+
+  /** The id of a new ingest job of a partition: it names the partition, so its release finds the partition's keys. */
+  static jobId(partition: number, unique: string): string {
+    return `p${partition}-${unique}`;
+  }
+
+  /** The partition a job id names; null for a job queued before partitions. */
+  static partitionOfJob(jobId: string): number | null {
+    const match = JOB_ID.exec(jobId);
+    return match ? Number(match[1]) : null;
+  }
+
+  /** The keys a job's share is kept in. */
+  keysOf(jobId: string): { jobs: string; totals: string } {
+    const partition = Backlog.partitionOfJob(jobId);
+    return partition === null ? this.keys.legacyBacklog : this.keys.backlog(partition);
   }
 
   /** Notes that a pipeline's sender was turned away (429) at `at`, for the `backlog_full` alert: a sorted set of pipeline → last time. */
@@ -56,32 +80,43 @@ export class Backlog {
   }
 
   async add(jobId: string, shares: Record<string, number>): Promise<void> {
-    await this.scripts.dashBacklogAdd(this.jobsKey, this.totalsKey, jobId, JSON.stringify(shares));
+    const { jobs, totals } = this.keysOf(jobId);
+    await this.scripts.dashBacklogAdd(jobs, totals, jobId, JSON.stringify(shares));
   }
 
   async release(jobId: string): Promise<void> {
-    await this.scripts.dashBacklogRelease(this.jobsKey, this.totalsKey, jobId);
+    const { jobs, totals } = this.keysOf(jobId);
+    await this.scripts.dashBacklogRelease(jobs, totals, jobId);
   }
 
   /** The scripts as commands of the client: sent by EVALSHA, the text only once per connection. */
   private get scripts(): BacklogCommands {
-    const client = this.redis as Redis & Partial<BacklogCommands>;
+    const client = this.redis as RedisClient & Partial<BacklogCommands>;
     if (!client.dashBacklogAdd) {
       client.defineCommand('dashBacklogAdd', { numberOfKeys: 2, lua: ADD });
       client.defineCommand('dashBacklogRelease', { numberOfKeys: 2, lua: RELEASE });
     }
-    return client as Redis & BacklogCommands;
+    return client as RedisClient & BacklogCommands;
   }
 
+  /** Every partition's totals, summed: one round trip on one Redis (a pipeline), one command per partition on a cluster. */
   async totals(): Promise<BacklogTotals> {
-    const raw = await this.redis.hgetall(this.totalsKey);
+    const raws =
+      this.redis instanceof Cluster
+        ? await Promise.all(this.totalsKeys.map((key) => this.redis.hgetall(key)))
+        : ((await this.redis.pipeline(this.totalsKeys.map((key) => ['hgetall', key])).exec()) ?? []).map(([error, value]) => {
+            if (error) throw error;
+            return value as Record<string, string>;
+          });
     const byPipeline = new Map<string, number>();
     let total = 0;
     let committed = 0;
-    for (const [field, value] of Object.entries(raw)) {
-      if (field === '*') total = Math.max(0, Number(value));
-      else if (field === '#') committed = Number(value);
-      else byPipeline.set(field, Number(value));
+    for (const raw of raws) {
+      for (const [field, value] of Object.entries(raw)) {
+        if (field === '*') total += Math.max(0, Number(value));
+        else if (field === '#') committed += Number(value);
+        else byPipeline.set(field, (byPipeline.get(field) ?? 0) + Number(value));
+      }
     }
     return { total, committed, byPipeline };
   }

@@ -1,11 +1,10 @@
 import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { deploymentIdOf } from '../database/database';
 import type { DashConfig } from '../config/config';
 import { DASH_CONFIG } from '../config/config.module';
 import { RedisKeys } from './keys';
-import { assertNoEviction, bindKeyPrefix, coalesceWrites, createRedis, quit, whenReady } from './redis';
+import { assertNoEviction, bindKeyPrefix, coalesceWrites, createRedis, quit, redisVariableOf, whenReady, type RedisClient } from './redis';
 
 /** A fail-fast connection for commands (enqueue, counters, heartbeats). */
 export const REDIS = Symbol('REDIS');
@@ -18,10 +17,11 @@ export const REDIS = Symbol('REDIS');
       // After the database (migrated, with its identity): nothing using Redis starts before the prefix is bound.
       inject: [DASH_CONFIG, DataSource],
       useFactory: async (config: DashConfig, dataSource: DataSource) => {
-        const client = coalesceWrites(createRedis(config.redisUrl, 'producer', `${config.role}-commands`));
+        const client = coalesceWrites(createRedis(config.redis, 'producer', `${config.role}-commands`));
         try {
-          await whenReady(client);
-          await assertNoEviction(client);
+          const variable = redisVariableOf(config.redis);
+          await whenReady(client, 10_000, variable);
+          await assertNoEviction(client, variable);
           const keys = new RedisKeys(config.keyPrefix);
           const deploymentId = await deploymentIdOf(dataSource);
           await bindKeyPrefix(client, keys, deploymentId);
@@ -34,12 +34,12 @@ export const REDIS = Symbol('REDIS');
         return client;
       },
     },
-    { provide: RedisKeys, inject: [DASH_CONFIG], useFactory: (config: DashConfig) => new RedisKeys(config.keyPrefix) },
+    { provide: RedisKeys, inject: [DASH_CONFIG], useFactory: (config: DashConfig) => new RedisKeys(config.keyPrefix, config.queues.partitions) },
   ],
   exports: [REDIS, RedisKeys],
 })
 export class RedisModule implements OnApplicationShutdown {
-  constructor(@Inject(REDIS) private readonly redis: Redis) {}
+  constructor(@Inject(REDIS) private readonly redis: RedisClient) {}
 
   async onApplicationShutdown(): Promise<void> {
     await quit(this.redis);

@@ -1,18 +1,24 @@
 import { Logger } from '@nestjs/common';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Socket } from 'node:net';
+import type { RedisNode, RedisTopology } from '../config/config';
 import type { RedisKeys } from './keys';
+
+/** Every Redis client Dash opens: one server or a master found through Sentinel (`Redis`), or a Redis Cluster (`Cluster`). */
+export type RedisClient = Redis | Cluster;
 
 export type RedisRole =
   /** Fails fast when Redis is away, so intake answers 503 instead of waiting. */
   | 'producer'
-  /** Blocking commands and subscriptions: retries forever, as BullMQ workers require. */
-  | 'worker';
+  /** Blocking commands: retries forever, as BullMQ workers require. */
+  | 'worker'
+  /** Subscriptions (socket.io adapter): retries forever; on a cluster, sharded subscriptions (SSUBSCRIBE) reach each shard. */
+  | 'subscriber';
 
 const logger = new Logger('Redis');
 
 /** Logs a client's errors at most once every 10 s: an unhandled 'error' event would crash the process. */
-function attachErrorListener(client: Redis, name: string): void {
+function attachErrorListener(client: RedisClient, name: string): void {
   let lastLogged = 0;
   client.on('error', (error: Error) => {
     const now = Date.now();
@@ -22,18 +28,100 @@ function attachErrorListener(client: Redis, name: string): void {
   });
 }
 
-/** A Redis connection set up as BullMQ asks for its role; `rediss://` and passwords come from the URL. */
-export function createRedis(url: string, role: RedisRole, name: string, extra: RedisOptions = {}): Redis {
-  const options: RedisOptions =
-    role === 'worker'
-      ? { maxRetriesPerRequest: null, enableReadyCheck: true }
-      : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 };
-  const client = new Redis(url, {
-    ...options,
-    connectionName: `dash:${name}`,
-    retryStrategy: (times) => Math.min(times * 200, 2000),
-    ...extra,
-  });
+/** The variable that configures a topology, with the servers it names (never a password), for messages. */
+export function redisVariableOf(topology: RedisTopology): string {
+  const list = (nodes: RedisNode[]) => nodes.map((node) => `${node.host}:${node.port}`).join(', ');
+  switch (topology.topology) {
+    case 'cluster':
+      return `REDIS_CLUSTER_NODES=${list(topology.nodes)}`;
+    case 'sentinel':
+      return `REDIS_SENTINELS=${list(topology.sentinels)} with REDIS_SENTINEL_MASTER=${topology.masterName}`;
+    case 'single': {
+      const url = new URL(topology.url);
+      return `REDIS_URL=${url.hostname}:${url.port || 6379}`;
+    }
+  }
+}
+
+function roleOptions(role: RedisRole): RedisOptions {
+  return role === 'producer'
+    ? { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 }
+    : { maxRetriesPerRequest: null, enableReadyCheck: true };
+}
+
+const retryStrategy = (times: number) => Math.min(times * 200, 2000);
+
+// A master that came back as a replica answers READONLY: reconnect (Sentinel names the new master) and resend.
+const reconnectOnReadonly = (error: Error) => (error.message.startsWith('READONLY') ? 2 : false);
+
+function credentialsOf(nodes: RedisNode[]): Pick<RedisOptions, 'username' | 'password'> {
+  const withPassword = nodes.find((node) => node.password !== undefined);
+  return { username: withPassword?.username, password: withPassword?.password };
+}
+
+/**
+ * A Redis connection set up as BullMQ asks for its role, following the configured topology:
+ * one server (`rediss://` and passwords from the URL), a Redis Cluster (credentials and TLS from
+ * the node URLs), or the master Sentinel names (the Sentinel URLs' credentials serve the Sentinels
+ * and the data nodes alike; TLS for `rediss://`). Every client Dash opens comes from here.
+ */
+export function createRedis(url: string, role: RedisRole, name: string, extra?: RedisOptions): Redis;
+export function createRedis(topology: RedisTopology, role: RedisRole, name: string, extra?: RedisOptions): RedisClient;
+export function createRedis(target: string | RedisTopology, role: RedisRole, name: string, extra: RedisOptions = {}): RedisClient {
+  const topology: RedisTopology = typeof target === 'string' ? { topology: 'single', url: target } : target;
+  const connectionName = `dash:${name}`;
+  let client: RedisClient;
+  switch (topology.topology) {
+    case 'single':
+      client = new Redis(topology.url, { ...roleOptions(role), connectionName, retryStrategy, ...extra });
+      break;
+    case 'sentinel': {
+      const tls = topology.sentinels.some((node) => node.tls);
+      const { username, password } = credentialsOf(topology.sentinels);
+      client = new Redis({
+        ...roleOptions(role),
+        sentinels: topology.sentinels.map(({ host, port }) => ({ host, port })),
+        name: topology.masterName,
+        sentinelUsername: username,
+        sentinelPassword: password,
+        username,
+        password,
+        db: topology.sentinels.find((node) => node.db !== undefined)?.db,
+        enableTLSForSentinelMode: tls,
+        sentinelTLS: tls ? {} : undefined,
+        tls: tls ? {} : undefined,
+        connectionName,
+        retryStrategy,
+        sentinelRetryStrategy: retryStrategy,
+        reconnectOnError: reconnectOnReadonly,
+        ...extra,
+      });
+      break;
+    }
+    case 'cluster': {
+      const { enableOfflineQueue, ...nodeOptions } = roleOptions(role);
+      const options: ClusterOptions = {
+        redisOptions: {
+          ...nodeOptions,
+          ...credentialsOf(topology.nodes),
+          tls: topology.nodes.some((node) => node.tls) ? {} : undefined,
+          connectionName,
+          ...extra,
+        },
+        enableOfflineQueue: enableOfflineQueue ?? true,
+        clusterRetryStrategy: retryStrategy,
+        // socket.io's sharded adapter: SSUBSCRIBE goes to the shard owning the channel's slot.
+        shardedSubscribers: role === 'subscriber',
+        // Refresh the slot map often enough to follow a failover within the bounded wait.
+        slotsRefreshInterval: 2000,
+        retryDelayOnFailover: 200,
+        retryDelayOnClusterDown: 200,
+        retryDelayOnTryAgain: 200,
+      };
+      client = new Cluster(topology.nodes.map(({ host, port }) => ({ host, port })), options);
+      break;
+    }
+  }
   attachErrorListener(client, name);
   return client;
 }
@@ -48,7 +136,13 @@ export function createRedis(url: string, role: RedisRole, name: string, extra: R
  * where many wait for one command's answer (the web's intake producer: its job would wait for the
  * end of the turn, behind every request parsed meanwhile).
  */
-export function coalesceWrites(client: Redis): Redis {
+export function coalesceWrites<C extends RedisClient>(client: C): C {
+  if (client instanceof Cluster) {
+    // Each node's connection is corked on its own; nodes join as the slot map changes.
+    for (const node of client.nodes('all')) coalesceWrites(node);
+    client.on('+node', (node: Redis) => coalesceWrites(node));
+    return client;
+  }
   const patched = new WeakSet<object>();
   const patch = () => {
     const stream = client.stream as Socket | undefined;
@@ -74,25 +168,37 @@ export function coalesceWrites(client: Redis): Redis {
   return client;
 }
 
-/** Waits for a client to be ready (or fails after the timeout). */
-export async function whenReady(client: Redis, timeoutMs = 10_000): Promise<void> {
+/**
+ * Waits for a client to be ready, or fails after the timeout with the last connection error and,
+ * where given, the variable that names the servers (so an operator knows what to fix).
+ */
+export async function whenReady(client: RedisClient, timeoutMs = 10_000, variable?: string): Promise<void> {
   if (client.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
+    let lastError: string | undefined;
     const timer = setTimeout(() => {
       cleanup();
-      reject(new Error(`Redis not ready after ${timeoutMs} ms`));
+      const what = variable ? `Redis (${variable})` : 'Redis';
+      reject(new Error(`${what} not ready after ${timeoutMs} ms${lastError ? `: ${lastError}` : ''}${variable ? '. Check that the servers it names are up and reachable.' : ''}`));
     }, timeoutMs);
     const onReady = () => {
       cleanup();
       resolve();
     };
+    const onError = (error: Error & { lastNodeError?: Error }) => {
+      lastError = error.lastNodeError ? `${error.message} (${error.lastNodeError.message})` : error.message;
+    };
     const cleanup = () => {
       clearTimeout(timer);
       client.off('ready', onReady);
+      client.off('error', onError);
     };
     client.on('ready', onReady);
+    client.on('error', onError);
   });
 }
+
+
 
 const EVICTING = /^(allkeys|volatile)-/;
 
@@ -100,31 +206,43 @@ const EVICTING = /^(allkeys|volatile)-/;
  * BullMQ loses jobs when Redis evicts keys. Refuses to run on an evicting policy, with the fix.
  * Reads INFO (CONFIG is often disabled on managed Redis).
  */
-export async function assertNoEviction(client: Redis): Promise<void> {
-  const info = await client.info('memory');
-  const policy = /maxmemory_policy:(\S+)/.exec(info)?.[1];
-  if (policy && EVICTING.test(policy)) {
-    throw new Error(
-      `Redis maxmemory-policy is ${policy}: Redis would evict queued events. Set it to noeviction ` +
-        `(redis-cli CONFIG SET maxmemory-policy noeviction, or maxmemory-policy noeviction in redis.conf).`,
-    );
+export async function assertNoEviction(client: RedisClient, variable = 'REDIS_URL'): Promise<void> {
+  // On a cluster every master holds queues: each must refuse to evict.
+  const servers: Array<{ name: string; redis: Redis }> =
+    client instanceof Cluster ? client.nodes('master').map((redis) => ({ name: ` at ${redis.options.host ?? ''}:${redis.options.port ?? ''}`, redis })) : [{ name: '', redis: client }];
+  for (const { name, redis } of servers) {
+    const info = await redis.info('memory');
+    const policy = /maxmemory_policy:(\S+)/.exec(info)?.[1];
+    if (policy && EVICTING.test(policy)) {
+      throw new Error(
+        `Redis${name} maxmemory-policy is ${policy} (${variable}): Redis would evict queued events. Set it to noeviction ` +
+          `(redis-cli CONFIG SET maxmemory-policy noeviction, or maxmemory-policy noeviction in redis.conf).`,
+      );
+    }
   }
 }
 
+const QUIT_TIMEOUT_MS = 2000;
+
 /**
- * Closes a client gracefully, or at once if QUIT fails. A client that is closed already, or whose
+ * Closes a client gracefully, or at once if QUIT fails or goes unanswered. A client that is closed already, or whose
  * connection closed before QUIT's answer arrived, is left alone: disconnecting it again would start
  * ioredis' 2 s timer for a socket that has already closed, and hold the process that long.
  */
-export async function quit(client: Redis): Promise<void> {
+export async function quit(client: RedisClient): Promise<void> {
   const closed = () => client.status === 'end';
   if (closed()) return;
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await client.quit();
+    // Bounded: a cluster whose node is gone (a failover's old master) may never answer QUIT.
+    await Promise.race([client.quit(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('QUIT unanswered')), QUIT_TIMEOUT_MS)))]);
   } catch {
     if (!closed()) client.disconnect();
+  } finally {
+    clearTimeout(timer);
   }
 }
+
 
 /**
  * Binds the key prefix to this deployment's database, or refuses to start. Two deployments
@@ -133,7 +251,7 @@ export async function quit(client: Redis): Promise<void> {
  * start claims the prefix for its database (`<prefix>:owner` = the database's deployment id,
  * not its URL, which differs between hosts and pooled and direct connections).
  */
-export async function bindKeyPrefix(client: Redis, keys: RedisKeys, deploymentId: string): Promise<void> {
+export async function bindKeyPrefix(client: RedisClient, keys: RedisKeys, deploymentId: string): Promise<void> {
   const claimed = await client.set(keys.owner, deploymentId, 'NX');
   if (claimed === 'OK') return;
   const owner = await client.get(keys.owner);

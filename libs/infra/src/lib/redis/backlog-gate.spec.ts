@@ -1,5 +1,6 @@
 import { DashError } from '@dash/domain';
-import { loadConfig, type BacklogTotals } from '@dash/infra';
+import { loadConfig } from '../config/config';
+import type { BacklogTotals } from './backlog';
 import { BacklogGate } from './backlog-gate';
 
 /** The cluster's backlog counters as Redis would answer them, set by the test. */

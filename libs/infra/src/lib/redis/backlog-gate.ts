@@ -1,6 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { DashError } from '@dash/domain';
-import { Backlog, DASH_CONFIG, type DashConfig } from '@dash/infra';
+import type { DashConfig } from '../config/config';
+import { DASH_CONFIG } from '../config/config.module';
+import { Backlog } from './backlog';
 
 const REFRESH_MS = 100;
 /** A pipeline's 429s are noted for the `backlog_full` alert at most this often per web node. */
@@ -9,7 +11,8 @@ const REJECTION_NOTE_MS = 1000;
 /**
  * Load shedding from the cluster-wide backlog (events queued, not yet committed), read every
  * 100 ms rather than per request. Past `INGEST_MAX_BACKLOG` every pipeline gets 429; a single
- * pipeline holding half of it gets 429 alone, so one flood does not starve the others.
+ * pipeline holding half of it gets 429 alone, so one flood does not starve the others. Web nodes
+ * check it per webhook, ingestors per poll (a flood of polled items is held back alike).
  */
 @Injectable()
 export class BacklogGate implements OnApplicationBootstrap, OnApplicationShutdown {

@@ -1,0 +1,46 @@
+import type { INestMicroservice } from '@nestjs/common';
+import { Api, sendWebhook, startIngestor, startWeb, testEnv, waitFor, type RunningWeb, type TestEnv } from '../support/harness';
+import { deleteSentinelKeys, redisTopologies, sentinelMasterPort, serverAt, type RedisTopologies } from '../support/topologies';
+
+/** The core path on a master followed through Sentinel (1 master, 1 replica, 3 Sentinels; scripts/redis-topologies.sh). */
+describe('Redis Sentinel', () => {
+  let topologies: RedisTopologies;
+  let env: TestEnv;
+  let ingestor: INestMicroservice;
+  let web: RunningWeb;
+  let api: Api;
+
+  beforeAll(async () => {
+    topologies = redisTopologies();
+    // REDIS_URL points nowhere: everything must come through the Sentinels.
+    env = testEnv('sentinel', { REDIS_SENTINELS: topologies.sentinels, REDIS_SENTINEL_MASTER: topologies.sentinelMaster, REDIS_ACK_REPLICAS: '1' });
+    ingestor = await startIngestor(env.config('ingestor'));
+    web = await startWeb(env.config('web'));
+    api = new Api(web.url);
+  });
+
+  afterAll(async () => {
+    await web?.close();
+    await ingestor?.close();
+    await env?.cleanup();
+    if (topologies && env) await deleteSentinelKeys(topologies, env.name);
+  });
+
+  it('takes signed webhooks (202 once the replica holds them), stores each once and counts them, on the master Sentinel names', async () => {
+    const pipeline = await api.createPipeline({ name: 'sentinel' });
+    const answers = await Promise.all([
+      ...Array.from({ length: 10 }, (_, i) => sendWebhook(web.url, pipeline, { n: i }, { id: `one-${i}` })),
+      sendWebhook(web.url, pipeline, Array.from({ length: 20 }, (_, i) => ({ id: `batch-${i}` }))),
+      sendWebhook(web.url, pipeline, { n: 0 }, { id: 'one-0' }),
+    ]);
+    expect(answers.map((answer) => answer.status)).toEqual(answers.map(() => 202));
+    await waitFor(() => api.stats(pipeline.id), (stats) => stats.count === 30, 20_000, 'stored');
+    // The jobs are on the master Sentinel names: its key prefix is bound there.
+    const master = serverAt(await sentinelMasterPort(topologies));
+    try {
+      expect(await master.exists(`${env.name}:owner`)).toBe(1);
+    } finally {
+      master.disconnect();
+    }
+  });
+});
