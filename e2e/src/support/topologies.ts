@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import { keySlot } from '@dash/infra';
+import { startStack, testEnv, type Stack } from './harness';
 import { sleep } from './processes';
 
 const ROOT = join(__dirname, '../../..');
@@ -233,4 +234,38 @@ export async function deleteSentinelKeys(topologies: RedisTopologies, prefix: st
   } finally {
     redis.disconnect();
   }
+}
+
+export type TopologyName = 'single' | 'cluster' | 'sentinel';
+
+/** One web node and one ingestor of a suite on a topology, and what `close` cleans up. */
+export interface TopologyStack extends Stack {
+  topologies: RedisTopologies;
+}
+
+/**
+ * A suite's stack (its own database and key prefix, as `testEnv` makes them) on one Redis, the
+ * cluster or the Sentinel set: on the last two REDIS_URL points nowhere that matters, so every
+ * client must come through the topology's setting. `close` stops both apps and deletes the suite's
+ * database and its keys wherever they went.
+ */
+export async function startTopologyStack(label: string, topology: TopologyName, overrides: Record<string, string> = {}): Promise<TopologyStack> {
+  const topologies = redisTopologies();
+  const settings: Record<string, string> =
+    topology === 'cluster'
+      ? { REDIS_CLUSTER_NODES: topologies.clusterNodes }
+      : topology === 'sentinel'
+        ? { REDIS_SENTINELS: topologies.sentinels, REDIS_SENTINEL_MASTER: topologies.sentinelMaster }
+        : {};
+  const env = testEnv(label, { ...settings, ...overrides });
+  const stack = await startStack(env);
+  return {
+    ...stack,
+    topologies,
+    close: async () => {
+      await stack.close();
+      if (topology === 'cluster') await deleteClusterKeys(topologies, env.name);
+      if (topology === 'sentinel') await deleteSentinelKeys(topologies, env.name);
+    },
+  };
 }

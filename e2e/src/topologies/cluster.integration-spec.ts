@@ -1,33 +1,27 @@
-import type { INestMicroservice } from '@nestjs/common';
 import { Backlog, createRedis, quit, RedisKeys, type RedisClient } from '@dash/infra';
-import { Api, sendWebhook, startIngestor, startWeb, testEnv, waitFor, type CreatedPipeline, type RunningWeb, type TestEnv } from '../support/harness';
+import { Api, sendWebhook, testEnv, waitFor, type CreatedPipeline, type RunningWeb, type TestEnv } from '../support/harness';
 import { killAll, spawnApp } from '../support/processes';
-import { clusterKeys, clusterMasters, deleteClusterKeys, masterOfKey, redisTopologies, serverAt, type RedisTopologies } from '../support/topologies';
+import { clusterKeys, clusterMasters, deleteClusterKeys, masterOfKey, serverAt, startTopologyStack, type RedisTopologies, type TopologyStack } from '../support/topologies';
 
 /** The core path on a Redis Cluster of 3 masters + 3 replicas (scripts/redis-topologies.sh). */
 describe('Redis Cluster', () => {
   let topologies: RedisTopologies;
   let env: TestEnv;
-  let ingestor: INestMicroservice;
   let web: RunningWeb;
   let api: Api;
   let redis: RedisClient;
 
+  let stack: TopologyStack;
+
   beforeAll(async () => {
-    topologies = redisTopologies();
-    env = testEnv('cluster', { REDIS_CLUSTER_NODES: topologies.clusterNodes });
-    ingestor = await startIngestor(env.config('ingestor'));
-    web = await startWeb(env.config('web'));
-    api = new Api(web.url);
+    stack = await startTopologyStack('cluster', 'cluster');
+    ({ topologies, env, web, api } = stack);
     redis = createRedis(env.config('web').redis, 'worker', 'test-cluster');
   });
 
   afterAll(async () => {
-    await web?.close();
-    await ingestor?.close();
     if (redis) await quit(redis);
-    await env?.cleanup();
-    if (topologies && env) await deleteClusterKeys(topologies, env.name);
+    await stack?.close();
   });
 
   it('takes signed webhooks of pipelines in many partitions (202), stores each once, counts them, and drains the backlog', async () => {

@@ -1,8 +1,7 @@
-import type { INestMicroservice } from '@nestjs/common';
 import { keySlot, RedisKeys } from '@dash/infra';
-import { Api, startIngestor, startWeb, testEnv, waitFor, type RunningWeb, type TestEnv } from '../support/harness';
+import { Api, waitFor, type RunningWeb, type TestEnv } from '../support/harness';
 import { reconcile, runLoad, sleep } from '../support/processes';
-import { clusterHealthy, deleteClusterKeys, deleteSentinelKeys, kill9, masterOfKey, migrateSlot, redisTopologies, restart, sentinelMasterPort, type RedisTopologies } from '../support/topologies';
+import { clusterHealthy, kill9, masterOfKey, migrateSlot, restart, sentinelMasterPort, startTopologyStack, type RedisTopologies, type TopologyStack } from '../support/topologies';
 
 /**
  * Promise 1 through a failover: with REDIS_ACK_REPLICAS=1 a 202 waits until a replica holds the
@@ -13,26 +12,17 @@ import { clusterHealthy, deleteClusterKeys, deleteSentinelKeys, kill9, masterOfK
 describe.each(['cluster', 'sentinel'] as const)('kill -9 of the Redis master (%s, REDIS_ACK_REPLICAS=1)', (topology) => {
   let topologies: RedisTopologies;
   let env: TestEnv;
-  let ingestor: INestMicroservice;
   let web: RunningWeb;
   let api: Api;
 
+  let stack: TopologyStack;
+
   beforeAll(async () => {
-    topologies = redisTopologies();
-    const redisEnv: Record<string, string> =
-      topology === 'cluster' ? { REDIS_CLUSTER_NODES: topologies.clusterNodes } : { REDIS_SENTINELS: topologies.sentinels, REDIS_SENTINEL_MASTER: topologies.sentinelMaster };
-    env = testEnv(`failover${topology}`, { ...redisEnv, REDIS_ACK_REPLICAS: '1' });
-    ingestor = await startIngestor(env.config('ingestor'));
-    web = await startWeb(env.config('web'));
-    api = new Api(web.url);
+    stack = await startTopologyStack(`failover${topology}`, topology, { REDIS_ACK_REPLICAS: '1' });
+    ({ topologies, env, web, api } = stack);
   });
 
-  afterAll(async () => {
-    await web?.close();
-    await ingestor?.close();
-    await env?.cleanup();
-    if (topologies && env) await (topology === 'cluster' ? deleteClusterKeys(topologies, env.name) : deleteSentinelKeys(topologies, env.name));
-  });
+  afterAll(() => stack?.close());
 
   it('loses no acknowledged event and stores none twice, and intake resumes without a restart', async () => {
     const pipeline = await api.createPipeline({ name: `failover-${topology}` });
@@ -86,24 +76,17 @@ describe.each(['cluster', 'sentinel'] as const)('kill -9 of the Redis master (%s
 describe('a busy partition\'s slot migrated mid-stream (cluster)', () => {
   let topologies: RedisTopologies;
   let env: TestEnv;
-  let ingestor: INestMicroservice;
   let web: RunningWeb;
   let api: Api;
 
+  let stack: TopologyStack;
+
   beforeAll(async () => {
-    topologies = redisTopologies();
-    env = testEnv('migrate', { REDIS_CLUSTER_NODES: topologies.clusterNodes, REDIS_ACK_REPLICAS: '1' });
-    ingestor = await startIngestor(env.config('ingestor'));
-    web = await startWeb(env.config('web'));
-    api = new Api(web.url);
+    stack = await startTopologyStack('migrate', 'cluster', { REDIS_ACK_REPLICAS: '1' });
+    ({ topologies, env, web, api } = stack);
   });
 
-  afterAll(async () => {
-    await web?.close();
-    await ingestor?.close();
-    await env?.cleanup();
-    if (topologies && env) await deleteClusterKeys(topologies, env.name);
-  });
+  afterAll(() => stack?.close());
 
   it('loses nothing, stores nothing twice, and answers senders only 202 or 503 with Retry-After', async () => {
     const pipeline = await api.createPipeline({ name: 'migrate' });

@@ -1,25 +1,20 @@
-import type { INestMicroservice } from '@nestjs/common';
-import { Api, queryDb, sendWebhook, startIngestor, startWeb, testEnv, waitFor, type RunningWeb, type TestEnv } from '../support/harness';
+import { startTopologyStack, type TopologyStack } from '../support/topologies';
+import { Api, queryDb, sendWebhook, waitFor, type RunningWeb, type TestEnv } from '../support/harness';
 
 /** REDIS_ACK_REPLICAS=1 on a Redis with no replica (the machine's single Redis): never a 202. */
 describe('REDIS_ACK_REPLICAS without replicas', () => {
   let env: TestEnv;
-  let ingestor: INestMicroservice;
   let web: RunningWeb;
   let api: Api;
 
+  let stack: TopologyStack;
+
   beforeAll(async () => {
-    env = testEnv('ackreplicas', { REDIS_ACK_REPLICAS: '1' });
-    ingestor = await startIngestor(env.config('ingestor'));
-    web = await startWeb(env.config('web'));
-    api = new Api(web.url);
+    stack = await startTopologyStack('ackreplicas', 'single', { REDIS_ACK_REPLICAS: '1' });
+    ({ env, web, api } = stack);
   });
 
-  afterAll(async () => {
-    await web?.close();
-    await ingestor?.close();
-    await env?.cleanup();
-  });
+  afterAll(() => stack?.close());
 
   it('answers 503 unavailable with Retry-After once WAIT times out, and a retried delivery is stored once', async () => {
     const pipeline = await api.createPipeline({ name: 'no-replica' });

@@ -1,30 +1,22 @@
-import type { INestMicroservice } from '@nestjs/common';
-import { Api, sendWebhook, startIngestor, startWeb, testEnv, waitFor, type RunningWeb, type TestEnv } from '../support/harness';
-import { deleteSentinelKeys, redisTopologies, sentinelMasterPort, serverAt, type RedisTopologies } from '../support/topologies';
+import { Api, sendWebhook, waitFor, type RunningWeb, type TestEnv } from '../support/harness';
+import { sentinelMasterPort, serverAt, startTopologyStack, type RedisTopologies, type TopologyStack } from '../support/topologies';
 
 /** The core path on a master followed through Sentinel (1 master, 1 replica, 3 Sentinels; scripts/redis-topologies.sh). */
 describe('Redis Sentinel', () => {
   let topologies: RedisTopologies;
   let env: TestEnv;
-  let ingestor: INestMicroservice;
   let web: RunningWeb;
   let api: Api;
 
+  let stack: TopologyStack;
+
   beforeAll(async () => {
-    topologies = redisTopologies();
     // REDIS_URL points nowhere: everything must come through the Sentinels.
-    env = testEnv('sentinel', { REDIS_SENTINELS: topologies.sentinels, REDIS_SENTINEL_MASTER: topologies.sentinelMaster, REDIS_ACK_REPLICAS: '1' });
-    ingestor = await startIngestor(env.config('ingestor'));
-    web = await startWeb(env.config('web'));
-    api = new Api(web.url);
+    stack = await startTopologyStack('sentinel', 'sentinel', { REDIS_ACK_REPLICAS: '1' });
+    ({ topologies, env, web, api } = stack);
   });
 
-  afterAll(async () => {
-    await web?.close();
-    await ingestor?.close();
-    await env?.cleanup();
-    if (topologies && env) await deleteSentinelKeys(topologies, env.name);
-  });
+  afterAll(() => stack?.close());
 
   it('takes signed webhooks (202 once the replica holds them), stores each once and counts them, on the master Sentinel names', async () => {
     const pipeline = await api.createPipeline({ name: 'sentinel' });
