@@ -60,6 +60,21 @@ async function servers(ports) {
   return out;
 }
 
+/** WAIT commands served so far, summed over the servers (INFO commandstats). */
+async function waitCalls(list) {
+  let calls = 0;
+  for (const { port } of list) {
+    const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      await redis.connect();
+      calls += Number(/cmdstat_wait:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+    } finally {
+      redis.disconnect();
+    }
+  }
+  return calls;
+}
+
 function load(port, pool, seconds) {
   let next = 0;
   return new Promise((done, fail) =>
@@ -106,11 +121,17 @@ async function runCase(topology, round) {
     const columns = pipelines.map((p, i) => singlePool(p.signingSecret, perPipeline, `${tag}_${i}`).map((r) => ({ ...r, path: `/webhooks/${p.id}` })));
     const pool = [];
     for (let j = 0; j < perPipeline; j++) for (const column of columns) pool.push(column[j]);
-    await load(port, pool.slice(0, WARMUP * RATE), WARMUP);
+    // Idle baseline (apps up, no load): the redis-servers are shared with other users of the machine.
     const redis = await servers(topology.ports);
+    const idleStart = redis.map((s) => cpuTicks(s.pid));
+    await sleep(3000);
+    const idlePct = redis.map((s, i) => ((cpuTicks(s.pid) - idleStart[i]) / 300) * 100);
+    await load(port, pool.slice(0, WARMUP * RATE), WARMUP);
+    const waitsBefore = await waitCalls(redis);
     const before = { web: cpuTicks(web.pid), ingestor: cpuTicks(ingestor.pid), redis: redis.map((s) => cpuTicks(s.pid)) };
     const run = await load(port, pool.slice(WARMUP * RATE), SECONDS);
     const after = { web: cpuTicks(web.pid), ingestor: cpuTicks(ingestor.pid), redis: redis.map((s) => cpuTicks(s.pid)) };
+    const waits = (await waitCalls(redis)) - waitsBefore;
     const accepted = run['2xx'];
     const perRequest = (ticks) => Number(((ticks * 10_000) / accepted).toFixed(1)); // ticks are 10 ms
     const result = {
@@ -122,14 +143,15 @@ async function runCase(topology, round) {
       p99: run.latency.p99,
       webUs: perRequest(after.web - before.web),
       ingestorUs: perRequest(after.ingestor - before.ingestor),
-      redis: redis.map((s, i) => ({ ...s, us: perRequest(after.redis[i] - before.redis[i]), pctOfCore: Number((((after.redis[i] - before.redis[i]) / (run.duration * 100)) * 100).toFixed(1)) })),
+      waitPer2xx: Number((waits / accepted).toFixed(3)),
+      redis: redis.map((s, i) => ({ ...s, idlePctOfCore: Number(idlePct[i].toFixed(1)), us: perRequest(after.redis[i] - before.redis[i]), pctOfCore: Number((((after.redis[i] - before.redis[i]) / (run.duration * 100)) * 100).toFixed(1)) })),
     };
     result.redisUs = Number(result.redis.reduce((sum, s) => sum + s.us, 0).toFixed(1));
     const masters = result.redis.filter((s) => s.role === 'master');
     const mastersUs = masters.reduce((sum, s) => sum + s.us, 0);
     const shares = masters.map((s) => `${s.port} ${s.us} µs ${mastersUs ? Math.round((s.us / mastersUs) * 100) : 0}%`).join(', ');
     const replicas = result.redis.filter((s) => s.role === 'replica').map((s) => `${s.port} ${s.us} µs`).join(', ');
-    log(`${topology.label} round ${round}: ${result.reqPerSec} req/s, non2xx ${result.non2xx}, p50 ${result.p50} ms, p99 ${result.p99} ms; per 2xx web ${result.webUs} µs, ingestor ${result.ingestorUs} µs, Redis ${result.redisUs} µs [masters: ${shares}${replicas ? `; replicas: ${replicas}` : ''}]`);
+    log(`${topology.label} round ${round}: ${result.reqPerSec} req/s, non2xx ${result.non2xx}, p50 ${result.p50} ms, p99 ${result.p99} ms; per 2xx web ${result.webUs} µs, ingestor ${result.ingestorUs} µs, Redis ${result.redisUs} µs [masters: ${shares}${replicas ? `; replicas: ${replicas}` : ''}]; WAIT per 2xx ${result.waitPer2xx}; idle Redis ${result.redis.map((s) => `${s.port} ${s.idlePctOfCore}%`).join(', ')}`);
     return result;
   } finally {
     for (const child of [web, ingestor]) {
