@@ -1,13 +1,48 @@
+import { SocketEvent, type DataUpdated } from '@dash/domain';
 import { keySlot, RedisKeys } from '@dash/infra';
-import { Api, waitFor, type RunningWeb, type TestEnv } from '../support/harness';
-import { reconcile, runLoad, sleep } from '../support/processes';
+import { Api, connectViewer, sendWebhook, startWeb, waitFor, type CreatedPipeline, type RunningWeb, type TestEnv, type Viewer } from '../support/harness';
+import { reconcile, runLoad, sleep, type LoadStats } from '../support/processes';
 import { clusterHealthy, kill9, masterOfKey, migrateSlot, restart, sentinelMasterPort, startTopologyStack, type RedisTopologies, type TopologyStack } from '../support/topologies';
+
+
+/**
+ * 3,000 events streamed to one pipeline by 6 senders retrying what is refused; once 600 are
+ * acknowledged, `fault` starts (once), mid-stream. Answers the load's statistics and the fault's run.
+ */
+async function streamThrough<T>(webs: RunningWeb[], pipeline: CreatedPipeline, fault: () => Promise<T>): Promise<{ stats: LoadStats; faulted: Promise<T> | null }> {
+  let faulted: Promise<T> | null = null;
+  const stats = await runLoad({
+    targets: () => webs.map((web) => web.url),
+    pipeline,
+    events: 3000,
+    batch: 10,
+    concurrency: 6,
+    retries: 200,
+    deadlineMs: 150_000,
+    onAck: (acked) => {
+      if (acked >= 600 && !faulted) faulted = fault();
+    },
+  });
+  return { stats, faulted };
+}
+
+/** Every acknowledged event stored once, none lost; senders saw only 202 and 503 (with Retry-After). */
+async function expectReconciled(env: TestEnv, pipelineId: string, stats: LoadStats, label: string) {
+  const result = await reconcile(env, pipelineId, stats, label, 90_000);
+  expect(result.acknowledged).toBe(3000);
+  expect(result.lost).toBe(0);
+  expect(result.duplicates).toBe(0);
+  expect([...stats.statuses.keys()].filter((status) => status !== 202 && status !== 503)).toEqual([]);
+  return result;
+}
 
 /**
  * Promise 1 through a failover: with REDIS_ACK_REPLICAS=1 a 202 waits until a replica holds the
  * job, so `kill -9` of the master that holds a busy partition, mid-stream, loses no acknowledged
  * event; the replica takes over, the killed master comes back as its replica, and intake resumes
- * by itself. Senders see only 202 and 503 (with Retry-After) and retry the 503s.
+ * by itself. Senders, spread over two web nodes, see only 202 and 503 (with Retry-After) and retry
+ * the 503s; a viewer on each web node, subscribed before the kill, gets the pipeline's updates
+ * during the stream and its final count afterwards.
  */
 describe.each(['cluster', 'sentinel'] as const)('kill -9 of the Redis master (%s, REDIS_ACK_REPLICAS=1)', (topology) => {
   let topologies: RedisTopologies;
@@ -16,56 +51,63 @@ describe.each(['cluster', 'sentinel'] as const)('kill -9 of the Redis master (%s
   let api: Api;
 
   let stack: TopologyStack;
+  let second: RunningWeb;
+  let viewers: Viewer[] = [];
 
   beforeAll(async () => {
     stack = await startTopologyStack(`failover${topology}`, topology, { REDIS_ACK_REPLICAS: '1' });
     ({ topologies, env, web, api } = stack);
+    second = await startWeb(env.config('web'));
   });
 
-  afterAll(() => stack?.close());
+  afterAll(async () => {
+    for (const viewer of viewers) viewer.disconnect();
+    await second?.close();
+    await stack?.close();
+  });
 
-  it('loses no acknowledged event and stores none twice, and intake resumes without a restart', async () => {
+  it('loses no acknowledged event and stores none twice, intake resumes without a restart, and live updates reach both web nodes', async () => {
     const pipeline = await api.createPipeline({ name: `failover-${topology}` });
+    viewers = await Promise.all([web, second].map((node) => connectViewer(node.url, env.env.DASH_ADMIN_TOKEN)));
+    const updates: DataUpdated[][] = viewers.map(() => []);
+    for (const [i, viewer] of viewers.entries()) {
+      viewer.on(SocketEvent.DataUpdated, (update) => updates[i].push(update));
+      const ack = await new Promise<{ ok: boolean }>((done) => viewer.emit(SocketEvent.Subscribe, { pipelineId: pipeline.id }, done));
+      expect(ack.ok).toBe(true);
+    }
     const keys = new RedisKeys(env.name);
+    const partitionKey = keys.ingestBull(keys.partitionOf(pipeline.id));
     // The master holding this pipeline's partition: the busy one.
-    const victim = topology === 'cluster' ? await masterOfKey(topologies, keys.ingestBull(keys.partitionOf(pipeline.id))) : await sentinelMasterPort(topologies);
-    let failover: Promise<void> | null = null;
+    const victim = topology === 'cluster' ? await masterOfKey(topologies, partitionKey) : await sentinelMasterPort(topologies);
 
-    const stats = await runLoad({
-      targets: () => [web.url],
-      pipeline,
-      events: 3000,
-      batch: 10,
-      concurrency: 6,
-      retries: 200,
-      deadlineMs: 150_000,
-      onAck: (acked) => {
-        if (acked < 600 || failover) return;
-        failover = (async () => {
-          kill9(topologies, victim);
-          // The replica takes over; then the killed master comes back (as a replica) so that
-          // REDIS_ACK_REPLICAS=1 can be met again.
-          if (topology === 'cluster') {
-            await waitFor(() => masterOfKey(topologies, keys.ingestBull(keys.partitionOf(pipeline.id))).catch(() => victim), (port) => port !== victim, 30_000, 'a replica promoted');
-          } else {
-            await waitFor(() => sentinelMasterPort(topologies), (port) => port !== victim, 30_000, 'Sentinel failed over');
-          }
-          await sleep(1000);
-          await restart(topologies, victim);
-          if (topology === 'cluster') await clusterHealthy(topologies);
-        })();
-      },
+    const { stats, faulted } = await streamThrough([web, second], pipeline, async () => {
+      kill9(topologies, victim);
+      // The replica takes over; then the killed master comes back (as a replica) so that
+      // REDIS_ACK_REPLICAS=1 can be met again.
+      if (topology === 'cluster') {
+        await waitFor(() => masterOfKey(topologies, partitionKey).catch(() => victim), (port) => port !== victim, 30_000, 'a replica promoted');
+      } else {
+        await waitFor(() => sentinelMasterPort(topologies), (port) => port !== victim, 30_000, 'Sentinel failed over');
+      }
+      await sleep(1000);
+      await restart(topologies, victim);
+      if (topology === 'cluster') await clusterHealthy(topologies);
     });
-    expect(failover).not.toBeNull();
-    await failover;
+    expect(faulted).not.toBeNull();
+    await faulted;
 
-    const result = await reconcile(env, pipeline.id, stats, `kill -9 of the ${topology} master`, 90_000);
-    expect(result.acknowledged).toBe(3000);
-    expect(result.lost).toBe(0);
-    expect(result.duplicates).toBe(0);
-    expect(result.unknown).toBe(0);
     // Only 202 and 503 reached the senders: no 5xx of another kind, no 4xx.
-    expect([...stats.statuses.keys()].filter((status) => status !== 202 && status !== 503)).toEqual([]);
+    const result = await expectReconciled(env, pipeline.id, stats, `kill -9 of the ${topology} master`);
+    expect(result.unknown).toBe(0);
+
+    // Both viewers got updates of this stream, and, after the failover, one more webhook's update
+    // with the whole count on each web node (pub/sub keeps nothing: what was published at the
+    // kill may be lost, the next update carries the state all the same).
+    for (const received of updates) expect(received.filter((update) => update.pipelineId === pipeline.id).length).toBeGreaterThan(0);
+    await waitFor(async () => (await sendWebhook(second.url, pipeline, { type: 'after.failover' }, { id: `after-${topology}` })).status, (status) => status === 202, 30_000, 'a 202 after the failover');
+    for (const [i, received] of updates.entries()) {
+      await waitFor(() => received.some((update) => update.pipelineId === pipeline.id && update.count === 3001), Boolean, 30_000, `the final update on web node ${i}`);
+    }
   });
 });
 
@@ -91,31 +133,14 @@ describe('a busy partition\'s slot migrated mid-stream (cluster)', () => {
   it('loses nothing, stores nothing twice, and answers senders only 202 or 503 with Retry-After', async () => {
     const pipeline = await api.createPipeline({ name: 'migrate' });
     const keys = new RedisKeys(env.name);
-    const slot = keySlot(keys.ingestBull(keys.partitionOf(pipeline.id)));
-    const before = await masterOfKey(topologies, keys.ingestBull(keys.partitionOf(pipeline.id)));
-    let migration: Promise<number> | null = null;
-    const stats = await runLoad({
-      targets: () => [web.url],
-      pipeline,
-      events: 3000,
-      batch: 10,
-      concurrency: 6,
-      retries: 200,
-      deadlineMs: 150_000,
-      onAck: (acked) => {
-        if (acked < 600 || migration) return;
-        migration = migrateSlot(topologies, slot, () => sleep(20));
-      },
-    });
-    expect(migration).not.toBeNull();
-    const after = await (migration as unknown as Promise<number>);
+    const partitionKey = keys.ingestBull(keys.partitionOf(pipeline.id));
+    const before = await masterOfKey(topologies, partitionKey);
+    const { stats, faulted } = await streamThrough([web], pipeline, () => migrateSlot(topologies, keySlot(partitionKey), () => sleep(20)));
+    expect(faulted).not.toBeNull();
+    const after = await faulted;
     expect(after).not.toBe(before);
-    expect(await masterOfKey(topologies, keys.ingestBull(keys.partitionOf(pipeline.id)))).toBe(after);
+    expect(await masterOfKey(topologies, partitionKey)).toBe(after);
 
-    const result = await reconcile(env, pipeline.id, stats, 'slot migration', 90_000);
-    expect(result.acknowledged).toBe(3000);
-    expect(result.lost).toBe(0);
-    expect(result.duplicates).toBe(0);
-    expect([...stats.statuses.keys()].filter((status) => status !== 202 && status !== 503)).toEqual([]);
+    await expectReconciled(env, pipeline.id, stats, 'slot migration');
   });
 });
