@@ -1,5 +1,6 @@
-import { JobName, type IngestEvent, type IngestJobData } from '@dash/domain';
-import { Backlog, coalesceWrites, createRedis, loadConfig, quit } from '@dash/infra';
+import { JobName, QueueName, type IngestEvent, type IngestJobData } from '@dash/domain';
+import { Backlog, coalesceWrites, createRedis, loadConfig, quit, RedisKeys } from '@dash/infra';
+import { Queue } from 'bullmq';
 import { pipelinesQueueFixture, TcpProxy } from '@dash/infra/testing';
 import { randomUUID } from 'node:crypto';
 import { BacklogSweeper } from './backlog-sweeper';
@@ -95,6 +96,40 @@ describe(IngestWorker.name, () => {
     } finally {
       buffers.releaseAll();
       await worker.beforeApplicationShutdown();
+    }
+  });
+
+  it('shares that budget across partitions: four busy ones hold what one may, plus a job each, and all is taken in the end', async () => {
+    // Four partitions, 8 jobs of 2,000 events in each. A budget per partition would take 5 from
+    // each (40,000 events); one budget takes 5 in all, beyond it at most one job per partition.
+    // Its own key prefix: the suite's other queue keeps jobs the tests before left there.
+    const partitioned = new RedisKeys(`${prefix}_shared`, 4);
+    const queues = Array.from({ length: 4 }, (_, partition) => new Queue<IngestJobData>(QueueName.Pipelines, { connection: redis, prefix: partitioned.ingestBull(partition) }));
+    const buffers = new HeldBuffers();
+    const worker = new IngestWorker(config, partitioned, buffers, connection, backlog, sweeper);
+    try {
+      for (const partitionQueue of queues) await partitionQueue.addBulk(Array.from({ length: 8 }, () => job(2000)));
+      worker.onApplicationBootstrap();
+      await waitFor(() => buffers.jobsTaken >= 5);
+      await new Promise((resolve) => setTimeout(resolve, 300)); // room to take more, were it allowed to
+      expect(buffers.jobsTaken).toBeGreaterThanOrEqual(5);
+      expect(buffers.jobsTaken).toBeLessThanOrEqual(5 + 3);
+      expect(buffers.held).toBe(buffers.jobsTaken * 2000);
+
+      const drain = setInterval(() => buffers.releaseAll(), 20);
+      await waitFor(async () => {
+        const left = await Promise.all(queues.map((partitionQueue) => partitionQueue.getJobCountByTypes('wait', 'active', 'prioritized')));
+        return left.every((count) => count === 0);
+      });
+      clearInterval(drain);
+      expect(buffers.jobsTaken).toBe(32);
+    } finally {
+      buffers.releaseAll();
+      await worker.beforeApplicationShutdown();
+      for (const partitionQueue of queues) {
+        await partitionQueue.obliterate({ force: true });
+        await partitionQueue.close();
+      }
     }
   });
 

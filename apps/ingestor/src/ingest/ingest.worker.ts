@@ -27,6 +27,8 @@ const MIN_CONCURRENCY = 2;
 export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(IngestWorker.name);
   private workers: Array<Worker<IngestJobData>> = [];
+  /** Jobs each worker (partition) is working: the fitted concurrency is one budget for them all. */
+  private active: number[] = [];
   private backpressure: NodeJS.Timeout | null = null;
   private sweeping: NodeJS.Timeout | null = null;
   private held = false;
@@ -66,13 +68,14 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
   onApplicationBootstrap(): void {
     const prefixes = Array.from({ length: this.keys.partitions }, (_, partition) => this.keys.ingestBull(partition));
     if (this.config.redis.topology !== 'cluster') prefixes.push(this.keys.legacyBull);
-    this.workers = prefixes.map((prefix) => {
-      const worker = createWorker<IngestJobData, void>(QueueName.Pipelines, { [JobName.Ingest]: (job) => this.ingest(job) }, {
+    this.active = prefixes.map(() => 0);
+    this.workers = prefixes.map((prefix, index) => {
+      const worker = createWorker<IngestJobData, void>(QueueName.Pipelines, { [JobName.Ingest]: (job) => this.ingest(job, index) }, {
         connection: this.connection,
         keys: this.keys,
         prefix,
         logger: this.logger,
-        concurrency: this.fittingConcurrency(),
+        concurrency: 1,
         ...INGEST_WORKER_OPTIONS,
       });
       worker.on('failed', (job, error) => this.logger.warn(`job ${job?.id} failed (attempt ${job?.attemptsMade}): ${error.message}`));
@@ -113,14 +116,27 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
    * Memory is bounded by events, not only by jobs: `QUEUE_CONCURRENCY` small jobs, but only as many
    * large ones (web nodes coalesce up to 2,000 events a job) as fit under the high-water mark.
    * Otherwise the jobs taken before the next backpressure check could hold several times the mark.
-   * Each partition's worker gets the whole figure: a hot pipeline lives in one partition and needs
-   * it. Busy partitions together may take more before the next check pauses every worker; that
-   * burst is bounded by partitions × the mark (docs/reliability.md).
    */
   private fitConcurrency(jobEvents: number): void {
     this.jobEvents = jobEvents >= this.jobEvents ? jobEvents : this.jobEvents + (jobEvents - this.jobEvents) * 0.1;
-    const concurrency = this.fittingConcurrency();
-    for (const worker of this.workers) if (worker.concurrency !== concurrency) worker.concurrency = concurrency;
+    this.share();
+  }
+
+  /**
+   * That figure is one budget for every partition's worker, not one each (17 of them would hold 17
+   * times the mark): an idle worker takes one job at a time, a busy one what it works plus what no
+   * worker uses. A hot pipeline lives in one partition and grows into the whole budget while it is
+   * the only busy one; busy partitions share it. Beyond it: at most a job per idle partition.
+   */
+  private share(): void {
+    const budget = this.fittingConcurrency();
+    let working = 0;
+    for (const jobs of this.active) working += jobs;
+    const free = Math.max(0, budget - working);
+    for (const [index, worker] of this.workers.entries()) {
+      const concurrency = this.active[index] === 0 ? 1 : this.active[index] + free;
+      if (worker.concurrency !== concurrency) worker.concurrency = concurrency;
+    }
   }
 
   private fittingConcurrency(): number {
@@ -128,9 +144,15 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
     return Math.max(MIN_CONCURRENCY, Math.min(this.config.queues.pipelines, fit));
   }
 
-  private async ingest(job: Job<IngestJobData>): Promise<void> {
+  private async ingest(job: Job<IngestJobData>, worker: number): Promise<void> {
+    this.active[worker] += 1;
     this.fitConcurrency(job.data.events.length);
-    await this.buffers.add(job.data.events);
+    try {
+      await this.buffers.add(job.data.events);
+    } finally {
+      this.active[worker] -= 1;
+      this.share();
+    }
     // Not awaited: the job completes in the same turn, so a flush's releases and completions
     // leave in one write each. A release that fails is found by the sweeper.
     this.backlog.release(job.id as string).catch((error: Error) => this.logger.warn(`backlog release: ${error.message}`));
