@@ -1,5 +1,5 @@
 import { Global, Inject, Injectable, Logger, Module, type DynamicModule, type OnApplicationShutdown, type Provider } from '@nestjs/common';
-import { Jobs, jobNamesOf, QueueName, type AnyJobName, type IngestJobData } from '@dash/domain';
+import { Jobs, jobNamesOf, QueueName, withTimeout, type AnyJobName, type IngestJobData } from '@dash/domain';
 import { Queue, UnrecoverableError, type JobType } from 'bullmq';
 import type { DashConfig } from '../config/config';
 import { DASH_CONFIG } from '../config/config.module';
@@ -92,6 +92,9 @@ export interface QueuesOptions {
   live?: boolean;
 }
 
+/** How long a closing app waits for the live adapter's unsubscribes. */
+const ADAPTER_CLOSE_TIMEOUT_MS = 2000;
+
 const QUEUES = Symbol('QUEUES');
 const CONNECTIONS = Symbol('CONNECTIONS');
 const LIVE_SERVERS = Symbol('LIVE_SERVERS');
@@ -108,8 +111,9 @@ class QueuesShutdown implements OnApplicationShutdown {
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
-    // Its adapter unsubscribes; the connections it ran on close below.
-    for (const server of this.live) await Promise.resolve(server.of('/').adapter.close()).catch(() => undefined);
+    // Its adapter unsubscribes (bounded: a shard whose master was killed may not answer); the
+    // connections it ran on close below.
+    for (const server of this.live) await withTimeout(Promise.resolve(server.of('/').adapter.close()), ADAPTER_CLOSE_TIMEOUT_MS, 'adapter close').catch(() => undefined);
     // Global modules shut down after the features that use them (Nest's reverse order of distance),
     // so workers, schedulers and publishers have finished with these by now.
     await Promise.all(this.queues.map((queue) => queue.close().catch(() => undefined)));

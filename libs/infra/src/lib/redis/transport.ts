@@ -1,7 +1,7 @@
 import { ClientRedis, ServerRedis, type CustomClientOptions, type CustomStrategy } from '@nestjs/microservices';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { RedisTopology } from '../config/config';
-import { createRedis, type RedisClient } from './redis';
+import { createRedis, quit, type RedisClient } from './redis';
 
 /** What the transport's clients are opened with: the configured topology, and a name for CLIENT LIST. */
 export interface TransportOptions {
@@ -39,10 +39,25 @@ function transportClient(options: TransportOptions, side: 'pub' | 'sub'): Redis 
   return client as Redis;
 }
 
+/**
+ * Closes a side's clients with the factory's bounded `quit`: Nest's own `close()` awaits QUIT
+ * unbounded, which a cluster whose node was killed and came back may never answer, and an app
+ * being stopped would wait on it forever.
+ */
+async function quitAll(...clients: Array<Redis | null | undefined>): Promise<void> {
+  await Promise.all(clients.filter((client): client is Redis => !!client).map((client) => quit(client)));
+}
+
 /** The NestJS Redis transport's server side (`@EventPattern` handlers), on the configured topology. */
 export class DashRedisServer extends ServerRedis {
   constructor(private readonly transport: TransportOptions) {
     super(NEST_RETRY);
+  }
+
+  override async close(): Promise<void> {
+    this.isManuallyClosed = true;
+    await quitAll(this.pubClient, this.subClient);
+    this.pendingEventListeners = [];
   }
 
   override createRedisClient(): Redis {
@@ -59,6 +74,14 @@ export class DashRedisServer extends ServerRedis {
 export class DashRedisClient extends ClientRedis {
   constructor(private readonly transport: TransportOptions) {
     super(NEST_RETRY);
+  }
+
+  override async close(): Promise<void> {
+    this.isManuallyClosed = true;
+    this.handleClose();
+    await quitAll(this.pubClient, this.subClient);
+    this.pubClient = this.subClient = null as unknown as Redis;
+    this.pendingEventListeners = [];
   }
 
   override createClient(): Redis {

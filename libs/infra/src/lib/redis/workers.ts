@@ -1,5 +1,5 @@
 import type { Logger } from '@nestjs/common';
-import type { AnyJobName, QueueName } from '@dash/domain';
+import { withTimeout, type AnyJobName, type QueueName } from '@dash/domain';
 import { Worker, type Job, type WorkerOptions } from 'bullmq';
 import type { RedisKeys } from './keys';
 import type { RedisClient } from './redis';
@@ -23,5 +23,25 @@ export function createWorker<D, R>(queue: QueueName, handlers: Partial<Record<An
   const { connection, keys, logger, prefix = keys.bull, ...options } = settings;
   const worker = new Worker<D, R>(queue, dispatchJobs(queue, handlers, logger), { ...options, connection, prefix });
   worker.on('error', (error) => logger.warn(`worker ${prefix}: ${error.message}`));
+  boundClose(worker, prefix, logger);
   return worker;
+}
+
+/**
+ * How long closing a worker may take: its active jobs' own bound (a flush gives up after 10 s)
+ * and then some. BullMQ's close ends with QUIT on the worker's blocking connection, which a
+ * cluster whose master was killed (and came back as a replica) may never answer, and a stopping
+ * ingestor would wait on it forever.
+ */
+export const WORKER_CLOSE_TIMEOUT_MS = 15_000;
+
+function boundClose(worker: Worker, prefix: string, logger: Pick<Logger, 'warn'>): void {
+  const close = worker.close.bind(worker);
+  let closing: Promise<void> | null = null;
+  worker.close = (force?: boolean) =>
+    (closing ??= withTimeout(close(force), WORKER_CLOSE_TIMEOUT_MS, `closing worker ${prefix}`).catch((error: Error) => {
+      logger.warn(`${error.message}: its blocking connection is dropped`);
+      // BullMQ keeps it to itself; dropped without QUIT, its socket closes at once.
+      void (worker as unknown as { blockingConnection: { disconnect(wait: boolean): Promise<void> } }).blockingConnection.disconnect(false).catch(() => undefined);
+    }));
 }
