@@ -2,6 +2,8 @@ import type { INestMicroservice } from '@nestjs/common';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { SEARCH_BUDGET } from '@dash/infra';
+import { MAX_SEARCH_REQUESTS } from '../../apps/web/client/api';
 import { IngestQueue } from '../../apps/web/src/webhooks/ingest-queue';
 import { CHROMIUM, DESKTOP, PHONE, launchChromium, seriousViolations } from './support/browser';
 import { ADMIN_TOKEN, Api, queryDb, sendWebhook, startIngestor, startWeb, testEnv, waitFor, type CreatedPipeline, type RunningWeb } from './support/harness';
@@ -147,6 +149,71 @@ describe('dashboard console in the browser', () => {
     await page.getByRole('button', { name: 'Show all' }).click();
     await waitFor(() => rows.count(), (n) => n === 20, UI_TIMEOUT, 'all events again');
     await shotOf('events', page.locator('section[aria-labelledby="events-title"]'));
+  });
+
+  it('says a filtered search is still going and searches further back, by type, payload field and id alike, never "no events"', async () => {
+    const archive = await api.createPipeline({ name: 'Archive' });
+    // The one match is the oldest event; after it come more events than a page's search examines
+    // (its requests × the server's work bound), so every filter's first page stops short of it.
+    const after = SEARCH_BUDGET.rows * MAX_SEARCH_REQUESTS + 5_000;
+    await queryDb(
+      env,
+      `INSERT INTO events (pipeline_id, event_id, type, occurred_at, received_at, payload)
+       SELECT $1, CASE WHEN i = 0 THEN 'evt_wanted' ELSE 'evt_' || i END, CASE WHEN i = 0 THEN 'order.refunded' ELSE 'order.created' END,
+         now() - interval '1 day' + i * interval '100 milliseconds', now(), jsonb_build_object('data', jsonb_build_object('customer', CASE WHEN i = 0 THEN 'cus_wanted' ELSE 'c' || i % 100 END))
+       FROM generate_series(0, $2::int) AS i`,
+      [archive.id, after],
+    );
+    // axe-core runs on the stopped search, so this context bypasses the pages' CSP.
+    const context = await browser.newContext({ viewport: DESKTOP, bypassCSP: true });
+    try {
+      const tab = await context.newPage();
+      await tab.goto(`${web.url}/pipelines/${archive.id}?token=${encodeURIComponent(ADMIN_TOKEN)}`);
+      const events = tab.getByTestId('events');
+      const note = tab.locator('section[aria-labelledby="events-title"] [role="status"]');
+      const further = tab.getByRole('button', { name: 'Search further back' });
+      const ids = () => events.locator('details.event').evaluateAll((all) => all.map((e) => e.getAttribute('data-event-id')));
+
+      /** The search stopped short: said so, with the way on, never as a final "no events". */
+      async function expectStopped(label: string): Promise<void> {
+        await visible(further);
+        expect(await note.innerText()).toBe(`${label} · older events not searched yet`);
+        expect(await ids()).toEqual([]);
+        expect(await events.innerText()).not.toMatch(/No events here|in this pipeline/);
+      }
+
+      async function expectFoundFurtherBack(label: string): Promise<void> {
+        await further.click();
+        await waitFor(ids, (found) => found.join() === 'evt_wanted', UI_TIMEOUT, 'the match further back');
+        expect(await further.count()).toBe(0);
+        expect(await note.innerText()).toBe(label);
+      }
+
+      await tab.getByLabel('Type', { exact: true }).fill('order.refunded');
+      await tab.getByLabel('Type', { exact: true }).press('Enter');
+      await expectStopped('type order.refunded · page 1');
+      expect(await events.innerText()).toContain('No match among the newest events searched so far.');
+      await shotOf('events-search-further', tab.locator('section[aria-labelledby="events-title"]'));
+      for (const colorScheme of ['light', 'dark'] as const) {
+        await tab.emulateMedia({ colorScheme });
+        expect(await seriousViolations(tab)).toEqual([]);
+      }
+      await expectFoundFurtherBack('type order.refunded · page 2');
+
+      // A payload filter, as a breakdown link opens the page with it.
+      await tab.goto(`${web.url}/pipelines/${archive.id}?where=${encodeURIComponent('data.customer=cus_wanted')}`);
+      await expectStopped('data.customer=cus_wanted · page 1');
+      await expectFoundFurtherBack('data.customer=cus_wanted · page 2');
+
+      await tab.getByLabel('Event id', { exact: true }).fill('evt_wanted');
+      await tab.getByRole('button', { name: 'Find' }).click();
+      await expectStopped('event id evt_wanted');
+      expect(await events.innerText()).toContain('No event with id evt_wanted among the newest events searched so far.');
+      await expectFoundFurtherBack('event id evt_wanted');
+    } finally {
+      await context.close();
+      await api.request('DELETE', `/api/pipelines/${archive.id}`);
+    }
   });
 
   it('lists failures live with their reason and replays them with a result', async () => {

@@ -121,32 +121,50 @@ export interface EventsQuery {
   type?: string;
   /** `<path>=<value>` payload filters (AND). */
   where?: string[];
+  /** The events stored under this exact id. */
+  eventId?: string;
 }
 
 export function getEvents(id: string, limit = 20, query: EventsQuery = {}): Promise<EventPage> {
   const params = new URLSearchParams({ limit: String(query.limit ?? limit) });
   if (query.before) params.set('before', query.before);
   if (query.type) params.set('type', query.type);
+  if (query.eventId) params.set('eventId', query.eventId);
   for (const filter of query.where ?? []) params.append('where', filter);
   return api<EventPage>(pipelinePath(id, `/events?${params.toString()}`));
 }
 
-// A lookup by id follows a search the server stopped at its work bound (10 000 events a request) this many times.
-const MAX_LOOKUP_REQUESTS = 10;
+// A filtered read follows a search the server stopped at its work bound (10 000 events a request) this many times.
+export const MAX_SEARCH_REQUESTS = 10;
 
-/** One event by its exact id (`?eventId=`): `null` when none of the newest events searched has that id. */
-export async function findEvent(id: string, eventId: string): Promise<StoredEvent | null> {
-  let before: string | null = null;
-  for (let request = 0; request < MAX_LOOKUP_REQUESTS; request++) {
-    const params = new URLSearchParams({ eventId, limit: '1' });
-    if (before) params.set('before', before);
-    const page: EventPage = await api<EventPage>(pipelinePath(id, `/events?${params.toString()}`));
-    // Checked here too, so a server that ignores the parameter never shows the wrong event.
-    const found = page.items.find((event) => event.id === eventId);
-    if (found || !page.partial) return found ?? null;
+/**
+ * A page of events, filtered or not: a search the server stops at its work bound (`partial`) is
+ * followed from its `next` until the page holds `limit` events, the search reaches the oldest
+ * event, `wanted()` turns false (the reader asked for something else) or after
+ * MAX_SEARCH_REQUESTS requests. The answer is still `partial` then: more may match further back,
+ * from `next`.
+ */
+export async function searchEvents(id: string, limit: number, query: EventsQuery, wanted: () => boolean = () => true): Promise<EventPage> {
+  const items: StoredEvent[] = [];
+  let before = query.before;
+  for (let request = 1; ; request++) {
+    const page = await getEvents(id, limit - items.length, { ...query, before });
+    items.push(...page.items);
+    if (!page.partial || !page.next || items.length >= limit || request === MAX_SEARCH_REQUESTS || !wanted()) return { items, next: page.next, partial: page.partial };
     before = page.next;
   }
-  return null;
+}
+
+/**
+ * One event by its exact id (`?eventId=`), searched from `before`: no item, and `partial` with a
+ * `next`, when none of the events searched has that id but older ones were not searched.
+ */
+export async function findEvent(id: string, eventId: string, before?: string, wanted?: () => boolean): Promise<EventPage> {
+  const page = await searchEvents(id, 1, { eventId, before }, wanted);
+  // Checked here too, so a server that ignores the parameter never shows the wrong event.
+  const items = page.items.filter((event) => event.id === eventId);
+  if (items.length > 0 || !page.partial) return { items, next: null, partial: false };
+  return { items, next: page.next, partial: true };
 }
 
 export interface PipelineInput {

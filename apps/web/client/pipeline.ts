@@ -1,5 +1,5 @@
 import type { StoredEvent } from '@dash/domain';
-import { ApiError, findEvent, getEvents, getPipeline, getSeries, isAdmin, storedToken, type SeriesBucket, type PipelineView } from './api';
+import { ApiError, findEvent, getEvents, getPipeline, getSeries, isAdmin, searchEvents, storedToken, type SeriesBucket, type PipelineView } from './api';
 import { BucketWindow } from './buckets';
 import { EventsChart } from './chart';
 import { append, copyButton, field, h, setText } from './dom';
@@ -28,8 +28,26 @@ interface Browse {
   cursors: Array<string | null>;
   items: StoredEvent[];
   next: string | null;
-  /** The server stopped at its work bound: older pages may hold more matches. */
+  /** The search stopped at its work bound before the oldest event: older events may match too. */
   partial: boolean;
+}
+
+/** What a page the reader asked for is of: `type order.paid · data.customer=c1 · page 2`. */
+function browseLabel(browse: Browse): string {
+  if (browse.eventId) return `event id ${browse.eventId}`;
+  return [...(browse.type ? [`type ${browse.type}`] : []), ...browse.where, `page ${browse.cursors.length}`].join(' · ');
+}
+
+/** The note above the list: never "no events" while the search has older events left to look at. */
+function browseNote(browse: Browse): string {
+  if (browse.partial) return `${browseLabel(browse)} · older events not searched yet`;
+  return browse.items.length ? browseLabel(browse) : `${browseLabel(browse)}: no events`;
+}
+
+/** Where a search stopped at its work bound: what was searched, and the way on. */
+function searchFurther(browse: Browse, button: HTMLButtonElement): HTMLElement {
+  const found = browse.eventId ? `No event with id ${browse.eventId} among the newest events searched so far.` : browse.items.length ? 'More may match among older events.' : 'No match among the newest events searched so far.';
+  return h('div', { class: 'search-further', 'data-testid': 'search-further' }, h('p', { class: 'muted' }, `${found} The search stops after a bounded amount of work; older events are not searched yet.`), button);
 }
 
 interface Range {
@@ -146,6 +164,7 @@ function showPipeline(main: HTMLElement, connection: HTMLElement, token: string,
   const showAll = h('button', { type: 'button', class: 'btn btn-ghost btn-small', hidden: true }, 'Show all');
   const newer = h('button', { type: 'button', class: 'btn btn-small', disabled: true }, 'Newer');
   const older = h('button', { type: 'button', class: 'btn btn-small', disabled: true }, 'Older');
+  const further = h('button', { type: 'button', class: 'btn btn-small' }, 'Search further back');
   const eventsCard = h(
     'section',
     { class: 'card', 'aria-labelledby': 'events-title' },
@@ -223,9 +242,13 @@ function showPipeline(main: HTMLElement, connection: HTMLElement, token: string,
     newer.disabled = browse === null || browse.cursors.length <= 1;
     older.disabled = browse === null ? liveNext === null : browse.next === null;
     if (browse) {
-      const where = browse.eventId ? `event id ${browse.eventId}` : `${browse.type ? `type ${browse.type} · ` : ''}${browse.where.map((filter) => `${filter} · `).join('')}page ${browse.cursors.length}${browse.partial ? ' · searched the newest events so far' : ''}`;
-      setText(eventsNote, browse.items.length ? where : `${where}: no events`);
-      eventsList.replaceChildren(...(browse.items.length ? browse.items.map(eventRow) : [h('p', { class: 'muted' }, browse.eventId ? `No event with id ${browse.eventId} in this pipeline.` : 'No events here.')]));
+      setText(eventsNote, browseNote(browse));
+      const rows = browse.items.map(eventRow);
+      // Searching on from the button keeps the keyboard there while the search goes on.
+      const refocus = document.activeElement === further;
+      if (browse.partial) eventsList.replaceChildren(...rows, searchFurther(browse, further));
+      else eventsList.replaceChildren(...(rows.length ? rows : [h('p', { class: 'muted' }, browse.eventId ? `No event with id ${browse.eventId} in this pipeline.` : 'No events here.')]));
+      if (refocus && further.isConnected) further.focus();
       return;
     }
     setText(eventsNote, 'newest first · open one for its payload');
@@ -267,21 +290,15 @@ function showPipeline(main: HTMLElement, connection: HTMLElement, token: string,
 
   async function browseTo(target: Omit<Browse, 'items' | 'next' | 'partial'>): Promise<void> {
     const generation = ++browseGeneration;
-    setText(eventsNote, 'Loading…');
+    setText(eventsNote, target.type || target.eventId || target.where.length ? 'Searching…' : 'Loading…');
     try {
-      let items: StoredEvent[];
-      let next: string | null = null;
-      let partial = false;
-      if (target.eventId) {
-        const found = await findEvent(pipeline.id, target.eventId);
-        items = found ? [found] : [];
-      } else {
-        const page = await getEvents(pipeline.id, RECENT_EVENTS, { before: target.cursors[target.cursors.length - 1] ?? undefined, type: target.type || undefined, where: target.where });
-        items = page.items;
-        next = page.next;
-        partial = page.partial;
-      }
-      if (generation !== browseGeneration) return;
+      const before = target.cursors[target.cursors.length - 1] ?? undefined;
+      // A search the reader has left (another filter, Show all) stops following the server's partial answers.
+      const wanted = () => generation === browseGeneration;
+      const { items, next, partial } = target.eventId
+        ? await findEvent(pipeline.id, target.eventId, before, wanted)
+        : await searchEvents(pipeline.id, RECENT_EVENTS, { before, type: target.type || undefined, where: target.where }, wanted);
+      if (!wanted()) return;
       // Back on the first unfiltered page: follow live updates again.
       browse = !target.type && !target.eventId && !target.where.length && target.cursors.length <= 1 ? null : { ...target, items, next, partial };
       if (!browse) {
@@ -310,12 +327,15 @@ function showPipeline(main: HTMLElement, connection: HTMLElement, token: string,
     breakdown.clearWhere();
     void browseTo({ type: '', eventId: '', where: [], cursors: [null] });
   });
-  older.addEventListener('click', () => {
+  function browseOlder(): void {
     const from = browse ?? { type: '', eventId: '', where: [], cursors: [null], next: liveNext };
-    if (from.next) void browseTo({ type: from.type, eventId: '', where: from.where, cursors: [...from.cursors, from.next] });
-  });
+    if (from.next) void browseTo({ type: from.type, eventId: from.eventId, where: from.where, cursors: [...from.cursors, from.next] });
+  }
+  older.addEventListener('click', browseOlder);
+  // The next page of a stopped search starts where it stopped, as Older does.
+  further.addEventListener('click', browseOlder);
   newer.addEventListener('click', () => {
-    if (browse && browse.cursors.length > 1) void browseTo({ type: browse.type, eventId: '', where: browse.where, cursors: browse.cursors.slice(0, -1) });
+    if (browse && browse.cursors.length > 1) void browseTo({ type: browse.type, eventId: browse.eventId, where: browse.where, cursors: browse.cursors.slice(0, -1) });
   });
 
   function tick(): void {

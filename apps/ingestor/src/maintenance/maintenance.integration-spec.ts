@@ -1,4 +1,4 @@
-import { createPool, DedupRepository, EventsRepository, FailuresRepository, loadConfig, StorageRepository } from '@dash/infra';
+import { createPool, DedupRepository, DimensionsRepository, EventsRepository, FailuresRepository, loadConfig, StorageRepository } from '@dash/infra';
 import { createTestDatabase, STORAGE_SERVERS, type TestDatabase } from '@dash/infra/testing';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
@@ -45,6 +45,47 @@ describe.each(STORAGE_SERVERS)(`${MaintenanceService.name} on $server ($storageM
     expect(await countOf(dayOld)).toBe(20);
     expect(await countOf(nearEdge)).toBe(20);
     expect(await countOf(fresh)).toBe(20);
+  });
+
+  /** Per (table, dimension, value, UTC day): the events the dimension rollups count. */
+  async function rollupDays(pipelineId: string): Promise<string[]> {
+    const { rows } = await pool.query<{ row: string }>(
+      `SELECT format('%s %s=%s %s: %s', t, dimension, value, to_char(date_trunc('day', bucket, 'UTC') AT TIME ZONE 'UTC', 'YYYY-MM-DD'), sum(count)) AS row FROM (
+         SELECT '1m' AS t, * FROM dimension_rollup_1m UNION ALL SELECT '1h', * FROM dimension_rollup_1h UNION ALL SELECT '1d', * FROM dimension_rollup_1d
+       ) r WHERE pipeline_id = $1 AND measure = '' GROUP BY t, dimension, value, date_trunc('day', bucket, 'UTC') ORDER BY 1`,
+      [pipelineId],
+    );
+    return rows.map((row) => row.row);
+  }
+
+  // Retention drops raw events only: series, counts and breakdowns of the dropped days stay, as
+  // the count aggregates do (docs/storage.md).
+  it('keeps the dimension rollups of events dropped past EVENT_RETENTION_DAYS, as it keeps the counts', async () => {
+    const { rows } = await pool.query<{ id: string }>(`INSERT INTO pipelines (name, source, signing_secret, dimensions) VALUES ('p', '{"type":"webhook"}', 'whsec_x', '{data.currency}') RETURNING id`);
+    const pipelineId = rows[0].id;
+    await pool.query('INSERT INTO pipeline_stats (pipeline_id) VALUES ($1)', [pipelineId]);
+    const today = new Date();
+    const noonDaysAgo = (days: number) => Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() - days, 12);
+    const writer = new EventWriter(new EventsRepository(pool, storageMode), new FailuresRepository(pool));
+    const outcome = await writer.write([
+      { pipelineId, id: 'expired', type: 'order.paid', occurredAt: noonDaysAgo(40), receivedAt: Date.now(), payloadJson: '{"data":{"currency":"EUR"}}' },
+      { pipelineId, id: 'kept', type: 'order.paid', occurredAt: noonDaysAgo(5), receivedAt: Date.now(), payloadJson: '{"data":{"currency":"USD"}}' },
+    ]);
+    expect(outcome.failed).toBe(0);
+    const before = await rollupDays(pipelineId);
+    expect(before).toHaveLength(3 * 2 * 2);
+
+    const storage = new StorageRepository(pool, storageMode);
+    await new MaintenanceService(storage, new DedupRepository(pool), loadConfig({ DATABASE_URL: database.url, EVENT_RETENTION_DAYS: '30' }, 'ingestor'), new DimensionsRepository(pool)).run();
+    // TimescaleDB drops chunks in its retention job, which the maintainer has just set: run it now, as its scheduler would.
+    if (storage.usesPolicyJobs) {
+      const job = await pool.query<{ job_id: number }>(`SELECT job_id FROM timescaledb_information.jobs WHERE proc_name = 'policy_retention' AND hypertable_name = 'events'`);
+      await pool.query('CALL run_job($1::int)', [job.rows[0].job_id]);
+    }
+
+    const left = await pool.query(`SELECT event_id FROM events WHERE pipeline_id = $1`, [pipelineId]);
+    expect(left.rows.map((row) => row.event_id)).toEqual(['kept']);
+    expect(await rollupDays(pipelineId)).toEqual(before);
   });
 });
 
