@@ -4,7 +4,8 @@
 // machine, so a socket, server, child or timer a suite leaves open keeps jest alive after the
 // last test, and CI would wait for it until its own deadline. If the process is still up
 // LEAK_GRACE_MS after the run, the reporter names what holds it (type, and for a socket its
-// ends, for a child its command) and ends the process with the run's own exit code.
+// ends, for a child its command; timers only by count, as Node lists them) and ends the
+// process with the run's own exit code.
 const LEAK_GRACE_MS = 15_000;
 
 function describeHandle(handle) {
@@ -18,7 +19,6 @@ function describeHandle(handle) {
     return `Server ${address && typeof address === 'object' ? address.port : address}`;
   }
   if (type === 'ChildProcess') return `ChildProcess ${handle.pid} ${(handle.spawnargs ?? []).join(' ').slice(0, 200)}`;
-  if (type === 'Timeout') return `Timeout ${handle._idleTimeout} ms ${String(handle._onTimeout?.name || handle._onTimeout).slice(0, 120).replace(/\s+/g, ' ')}`;
   return type;
 }
 

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { io, type Socket } from 'socket.io-client';
 import { Webhook } from 'standardwebhooks';
-import type { ClientToServerEvents, ServerToClientEvents } from '@dash/domain';
+import { SocketEvent, type ClientToServerEvents, type ServerToClientEvents } from '@dash/domain';
 import { createIngestorApp } from '../../../apps/ingestor/src/app';
 import { createWebApp } from '../../../apps/web/src/app';
 
@@ -182,6 +182,11 @@ export async function connectViewer(baseUrl: string, token: string | undefined):
     socket.once('connect_error', (error) => reject(error));
   });
   return socket;
+}
+
+/** Subscribes a viewer to a pipeline's updates; answers the gateway's acknowledgement. */
+export function subscribeTo(viewer: Viewer, pipelineId: string): Promise<{ ok: boolean }> {
+  return new Promise((done) => viewer.emit(SocketEvent.Subscribe, { pipelineId }, done));
 }
 
 export async function waitFor<T>(probe: () => Promise<T> | T, accept: (value: T) => boolean, timeoutMs = 15_000, label = 'condition'): Promise<T> {

@@ -1,9 +1,8 @@
 import { SocketEvent, type DataUpdated } from '@dash/domain';
 import { keySlot, RedisKeys } from '@dash/infra';
-import { Api, connectViewer, sendWebhook, startWeb, waitFor, type CreatedPipeline, type RunningWeb, type TestEnv, type Viewer } from '../support/harness';
+import { Api, connectViewer, sendWebhook, startWeb, subscribeTo, waitFor, type CreatedPipeline, type RunningWeb, type TestEnv, type Viewer } from '../support/harness';
 import { reconcile, runLoad, sleep, type LoadStats } from '../support/processes';
 import { clusterHealthy, kill9, masterOfKey, migrateSlot, restart, sentinelMasterPort, startTopologyStack, type RedisTopologies, type TopologyStack } from '../support/topologies';
-
 
 /**
  * 3,000 events streamed to one pipeline by 6 senders retrying what is refused; once 600 are
@@ -72,7 +71,7 @@ describe.each(['cluster', 'sentinel'] as const)('kill -9 of the Redis master (%s
     const updates: DataUpdated[][] = viewers.map(() => []);
     for (const [i, viewer] of viewers.entries()) {
       viewer.on(SocketEvent.DataUpdated, (update) => updates[i].push(update));
-      const ack = await new Promise<{ ok: boolean }>((done) => viewer.emit(SocketEvent.Subscribe, { pipelineId: pipeline.id }, done));
+      const ack = await subscribeTo(viewer, pipeline.id);
       expect(ack.ok).toBe(true);
     }
     const keys = new RedisKeys(env.name);

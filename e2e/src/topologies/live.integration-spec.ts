@@ -2,7 +2,7 @@ import type { INestMicroservice } from '@nestjs/common';
 import { SocketEvent, type AlertUpdated, type DataUpdated, type PipelineStats } from '@dash/domain';
 import { DASH_CONFIG, REDIS, RedisKeys, type DashConfig, type RedisClient } from '@dash/infra';
 import { LivePublisher } from '../../../apps/ingestor/src/live/live-publisher';
-import { Api, connectViewer, sendWebhook, startIngestor, startWeb, testEnv, waitFor, type CreatedPipeline, type RunningWeb, type TestEnv, type Viewer } from '../support/harness';
+import { Api, connectViewer, sendWebhook, startIngestor, startWeb, subscribeTo, testEnv, waitFor, type CreatedPipeline, type RunningWeb, type TestEnv, type Viewer } from '../support/harness';
 import { clusterHealthy, deleteClusterKeys, deleteSentinelKeys, kill9, masterOfKey, redisTopologies, restart, sentinelMasterPort, serverAt } from '../support/topologies';
 
 /**
@@ -60,7 +60,7 @@ describe.each<Topology>(['single', 'sentinel', 'cluster'])('live updates on %s R
     });
     for (const viewer of viewers) {
       for (const pipelineId of [pipeline.id, hooks.id]) {
-        const ack = await new Promise<{ ok: boolean }>((done) => viewer.emit(SocketEvent.Subscribe, { pipelineId }, done));
+        const ack = await subscribeTo(viewer, pipelineId);
         expect(ack.ok).toBe(true);
       }
     }

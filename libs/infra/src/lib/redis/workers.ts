@@ -33,7 +33,7 @@ export function createWorker<D, R>(queue: QueueName, handlers: Partial<Record<An
  * cluster whose master was killed (and came back as a replica) may never answer, and a stopping
  * ingestor would wait on it forever.
  */
-export const WORKER_CLOSE_TIMEOUT_MS = 15_000;
+const WORKER_CLOSE_TIMEOUT_MS = 15_000;
 
 function boundClose(worker: Worker, prefix: string, logger: Pick<Logger, 'warn'>): void {
   const close = worker.close.bind(worker);
