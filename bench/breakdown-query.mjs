@@ -11,8 +11,8 @@
 // every hour, per-minute rows for the first and last 3 hours of the range (the only minutes a
 // 30-day breakdown reads; the rows of other minutes sit outside the index range it scans). Per
 // value and hour ~14 events (1,000 values × 720 hours × 14 ≈ 10 M); per minute, 230 events over
-// ~206 distinct values (what 230 draws from 1,000 values give). Each bucket has the count row
-// and the row of one measure.
+// ~206 distinct values (what 230 draws from 1,000 values give). Each row holds its count and one
+// measure.
 import pg from 'pg';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -55,12 +55,12 @@ try {
   const to = new Date();
   const from = new Date(to.getTime() - 30 * 86_400_000);
   const seeded = Date.now();
-  // count per value and hour: 4..24 (≈14); each measure row: count, sum, min, max.
+  // count per value and hour: 4..24 (≈14); the measure data.n of every event: count, sum, min, max.
   const rows = (table, unit, start, end, valuesSql) => `
-    INSERT INTO ${table} (pipeline_id, dimension, bucket, value, measure, count, sum, min, max, skipped)
-    SELECT $1, 'data.v', b, 'v' || lpad(i::text, 4, '0'), m, c, CASE WHEN m = '' THEN NULL ELSE c * 50 END, CASE WHEN m = '' THEN NULL ELSE 1 END, CASE WHEN m = '' THEN NULL ELSE 99 END, 0
+    INSERT INTO ${table} (pipeline_id, dimension, bucket, value, count, measures, measure_counts, sums, mins, maxes, skipped)
+    SELECT $1, 'data.v', b, 'v' || lpad(i::text, 4, '0'), c, '{data.n}', ARRAY[c], ARRAY[c * 50], '{1}', '{99}', '{0}'
     FROM generate_series(date_trunc('${unit}', $2::timestamptz, 'UTC'), $3::timestamptz, interval '1 ${unit}') b
-      CROSS JOIN LATERAL (${valuesSql}) v(i, c) CROSS JOIN (VALUES (''), ('data.n')) AS ms(m)`;
+      CROSS JOIN LATERAL (${valuesSql}) v(i, c)`;
   const hourly = `SELECT i, 4 + (i * 7 + extract(epoch FROM b)::bigint / 3600) % 21 FROM generate_series(1, 1000) i`;
   await client.query(rows('dimension_rollup_1d', 'day', from, to, `SELECT i, 24 * (4 + i % 21) FROM generate_series(1, 1000) i`), [id, from, to]);
   await client.query(rows('dimension_rollup_1h', 'hour', from, to, hourly), [id, from, to]);
@@ -71,7 +71,7 @@ try {
   ])
     await client.query(rows('dimension_rollup_1m', 'minute', start, end, minutes), [id, start, end]);
   await client.query('VACUUM ANALYZE dimension_rollup_1d, dimension_rollup_1h, dimension_rollup_1m');
-  const counts = (await client.query(`SELECT (SELECT count(*) FROM dimension_rollup_1d) AS d, (SELECT count(*) FROM dimension_rollup_1h) AS h, (SELECT count(*) FROM dimension_rollup_1m) AS m, (SELECT sum(count) FROM dimension_rollup_1h WHERE measure = '') AS events`)).rows[0];
+  const counts = (await client.query(`SELECT (SELECT count(*) FROM dimension_rollup_1d) AS d, (SELECT count(*) FROM dimension_rollup_1h) AS h, (SELECT count(*) FROM dimension_rollup_1m) AS m, (SELECT sum(count) FROM dimension_rollup_1h) AS events`)).rows[0];
   process.stderr.write(`seeded in ${((Date.now() - seeded) / 1000).toFixed(1)} s: ${JSON.stringify(counts)}\n`);
 
   web = spawn(process.execPath, [resolve(distDir, 'apps/web/src/main.js')], { env, stdio: ['ignore', 'ignore', 'inherit'] });

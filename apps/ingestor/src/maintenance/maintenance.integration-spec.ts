@@ -52,7 +52,7 @@ describe.each(STORAGE_SERVERS)(`${MaintenanceService.name} on $server ($storageM
     const { rows } = await pool.query<{ row: string }>(
       `SELECT format('%s %s=%s %s: %s', t, dimension, value, to_char(date_trunc('day', bucket, 'UTC') AT TIME ZONE 'UTC', 'YYYY-MM-DD'), sum(count)) AS row FROM (
          SELECT '1m' AS t, * FROM dimension_rollup_1m UNION ALL SELECT '1h', * FROM dimension_rollup_1h UNION ALL SELECT '1d', * FROM dimension_rollup_1d
-       ) r WHERE pipeline_id = $1 AND measure = '' GROUP BY t, dimension, value, date_trunc('day', bucket, 'UTC') ORDER BY 1`,
+       ) r WHERE pipeline_id = $1 GROUP BY t, dimension, value, date_trunc('day', bucket, 'UTC') ORDER BY 1`,
       [pipelineId],
     );
     return rows.map((row) => row.row);

@@ -4,10 +4,13 @@ import { createTestDatabase, STORAGE_SERVERS, type TestDatabase } from '@dash/in
 import type { Pool } from 'pg';
 import { EventWriter } from './event-writer';
 
-/** The rollups as rows comparable with a GROUP BY over the events. */
+/** The rollups as rows comparable with a GROUP BY over the events: a row's count (measure ''), then one per measure it holds. */
 const ROLLUP_ROWS = (table: string) => `
-  SELECT dimension, bucket, value, measure, count::text, sum::text, min::text, max::text, skipped::text
-  FROM ${table} WHERE pipeline_id = $1 ORDER BY 1, 2, 3, 4`;
+  SELECT dimension, bucket, value, '' AS measure, count::text, NULL AS sum, NULL AS min, NULL AS max, '0' AS skipped FROM ${table} WHERE pipeline_id = $1
+  UNION ALL
+  SELECT r.dimension, r.bucket, r.value, m.measure, m.c::text, m.s::text, m.lo::text, m.hi::text, m.x::text
+  FROM ${table} r CROSS JOIN LATERAL unnest(r.measures, r.measure_counts, r.sums, r.mins, r.maxes, r.skipped) AS m(measure, c, s, lo, hi, x)
+  WHERE r.pipeline_id = $1 ORDER BY 1, 2, 3, 4`;
 
 /**
  * What the rollups must equal: a GROUP BY over the stored events (no dimension past its cap here),
@@ -138,7 +141,7 @@ describe.each(STORAGE_SERVERS)('dimension rollups kept by the writer on $server 
     const admitted = await rows(`SELECT count(*)::int AS n FROM dimension_values WHERE pipeline_id = $1 AND dimension = 'data.customer'`, id);
     expect(admitted[0].n).toBe(1000);
     const byValue = await rows(
-      `SELECT value, sum(count)::int AS n FROM dimension_rollup_1h WHERE pipeline_id = $1 AND dimension = 'data.customer' AND measure = '' GROUP BY value`,
+      `SELECT value, sum(count)::int AS n FROM dimension_rollup_1h WHERE pipeline_id = $1 AND dimension = 'data.customer' GROUP BY value`,
       id,
     );
     const total = byValue.reduce((sum, row) => sum + row.n, 0);
@@ -154,7 +157,7 @@ describe.each(STORAGE_SERVERS)('dimension rollups kept by the writer on $server 
     for (const row of named) expect(row.n).toBeLessThanOrEqual(stored.get(row.value) ?? 0);
     expect(byValue.find((row) => row.value === '(other)')?.n).toBe(2600 - named.reduce((sum, row) => sum + row.n, 0));
     // The same values in the minute rollup, hour by hour.
-    const minuteTotal = await rows(`SELECT sum(count)::int AS n FROM dimension_rollup_1m WHERE pipeline_id = $1 AND dimension = 'data.customer' AND measure = ''`, id);
+    const minuteTotal = await rows(`SELECT sum(count)::int AS n FROM dimension_rollup_1m WHERE pipeline_id = $1 AND dimension = 'data.customer'`, id);
     expect(minuteTotal[0].n).toBe(2600);
   });
 
@@ -188,7 +191,7 @@ describe.each(STORAGE_SERVERS)('dimension rollups kept by the writer on $server 
 
     // Removing the measure drops its rows; declaring it again backfills it afresh, not twice.
     await dimensions.declare(id, ['data.currency'], []);
-    expect(await rows(`SELECT 1 FROM dimension_rollup_1h WHERE pipeline_id = $1 AND measure = 'data.total'`, id)).toEqual([]);
+    expect(await rows(`SELECT 1 FROM dimension_rollup_1h WHERE pipeline_id = $1 AND 'data.total' = ANY (measures)`, id)).toEqual([]);
     await dimensions.declare(id, ['data.currency'], ['data.total']);
     expect(await dimensions.progress(id)).toMatchObject({ state: 'running', measures: ['data.total'], done: 0 });
     for (let job = await dimensions.nextBackfill(); job !== null; job = await dimensions.nextBackfill()) await dimensions.backfillStep(job, 500);

@@ -14,6 +14,7 @@ import { FieldCatalog1733356800024 } from './migrations/1733356800024-field-cata
 import { Dimensions1733356800025 } from './migrations/1733356800025-dimensions';
 import { AlertFlapping1765065600000 } from './migrations/1765065600000-alert-flapping';
 import { RollupFillfactor1765152000000 } from './migrations/1765152000000-rollup-fillfactor';
+import { MeasuresInRow1765238400000 } from './migrations/1765238400000-measures-in-row';
 
 const logger = new Logger('Database');
 
@@ -60,6 +61,7 @@ export function createDataSource(config: Pick<DashConfig, 'databaseUrl' | 'stora
       Dimensions1733356800025,
       AlertFlapping1765065600000,
       RollupFillfactor1765152000000,
+      MeasuresInRow1765238400000,
     ],
     migrationsTableName: 'dash_migrations',
     migrationsTransactionMode: 'each',

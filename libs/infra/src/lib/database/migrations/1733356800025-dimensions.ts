@@ -1,5 +1,36 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
+/** The first `dash_admit_dimension_values` (MeasuresInRow replaces it; its down restores this one). */
+export const ADMIT_DIMENSION_VALUES_SQL = `
+      CREATE FUNCTION dash_admit_dimension_values(pipelines uuid[], dimensions text[], hours timestamptz[], vals text[], cap int)
+      RETURNS TABLE (admitted_pipeline uuid, admitted_dimension text, admitted_hour timestamptz, admitted_value text)
+      LANGUAGE plpgsql AS $fn$
+      DECLARE
+        k record;
+        room int;
+      BEGIN
+        FOR k IN
+          SELECT c.pipeline_id, c.dimension, c.hour, array_agg(DISTINCT c.value) AS vals
+          FROM unnest(pipelines, dimensions, hours, vals) AS c(pipeline_id, dimension, hour, value)
+          GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+        LOOP
+          PERFORM pg_advisory_xact_lock(hashtextextended('dash_dimension_values/' || k.pipeline_id || '/' || k.dimension || '/' || k.hour, 0));
+          -- Each statement here takes a new snapshot: it sees the values of writers that held this lock before.
+          RETURN QUERY SELECT v.pipeline_id, v.dimension, v.hour, v.value FROM dimension_values v
+            WHERE v.pipeline_id = k.pipeline_id AND v.dimension = k.dimension AND v.hour = k.hour AND v.value = ANY (k.vals);
+          SELECT cap - count(*) INTO room FROM dimension_values v WHERE v.pipeline_id = k.pipeline_id AND v.dimension = k.dimension AND v.hour = k.hour;
+          IF room > 0 THEN
+            -- New values in text order: the same batch admits the same ones, whoever writes it.
+            RETURN QUERY INSERT INTO dimension_values AS v (pipeline_id, dimension, hour, value)
+              SELECT k.pipeline_id, k.dimension, k.hour, x.value FROM unnest(k.vals) AS x(value)
+              WHERE NOT EXISTS (SELECT 1 FROM dimension_values w WHERE w.pipeline_id = k.pipeline_id AND w.dimension = k.dimension AND w.hour = k.hour AND w.value = x.value)
+              ORDER BY x.value LIMIT room
+              RETURNING v.pipeline_id, v.dimension, v.hour, v.value;
+          END IF;
+        END LOOP;
+      END
+      $fn$`;
+
 /**
  * The gold layer by payload field (issue 24): a pipeline's declared dimensions and measures, and
  * the rollups the writer keeps of them in the same transaction as the events, in both storage
@@ -66,35 +97,7 @@ export class Dimensions1733356800025 implements MigrationInterface {
         finished_at timestamptz
       )`);
     await q.query(`CREATE INDEX dimension_backfills_pending ON dimension_backfills (id) WHERE finished_at IS NULL`);
-    await q.query(`
-      CREATE FUNCTION dash_admit_dimension_values(pipelines uuid[], dimensions text[], hours timestamptz[], vals text[], cap int)
-      RETURNS TABLE (admitted_pipeline uuid, admitted_dimension text, admitted_hour timestamptz, admitted_value text)
-      LANGUAGE plpgsql AS $fn$
-      DECLARE
-        k record;
-        room int;
-      BEGIN
-        FOR k IN
-          SELECT c.pipeline_id, c.dimension, c.hour, array_agg(DISTINCT c.value) AS vals
-          FROM unnest(pipelines, dimensions, hours, vals) AS c(pipeline_id, dimension, hour, value)
-          GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-        LOOP
-          PERFORM pg_advisory_xact_lock(hashtextextended('dash_dimension_values/' || k.pipeline_id || '/' || k.dimension || '/' || k.hour, 0));
-          -- Each statement here takes a new snapshot: it sees the values of writers that held this lock before.
-          RETURN QUERY SELECT v.pipeline_id, v.dimension, v.hour, v.value FROM dimension_values v
-            WHERE v.pipeline_id = k.pipeline_id AND v.dimension = k.dimension AND v.hour = k.hour AND v.value = ANY (k.vals);
-          SELECT cap - count(*) INTO room FROM dimension_values v WHERE v.pipeline_id = k.pipeline_id AND v.dimension = k.dimension AND v.hour = k.hour;
-          IF room > 0 THEN
-            -- New values in text order: the same batch admits the same ones, whoever writes it.
-            RETURN QUERY INSERT INTO dimension_values AS v (pipeline_id, dimension, hour, value)
-              SELECT k.pipeline_id, k.dimension, k.hour, x.value FROM unnest(k.vals) AS x(value)
-              WHERE NOT EXISTS (SELECT 1 FROM dimension_values w WHERE w.pipeline_id = k.pipeline_id AND w.dimension = k.dimension AND w.hour = k.hour AND w.value = x.value)
-              ORDER BY x.value LIMIT room
-              RETURNING v.pipeline_id, v.dimension, v.hour, v.value;
-          END IF;
-        END LOOP;
-      END
-      $fn$`);
+    await q.query(ADMIT_DIMENSION_VALUES_SQL);
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -52,6 +52,9 @@ class Params {
   }
 }
 
+/** The measure columns of a read without a measure. */
+const NO_MEASURE = 'NULL::bigint AS m_count, NULL::numeric AS m_sum, NULL::numeric AS m_min, NULL::numeric AS m_max, NULL::bigint AS m_skipped';
+
 const UNITS = [
   { table: 'dimension_rollup_1d', ms: 24 * HOUR_MS },
   { table: 'dimension_rollup_1h', ms: HOUR_MS },
@@ -59,14 +62,19 @@ const UNITS = [
 ];
 
 /**
- * Rows of (value, bucket, measure, count, sum, min, max, skipped) for a dimension over the minutes
+ * Rows of (value, bucket, count, m_count, m_sum, m_min, m_max, m_skipped: the measure's, NULL
+ * without one) for a dimension over the minutes
  * that start in [from, to), from the rollups: whole days from the daily table, the whole hours
  * around them from the hourly one, the minutes at the edges from the per-minute one. `largestMs`:
  * the largest rollup bucket the caller may bin (a grouped series of 5-minute buckets reads minutes).
  */
 function rollupRows(params: Params, pipelineId: string, range: RollupRange, largestMs = 24 * HOUR_MS): string {
   const [pipeline, dimension] = [params.add(pipelineId), params.add(range.by)];
-  const measures = params.add(range.measure === undefined ? [''] : ['', range.measure]);
+  // The measure's entries, at its position in a row's measures; without a measure the arrays are not read at all.
+  const position = range.measure === undefined ? null : `array_position(measures, ${params.add(range.measure)}::text)`;
+  const measured = position === null
+    ? NO_MEASURE
+    : `measure_counts[${position}] AS m_count, sums[${position}] AS m_sum, mins[${position}] AS m_min, maxes[${position}] AS m_max, skipped[${position}] AS m_skipped`;
   const parts: string[] = [];
   // Each unit covers [start, end) minus what the larger units before it covered.
   let covered: [number, number] | null = null;
@@ -77,13 +85,12 @@ function rollupRows(params: Params, pipelineId: string, range: RollupRange, larg
     if (end > start) {
       const outside = covered === null ? '' : ` AND NOT (bucket >= ${params.add(new Date(covered[0]))} AND bucket < ${params.add(new Date(covered[1]))})`;
       parts.push(`
-        SELECT value, bucket, measure, count, sum, min, max, skipped FROM ${unit.table}
-        WHERE pipeline_id = ${pipeline} AND dimension = ${dimension} AND measure = ANY (${measures}::text[])
+        SELECT value, bucket, count, ${measured} FROM ${unit.table} WHERE pipeline_id = ${pipeline} AND dimension = ${dimension}
           AND bucket >= ${params.add(new Date(start))} AND bucket < ${params.add(new Date(end))}${outside}`);
       covered = covered === null ? [start, end] : [Math.min(covered[0], start), Math.max(covered[1], end)];
     }
   }
-  return parts.length > 0 ? parts.join(' UNION ALL ') : `SELECT NULL::text AS value, NULL::timestamptz AS bucket, NULL::text AS measure, 0::bigint AS count, NULL::numeric AS sum, NULL::numeric AS min, NULL::numeric AS max, 0::bigint AS skipped WHERE false`;
+  return parts.length > 0 ? parts.join(' UNION ALL ') : `SELECT NULL::text AS value, NULL::timestamptz AS bucket, 0::bigint AS count, ${NO_MEASURE} WHERE false`;
 }
 
 /** The text a dimension has in an event, as the rollups take it (at most 200 characters; NULL when missing or null). */
@@ -107,19 +114,17 @@ function filteredRows(params: Params, pipelineId: string, range: RollupRange, wh
       FROM events WHERE pipeline_id = ${params.add(pipelineId)}
         AND occurred_at >= ${params.add(ceilMinute(range.from))} AND occurred_at < ${params.add(ceilMinute(range.to))}${filters.map((condition) => ` AND ${condition}`).join('')}
     ) f`;
-  return `
-    SELECT value, bucket, '' AS measure, count(*) AS count, NULL::numeric AS sum, NULL::numeric AS min, NULL::numeric AS max, 0::bigint AS skipped FROM ${events} GROUP BY 1, 2
-    ${measure === null ? '' : `UNION ALL SELECT value, bucket, ${params.add(range.measure)}::text, count(num), sum(num), min(num), max(num), count(*) FILTER (WHERE skip) FROM ${events} GROUP BY 1, 2`}`;
+  const measured = measure === null
+    ? NO_MEASURE
+    : 'count(num) AS m_count, sum(num) AS m_sum, min(num) AS m_min, max(num) AS m_max, count(*) FILTER (WHERE skip) AS m_skipped';
+  return `SELECT value, bucket, count(*) AS count, ${measured} FROM ${events} GROUP BY 1, 2`;
 }
 
 // A minute counts when it starts in [from, to): its events are those from the first minute start at or after `from`.
 const ceilMinute = (time: Date) => new Date(Math.ceil(time.getTime() / 60_000) * 60_000);
 
-// The measure's columns of a set of rows (`measure`: its placeholder, NULL for none).
-const measureColumns = (measure: string) => `
-  sum(count) FILTER (WHERE measure = ${measure}) AS m_count, sum(sum) FILTER (WHERE measure = ${measure}) AS m_sum,
-  min(min) FILTER (WHERE measure = ${measure}) AS m_min, max(max) FILTER (WHERE measure = ${measure}) AS m_max,
-  sum(skipped) FILTER (WHERE measure = ${measure}) AS m_skipped`;
+// The measure's columns of a set of rows.
+const MEASURE_TOTALS = 'sum(m_count) AS m_count, sum(m_sum) AS m_sum, min(m_min) AS m_min, max(m_max) AS m_max, sum(m_skipped) AS m_skipped';
 
 /** Reads of the gold layer by dimension (the rollups the writer keeps; see events.sql.ts). */
 @Injectable()
@@ -130,7 +135,7 @@ export class BreakdownsRepository {
   async eventsInRange(pipelineId: string, range: Pick<RollupRange, 'from' | 'to'>): Promise<number> {
     const params = new Params();
     const rows = rollupRows(params, pipelineId, { by: 'type', from: range.from, to: range.to, limit: 0 });
-    const { rows: [row] } = await this.pool.query<{ n: string | null }>(`SELECT sum(count) AS n FROM (${rows}) r WHERE measure = ''`, params.values);
+    const { rows: [row] } = await this.pool.query<{ n: string | null }>(`SELECT sum(count) AS n FROM (${rows}) r`, params.values);
     return Number(row?.n ?? 0);
   }
 
@@ -142,10 +147,10 @@ export class BreakdownsRepository {
   async breakdown(pipelineId: string, range: RollupRange): Promise<BreakdownRow[]> {
     const params = new Params();
     const source = this.source(params, pipelineId, range);
-    const [measure, limit] = [params.add(range.measure ?? null), params.add(range.limit)];
+    const limit = params.add(range.limit);
     const { rows } = await this.pool.query<SummaryColumns & { value: string; count: string; rest: boolean }>(
       `WITH grouped AS (
-         SELECT value, sum(count) FILTER (WHERE measure = '') AS count, ${measureColumns(`${measure}::text`)}
+         SELECT value, sum(count) AS count, ${MEASURE_TOTALS}
          FROM (${source}) r GROUP BY value
        ), ranked AS (
          SELECT *, row_number() OVER (ORDER BY count DESC, value) AS rank FROM grouped WHERE value <> '(other)'
@@ -168,13 +173,13 @@ export class BreakdownsRepository {
   async grouped(pipelineId: string, range: RollupRange & { interval: string; bucketMs: number }): Promise<GroupedRow[]> {
     const params = new Params();
     const source = this.source(params, pipelineId, range, range.bucketMs);
-    const [measure, limit, interval] = [params.add(range.measure ?? null), params.add(range.limit), params.add(range.interval)];
+    const [limit, interval] = [params.add(range.limit), params.add(range.interval)];
     const { rows } = await this.pool.query<SummaryColumns & { value: string; t: Date; count: string }>(
       `WITH r AS MATERIALIZED (${source}), top AS (
-         SELECT value FROM r WHERE measure = '' AND value <> '(other)' GROUP BY value ORDER BY sum(count) DESC, value LIMIT ${limit}
+         SELECT value FROM r WHERE value <> '(other)' GROUP BY value ORDER BY sum(count) DESC, value LIMIT ${limit}
        )
        SELECT CASE WHEN value IN (SELECT value FROM top) THEN value ELSE '(other)' END AS value,
-         date_bin(${interval}::interval, bucket, TIMESTAMPTZ 'epoch') AS t, sum(count) FILTER (WHERE measure = '') AS count, ${measureColumns(`${measure}::text`)}
+         date_bin(${interval}::interval, bucket, TIMESTAMPTZ 'epoch') AS t, sum(count) AS count, ${MEASURE_TOTALS}
        FROM r GROUP BY 1, 2`,
       params.values,
     );

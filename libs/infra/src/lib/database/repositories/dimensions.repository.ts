@@ -46,6 +46,11 @@ const STEP_SQL = `
   RETURNING b.finished_at IS NOT NULL AS finished`;
 
 /** Declared dimensions and measures, and the backfill of those declared after events were stored. */
+/** A dimension rollup's measure columns, aligned with its `measures` (see the MeasuresInRow migration). */
+const MEASURE_COLUMNS = ['measure_counts', 'sums', 'mins', 'maxes', 'skipped', 'measures'];
+/** A SET clause that keeps a measure column's entries of the measures not in $2. */
+const withoutMeasures = (column: string) => `${column} = ARRAY(SELECT ${column}[i] FROM generate_subscripts(measures, 1) AS i WHERE measures[i] <> ALL ($2::text[]) ORDER BY i)`;
+
 @Injectable()
 export class DimensionsRepository {
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
@@ -76,7 +81,8 @@ export class DimensionsRepository {
       await client.query('UPDATE pipelines SET dimensions = $2, measures = $3, updated_at = now() WHERE id = $1', [pipelineId, dimensions, measures]);
       if (removedDimensions.length > 0 || removedMeasures.length > 0) {
         for (const table of ['dimension_rollup_1m', 'dimension_rollup_1h', 'dimension_rollup_1d']) {
-          await client.query(`DELETE FROM ${table} WHERE pipeline_id = $1 AND (dimension = ANY ($2) OR measure = ANY ($3))`, [pipelineId, removedDimensions, removedMeasures]);
+          await client.query(`DELETE FROM ${table} WHERE pipeline_id = $1 AND dimension = ANY ($2)`, [pipelineId, removedDimensions]);
+          await client.query(`UPDATE ${table} SET ${MEASURE_COLUMNS.map(withoutMeasures).join(', ')} WHERE pipeline_id = $1 AND measures && $2::text[]`, [pipelineId, removedMeasures]);
         }
         await client.query('DELETE FROM dimension_values WHERE pipeline_id = $1 AND dimension = ANY ($2)', [pipelineId, removedDimensions]);
         await client.query(

@@ -30,19 +30,46 @@ export const MAX_DIMENSION_VALUES_PER_HOUR = 1000;
 /** A dimension's value is the text at its path, cut to this many characters. */
 export const MAX_DIMENSION_VALUE_LENGTH = 200;
 
-/** Adds rollup rows to a table, in key order (two writers never lock rows in opposite orders). */
+/** A row's measures merged position by position when both rows name the same ones: as many as a pipeline may declare. */
+const MEASURE_POSITIONS = 8;
+
+/**
+ * One measure column of an upsert: position by position, into an array of the row's length, when
+ * both rows name the same measures (sorted), else by name (`dash_merge_measures`).
+ */
+function mergedMeasures(column: string, op: 'sum' | 'min' | 'max'): string {
+  const merged = (i: number) => {
+    const [a, b] = [`r.${column}[${i}]`, `excluded.${column}[${i}]`];
+    return op === 'min' ? `least(${a}, ${b})` : op === 'max' ? `greatest(${a}, ${b})` : `coalesce(${a} + ${b}, ${a}, ${b})`;
+  };
+  const lengths = Array.from({ length: MEASURE_POSITIONS }, (_, n) => `WHEN ${n + 1} THEN ARRAY[${Array.from({ length: n + 1 }, (_, i) => merged(i + 1)).join(', ')}]`);
+  return `${column} = CASE WHEN r.measures <> excluded.measures THEN dash_merge_measures('${op}', r.measures, r.${column}, excluded.measures, excluded.${column})
+        ELSE CASE cardinality(r.measures) WHEN 0 THEN r.${column} ${lengths.join(' ')}
+        ELSE dash_merge_measures('${op}', r.measures, r.${column}, excluded.measures, excluded.${column}) END END`;
+}
+
+/**
+ * Adds rollup rows to a table, in key order (two writers never lock rows in opposite orders).
+ * `source` holds per (pipeline, dimension, value, bucket) and measure (NULL where none is kept) the
+ * events counted (`n`) and the measure's numbers: one row of the table each, its measures sorted.
+ */
 function dimensionRollup(table: string, source: string): string {
+  // Aggregated in the order of the sorted input: an ORDER BY in each aggregate would sort every group six times.
+  const list = (column: string) => `coalesce(array_agg(${column}) FILTER (WHERE measure IS NOT NULL), '{}')`;
   return `
   , ${table}_delta AS (
-    INSERT INTO ${table} AS r (pipeline_id, dimension, bucket, value, measure, count, sum, min, max, skipped)
-    SELECT pipeline_id, dimension, bucket, value, measure, count, sum, min, max, skipped FROM ${source} g
-    ORDER BY pipeline_id, dimension, bucket, value, measure
-    ON CONFLICT (pipeline_id, dimension, bucket, value, measure) DO UPDATE SET
+    INSERT INTO ${table} AS r (pipeline_id, dimension, bucket, value, count, measures, measure_counts, sums, mins, maxes, skipped)
+    SELECT pipeline_id, dimension, bucket, value, max(n), ${list('measure')}, ${list('c')}, ${list('s')}, ${list('lo')}, ${list('hi')}, ${list('x')}
+    FROM (SELECT * FROM ${source} g ORDER BY pipeline_id, dimension, bucket, value, measure) g GROUP BY pipeline_id, dimension, bucket, value
+    ORDER BY pipeline_id, dimension, bucket, value
+    ON CONFLICT (pipeline_id, dimension, bucket, value) DO UPDATE SET
       count = r.count + excluded.count,
-      sum = CASE WHEN r.sum IS NULL THEN excluded.sum WHEN excluded.sum IS NULL THEN r.sum ELSE r.sum + excluded.sum END,
-      min = least(r.min, excluded.min),
-      max = greatest(r.max, excluded.max),
-      skipped = r.skipped + excluded.skipped
+      measures = CASE WHEN r.measures = excluded.measures THEN r.measures ELSE dash_measure_names(r.measures, excluded.measures) END,
+      ${mergedMeasures('measure_counts', 'sum')},
+      ${mergedMeasures('sums', 'sum')},
+      ${mergedMeasures('mins', 'min')},
+      ${mergedMeasures('maxes', 'max')},
+      ${mergedMeasures('skipped', 'sum')}
   )`;
 }
 
@@ -96,24 +123,25 @@ export function dimensionRollupsSql(events: string, plan: string, groups: string
       CASE WHEN g.raw IS NULL THEN '(none)' WHEN a.admitted_value IS NOT NULL THEN g.raw ELSE '(other)' END AS value
     FROM grouped g LEFT JOIN admitted a ON a.admitted_pipeline = g.pipeline_id AND a.admitted_dimension = g.dimension
       AND a.admitted_hour = g.hour AND a.admitted_value = g.raw
-  ), minute_rollup AS MATERIALIZED (
-    -- measure '' is the row of events counted; each measure path has its own row.
-    SELECT pipeline_id, dimension, value, bucket, '' AS measure, count(*) AS count, NULL::numeric AS sum, NULL::numeric AS min, NULL::numeric AS max, 0::bigint AS skipped
-    FROM valued WHERE counts GROUP BY 1, 2, 3, 4
+  ), minute_measures AS MATERIALIZED (
+    -- Per (pipeline, dimension, value, minute) and measure (NULL for a pipeline that keeps none):
+    -- the events counted, the measure's numbers, their sum, min and max, and the values skipped.
+    SELECT v.pipeline_id, v.dimension, v.value, v.bucket, w.measure, count(*) FILTER (WHERE v.counts) AS n,
+      count(m.num) AS c, sum(m.num) AS s, min(m.num) AS lo, max(m.num) AS hi, count(*) FILTER (WHERE m.skip) AS x
+    FROM valued v LEFT JOIN LATERAL unnest(v.measures) AS w(measure) ON true LEFT JOIN measured m ON m.seq = v.seq AND m.measure = w.measure
+    GROUP BY 1, 2, 3, 4, 5
     UNION ALL
-    SELECT v.pipeline_id, v.dimension, v.value, v.bucket, m.measure, count(m.num), sum(m.num), min(m.num), max(m.num), count(*) FILTER (WHERE m.skip)
-    FROM valued v CROSS JOIN LATERAL unnest(v.measures) AS w(measure) JOIN measured m ON m.seq = v.seq AND m.measure = w.measure GROUP BY 1, 2, 3, 4, 5
-    UNION ALL
-    SELECT pipeline_id, dimension, value, bucket, '', sum(count)::bigint, NULL, NULL, NULL, 0 FROM grouped_valued GROUP BY 1, 2, 3, 4
-    UNION ALL
-    SELECT g.pipeline_id, g.dimension, g.value, g.bucket, m.k, sum(m.c)::bigint, sum(m.s::numeric), min(m.lo::numeric), max(m.hi::numeric), sum(m.x)::bigint
-    FROM grouped_valued g CROSS JOIN LATERAL jsonb_to_recordset(g.m) AS m(k text, c bigint, s text, lo text, hi text, x bigint) GROUP BY 1, 2, 3, 4, 5
-  ), hour_rollup AS MATERIALIZED (
-    SELECT pipeline_id, dimension, value, date_bin('1 hour', bucket, timestamptz 'epoch') AS bucket, measure, sum(count)::bigint AS count, sum(sum) AS sum, min(min) AS min, max(max) AS max, sum(skipped)::bigint AS skipped
-    FROM minute_rollup GROUP BY 1, 2, 3, 4, 5
-  )${dimensionRollup('dimension_rollup_1m', 'minute_rollup')}${dimensionRollup('dimension_rollup_1h', 'hour_rollup')}${dimensionRollup('dimension_rollup_1d', `(
-      SELECT pipeline_id, dimension, value, date_bin('1 day', bucket, timestamptz 'epoch') AS bucket, measure, sum(count)::bigint AS count, sum(sum) AS sum, min(min) AS min, max(max) AS max, sum(skipped)::bigint AS skipped
-      FROM hour_rollup GROUP BY 1, 2, 3, 4, 5)`)}`;
+    SELECT g.pipeline_id, g.dimension, g.value, g.bucket, m.k, sum(g.count)::bigint, sum(m.c)::bigint, sum(m.s::numeric), min(m.lo::numeric), max(m.hi::numeric), sum(m.x)::bigint
+    FROM grouped_valued g LEFT JOIN LATERAL jsonb_to_recordset(g.m) AS m(k text, c bigint, s text, lo text, hi text, x bigint) ON true
+    GROUP BY 1, 2, 3, 4, 5
+  ), hour_measures AS MATERIALIZED (
+    SELECT pipeline_id, dimension, value, date_bin('1 hour', bucket, timestamptz 'epoch') AS bucket, measure,
+      sum(n)::bigint AS n, sum(c)::bigint AS c, sum(s) AS s, min(lo) AS lo, max(hi) AS hi, sum(x)::bigint AS x
+    FROM minute_measures GROUP BY 1, 2, 3, 4, 5
+  )${dimensionRollup('dimension_rollup_1m', 'minute_measures')}${dimensionRollup('dimension_rollup_1h', 'hour_measures')}${dimensionRollup('dimension_rollup_1d', `(
+      SELECT pipeline_id, dimension, value, date_bin('1 day', bucket, timestamptz 'epoch') AS bucket, measure,
+        sum(n)::bigint AS n, sum(c)::bigint AS c, sum(s) AS s, min(lo) AS lo, max(hi) AS hi, sum(x)::bigint AS x
+      FROM hour_measures GROUP BY 1, 2, 3, 4, 5)`)}`;
 }
 
 // Only pipelines with declared dimensions or measures do any of this work; for the others the
