@@ -203,6 +203,34 @@ describe.each(STORAGE_SERVERS)('dimension rollups kept by the writer on $server 
     expect(await rows(ROLLUP_ROWS('dimension_rollup_1h'), id)).toEqual(before);
   });
 
+  it('takes declarations that add and remove paths while backfill steps run, without a deadlock, and ends on the GROUP BY', async () => {
+    const id = await pipeline([], []);
+    const dimensions = new DimensionsRepository(pool);
+    const payload = (i: number) => ({ data: { currency: ['EUR', 'USD', 'GBP'][i % 3], customer: `cus_${i % 40}`, total: i } });
+    for (let from = 0; from < 3000; from += 500) await writer.write(Array.from({ length: 500 }, (_, k) => event(id, `d${from + k}`, (from + k) % 60, payload(from + k))));
+    // One step after another, as an ingestor runs them, while the paths are declared and taken back 12 times.
+    let declaring = true;
+    let steps = 0;
+    const stepping = (async () => {
+      while (declaring) {
+        const job = await dimensions.nextBackfill();
+        if (job !== null && (await dimensions.backfillStep(job, 150)) !== null) steps += 1;
+      }
+    })();
+    for (let round = 0; round < 12; round++) {
+      expect(await dimensions.declare(id, ['data.currency', 'data.customer'], ['data.total'])).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 15));
+      expect(await dimensions.declare(id, round % 2 === 0 ? [] : ['data.currency'], [])).toBe(true);
+    }
+    declaring = false;
+    await stepping;
+    expect(steps).toBeGreaterThan(0);
+    await dimensions.declare(id, ['data.currency'], ['data.total']);
+    for (let job = await dimensions.nextBackfill(); job !== null; job = await dimensions.nextBackfill()) await dimensions.backfillStep(job, 1000);
+    expect(await rows(ROLLUP_ROWS('dimension_rollup_1m'), id)).toEqual(await rows(GROUP_BY('minute'), id));
+    expect(await rows(ROLLUP_ROWS('dimension_rollup_1d'), id)).toEqual(await rows(GROUP_BY('day'), id));
+  });
+
   it('splits events exactly between the backfill and the writers when the declaration lands while batches are being written', async () => {
     const id = await pipeline([], []);
     const dimensions = new DimensionsRepository(pool);

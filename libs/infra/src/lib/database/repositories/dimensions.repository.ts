@@ -20,8 +20,15 @@ const rolledUp = (dimensions: readonly string[], measures: readonly string[]) =>
  * in the same transaction, so a step interrupted anywhere is done again whole, never twice.
  */
 const STEP_SQL = `
-  WITH job AS MATERIALIZED (
-    SELECT * FROM dimension_backfills WHERE id = $1 AND finished_at IS NULL FOR UPDATE SKIP LOCKED
+  WITH pipeline AS MATERIALIZED (
+    -- The pipeline's row first, FOR SHARE as a batch holds it: a declaration (which locks it FOR
+    -- UPDATE, then the rollups and the job) falls between two steps. Taking the job's row first
+    -- deadlocked with one: the step's new rollup rows wait on the pipeline's row (their foreign
+    -- key) while the declaration waits on the step's rollup rows.
+    SELECT p.id FROM pipelines p WHERE p.id = (SELECT pipeline_id FROM dimension_backfills WHERE id = $1) FOR SHARE
+  ), job AS MATERIALIZED (
+    -- Read after the pipeline's lock: a declaration that committed meanwhile is seen here.
+    SELECT b.* FROM dimension_backfills b JOIN pipeline p ON p.id = b.pipeline_id WHERE b.id = $1 AND b.finished_at IS NULL FOR UPDATE OF b SKIP LOCKED
   ), scanned AS MATERIALIZED (
     SELECT e.seq, e.pipeline_id, e.type, e.occurred_at, e.payload FROM events e, job j
     WHERE e.pipeline_id = j.pipeline_id AND (e.occurred_at, e.seq) > (j.cursor_at, j.cursor_seq)
