@@ -99,6 +99,11 @@ export class DimensionsRepository {
            WHERE pipeline_id = $1 AND finished_at IS NULL`,
           [pipelineId, removedDimensions, removedMeasures],
         );
+        // A job left with nothing to add ends here instead of walking the events for nothing.
+        await client.query(
+          `UPDATE dimension_backfills SET finished_at = now() WHERE pipeline_id = $1 AND finished_at IS NULL AND cardinality(dimensions) = 0 AND cardinality(measures) = 0`,
+          [pipelineId],
+        );
       }
       if (addedDimensions.length > 0 || addedMeasures.length > 0) {
         await client.query(
