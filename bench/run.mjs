@@ -6,7 +6,7 @@
 //   npm run bench                          full run (about 4 minutes)
 //   node bench/run.mjs --smoke --out f.json  every scenario briefly, no timing targets
 //   BENCH_CPU_PROF=/tmp/prof npm run bench  also writes .cpuprofile files of web and ingestor
-//   BENCH_ONLY=intake,fanout npm run bench  a subset (intake,batched,write,freshness,fanout,alerts; also breakdown and writecost, not in the default run)
+//   BENCH_ONLY=intake,fanout npm run bench  a subset (intake,batched,write,freshness,fanout,alerts; also breakdown, writecost and backfill, not in the default run)
 // The write scenario also runs on a TimescaleDB hypertable (BENCH_TIMESCALE_URL, by default the
 // server ../shared/scripts/timescaledb.sh runs on 5433), beside the native partitions.
 // See docs/performance.md.
@@ -790,13 +790,77 @@ async function writeCostScenario() {
   await hyperClient.end();
   try {
     for (const [mode, url] of [['native', databaseUrl], ['timescale', hypertableUrl]]) {
-      const run = spawnSync(process.execPath, [join(root, 'bench/write-dimension-cpu.mjs'), distCopy, url, '1000', String(smoke ? 3 : 30)], { encoding: 'utf8' });
+      const run = spawnSync(process.execPath, [join(root, 'bench/write-dimension-cpu.mjs'), distCopy, url, '1000', String(smoke ? 3 : 100)], { encoding: 'utf8' });
       if (run.status !== 0) throw new Error(`write-dimension-cpu.mjs (${mode}): ${run.stderr}`);
       results.writeCost[mode] = JSON.parse(run.stdout.trim().split('\n').at(-1));
       log(`write cost ${mode}: ${results.writeCost[mode].cpuRatio}× PostgreSQL CPU per event (4 dimensions + 2 measures against 0)`);
     }
   } finally {
     await startIngestor();
+  }
+}
+
+/**
+ * Intake while a backfill runs (issue 24: "intake stays within noise while it runs"). One pipeline
+ * takes saturating intake (as `intake.dash`); another holds BENCH_BACKFILL_EVENTS stored events
+ * (seeded in SQL, order payloads) and gets 4 dimensions (4, 1, 97 and 3 values) and 2 measures
+ * declared at the start of each backfill phase, so the ingestors walk those events in bounded
+ * steps meanwhile; the declaration is removed after it (its job ends). Phases without and with a
+ * backfill alternate, BENCH_BACKFILL_ROUNDS each. Runs only when named in BENCH_ONLY.
+ */
+async function backfillScenario() {
+  const seeded = num('BENCH_BACKFILL_EVENTS', smoke ? 5_000 : 300_000);
+  const rounds = num('BENCH_BACKFILL_ROUNDS', smoke ? 1 : 3);
+  const seconds = num('BENCH_BACKFILL_DURATION', smoke ? 1 : 10);
+  const pipeline = await createPipeline('intake-during-backfill');
+  const stored = await createPipeline('backfilled');
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    // Within the last hour (a partition that exists in either storage mode).
+    await client.query(
+      `INSERT INTO events (pipeline_id, event_id, type, occurred_at, received_at, payload)
+       SELECT $1, 'bf_' || i, 'order.created', now() - (i % 3600) * interval '1 second', now(),
+         jsonb_build_object('data', jsonb_build_object('object', jsonb_build_object(
+           'amount', 100 + i % 9000, 'currency', (ARRAY['usd', 'eur', 'gbp', 'jpy'])[1 + i % 4], 'customer', jsonb_build_object('id', 'cus_' || i % 5000, 'country', 'DE'),
+           'items', jsonb_build_array(jsonb_build_object('sku', 'sku_' || i % 97, 'quantity', 1 + i % 3, 'price', 100 + i % 50)))))
+       FROM generate_series(1, $2::int) i`,
+      [stored.id, seeded],
+    );
+    await client.query('ANALYZE events');
+  } finally {
+    await client.end();
+  }
+  const declaration = {
+    dimensions: ['data.object.currency', 'data.object.customer.country', 'data.object.items.0.sku', 'data.object.items.0.quantity'],
+    measures: ['data.object.amount', 'data.object.items.0.price'],
+  };
+  const progress = async () => (await api('GET', `/api/pipelines/${stored.id}`)).backfill;
+  const path = `/webhooks/${pipeline.id}`;
+  const count = Math.ceil(seconds * settings.poolRate);
+  results.backfill = { seededEvents: seeded, phases: [] };
+  for (let pass = 0; pass < rounds; pass++) {
+    for (const side of pass % 2 === 0 ? ['none', 'backfill'] : ['backfill', 'none']) {
+      const key = `backfill.${side}.${pass}`;
+      const items = pool(key, pipeline.signingSecret, count);
+      if (side === 'backfill') await api('PATCH', `/api/pipelines/${stored.id}`, declaration);
+      const before = side === 'backfill' ? await progress() : null;
+      const run = await phase(key, () => dashLoad(pipeline.id, { path, pool: items, seconds }));
+      const after = side === 'backfill' ? await progress() : null;
+      if (side === 'backfill') await api('PATCH', `/api/pipelines/${stored.id}`, { dimensions: [], measures: [] });
+      const cpu = phases[key].cpuPercentOfOneCore;
+      results.backfill.phases.push({
+        side,
+        pass,
+        requestsPerSecond: round(run.requestsPerSecond),
+        latencyMs: run.latencyMs,
+        non2xx: run.non2xx,
+        webCpuPer2xx: round(cpuPerUnit(cpu, phases[key].seconds, run.accepted, ['web']), 1),
+        stackCpuPer2xx: round(cpuPerUnit(cpu, phases[key].seconds, run.accepted, ['web', 'ingestor', 'postgres', 'redis']), 1),
+        ...(side === 'backfill' ? { backfilledEvents: (after?.done ?? 0) - (before?.done ?? 0), backfillStillRunning: after?.state === 'running' } : {}),
+      });
+      log(`${key}: ${JSON.stringify(results.backfill.phases.at(-1))}`);
+    }
   }
 }
 
@@ -1101,7 +1165,7 @@ async function main() {
 
   // Alerts: bench/alerts.mjs, in a database of its own (the running ingestor must not evaluate its rules).
   const alertsScenario = async () => void (results.alerts = await alertsBench({ pgAdminUrl: PG_ADMIN_URL, dist: distCopy, rounds: smoke ? 3 : 20, log }));
-  const scenarios = { intake: intakeScenarios, batched: batchedScenarios, write: writeScenarios, freshness: freshnessScenarios, fanout: fanoutScenarios, alerts: alertsScenario, breakdown: breakdownScenarios, writecost: writeCostScenario };
+  const scenarios = { intake: intakeScenarios, batched: batchedScenarios, write: writeScenarios, freshness: freshnessScenarios, fanout: fanoutScenarios, alerts: alertsScenario, breakdown: breakdownScenarios, writecost: writeCostScenario, backfill: backfillScenario };
   for (const [key, run] of Object.entries(scenarios)) {
     if (!settings.only.includes(key)) continue;
     await run();
