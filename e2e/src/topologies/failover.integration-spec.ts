@@ -25,6 +25,15 @@ async function streamThrough<T>(webs: RunningWeb[], pipeline: CreatedPipeline, f
   return { stats, faulted };
 }
 
+/** A new pipeline whose ingest partition's master is not `victim` (pipelines are routed by id). */
+async function pipelineOnAnotherMaster(api: Api, keys: RedisKeys, victim: number, topologies: RedisTopologies): Promise<CreatedPipeline> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const candidate = await api.createPipeline({ name: `beside-${attempt}` });
+    if ((await masterOfKey(topologies, keys.ingestBull(keys.partitionOf(candidate.id)))) !== victim) return candidate;
+  }
+  throw new Error('no pipeline routed to another master in 20 tries');
+}
+
 /** Every acknowledged event stored once, none lost; senders saw only 202 and 503 (with Retry-After). */
 async function expectReconciled(env: TestEnv, pipelineId: string, stats: LoadStats, label: string) {
   const result = await reconcile(env, pipelineId, stats, label, 90_000);
@@ -41,7 +50,8 @@ async function expectReconciled(env: TestEnv, pipelineId: string, stats: LoadSta
  * event; the replica takes over, the killed master comes back as its replica, and intake resumes
  * by itself. Senders, spread over two web nodes, see only 202 and 503 (with Retry-After) and retry
  * the 503s; a viewer on each web node, subscribed before the kill, gets the pipeline's updates
- * during the stream and its final count afterwards.
+ * during the stream and its final count afterwards. On the cluster, webhooks of a pipeline whose
+ * partition is on another master are all taken (202) while the failover runs.
  */
 describe.each(['cluster', 'sentinel'] as const)('kill -9 of the Redis master (%s, REDIS_ACK_REPLICAS=1)', (topology) => {
   let topologies: RedisTopologies;
@@ -65,7 +75,7 @@ describe.each(['cluster', 'sentinel'] as const)('kill -9 of the Redis master (%s
     await stack?.close();
   });
 
-  it('loses no acknowledged event and stores none twice, intake resumes without a restart, and live updates reach both web nodes', async () => {
+  it('loses no acknowledged event and stores none twice, intake resumes without a restart, other partitions keep flowing, and live updates reach both web nodes', async () => {
     const pipeline = await api.createPipeline({ name: `failover-${topology}` });
     viewers = await Promise.all([web, second].map((node) => connectViewer(node.url, env.env.DASH_ADMIN_TOKEN)));
     const updates: DataUpdated[][] = viewers.map(() => []);
@@ -79,7 +89,19 @@ describe.each(['cluster', 'sentinel'] as const)('kill -9 of the Redis master (%s
     // The master holding this pipeline's partition: the busy one.
     const victim = topology === 'cluster' ? await masterOfKey(topologies, partitionKey) : await sentinelMasterPort(topologies);
 
+    // On the cluster, a pipeline whose partition lives on another master: its webhooks, sent one
+    // after another from the kill until the cluster is whole again, are all taken (202).
+    const bystander = topology === 'cluster' ? await pipelineOnAnotherMaster(api, keys, victim, topologies) : null;
+    let failingOver = false;
+    const bystanderStatuses: number[] = [];
+    const sendBeside = async () => {
+      for (let i = 0; failingOver; i++) bystanderStatuses.push((await sendWebhook(web.url, bystander as CreatedPipeline, { type: 'beside.failover', i }, { id: `beside-${i}` })).status);
+    };
+    let beside: Promise<void> = Promise.resolve();
+
     const { stats, faulted } = await streamThrough([web, second], pipeline, async () => {
+      failingOver = bystander !== null;
+      if (failingOver) beside = sendBeside();
       kill9(topologies, victim);
       // The replica takes over; then the killed master comes back (as a replica) so that
       // REDIS_ACK_REPLICAS=1 can be met again.
@@ -91,9 +113,16 @@ describe.each(['cluster', 'sentinel'] as const)('kill -9 of the Redis master (%s
       await sleep(1000);
       await restart(topologies, victim);
       if (topology === 'cluster') await clusterHealthy(topologies);
+      failingOver = false;
+      await beside;
     });
     expect(faulted).not.toBeNull();
     await faulted;
+    if (bystander !== null) {
+      expect(bystanderStatuses.length).toBeGreaterThan(10);
+      expect(bystanderStatuses.filter((status) => status !== 202)).toEqual([]);
+      await waitFor(async () => (await api.stats(bystander.id)).count, (count) => count === bystanderStatuses.length, 30_000, 'the other partition\'s webhooks stored');
+    }
 
     // Only 202 and 503 reached the senders: no 5xx of another kind, no 4xx.
     const result = await expectReconciled(env, pipeline.id, stats, `kill -9 of the ${topology} master`);

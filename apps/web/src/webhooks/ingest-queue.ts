@@ -19,19 +19,30 @@ interface Waiter {
 }
 
 /**
+ * One partition's group commit. Each partition has its own job in flight: a partition whose Redis
+ * master is failing over holds up only its own requests (up to the enqueue's and the replicas'
+ * timeouts), while the others keep being queued.
+ */
+class Lane {
+  waiting: Waiter[] = [];
+  waitingEvents = 0;
+  scheduled = false;
+  lastFlushAt = 0;
+  /** Jobs on their way to Redis: requests arriving meanwhile gather for the next one. */
+  adding = 0;
+
+  constructor(readonly partition: number) {}
+}
+
+/**
  * The producer side of the `pipelines` queue. Events of requests that arrive together are
- * coalesced into one job (one Redis round trip); each request is answered only after Redis
- * has confirmed the job that carries its events.
+ * coalesced into one job per partition (one Redis round trip); each request is answered only
+ * after Redis has confirmed the job that carries its events.
  */
 @Injectable()
 export class IngestQueue {
   private readonly logger = new Logger(IngestQueue.name);
-  private waiting: Waiter[] = [];
-  private waitingEvents = 0;
-  private scheduled = false;
-  private lastFlushAt = 0;
-  /** Jobs on their way to Redis: requests arriving meanwhile gather for the next one. */
-  private adding = 0;
+  private readonly lanes: Lane[];
   /** Jobs this node has queued since it started, and the events they carried (`GET /metrics`). */
   readonly queued = { jobs: 0, events: 0 };
 
@@ -45,58 +56,48 @@ export class IngestQueue {
     private readonly backlog: Backlog,
     /** `REDIS_ACK_REPLICAS`: with 0, nothing waits and no command is added. */
     private readonly acks: ReplicaAcks,
-  ) {}
+  ) {
+    this.lanes = queues.partitions.map((_, partition) => new Lane(partition));
+  }
 
-  /** Resolves once the events are durably queued; rejects with 503 if Redis cannot take them. */
+  /** Resolves once the events are durably queued; rejects with 503 if Redis cannot take them. A request's events are one pipeline's, so in one partition. */
   enqueue(events: IngestEvent[]): Promise<void> {
+    const lane = this.lanes.length === 1 ? this.lanes[0] : this.lanes[this.queues.queueOf(events[0].pipelineId).partition];
     return new Promise<void>((resolve, reject) => {
-      this.waiting.push({ events, resolve, reject });
-      this.waitingEvents += events.length;
-      if (this.waitingEvents >= MAX_JOB_EVENTS) this.flush();
-      else this.schedule();
+      lane.waiting.push({ events, resolve, reject });
+      lane.waitingEvents += events.length;
+      if (lane.waitingEvents >= MAX_JOB_EVENTS) this.flush(lane);
+      else this.schedule(lane);
     });
   }
 
   /**
-   * Group commit: one job on its way to Redis at a time, and at most one every BUSY_GATHER_MS.
-   * A lone request goes out on the next turn of the loop; under load, jobs grow with Redis's round
-   * trip (each job costs Redis and the ingestor about the same whatever its size). A full job
-   * (MAX_JOB_EVENTS) goes at once.
+   * Group commit, per partition: one job on its way to Redis at a time, and at most one every
+   * BUSY_GATHER_MS. A lone request goes out on the next turn of the loop; under load, jobs grow
+   * with Redis's round trip (each job costs Redis and the ingestor about the same whatever its
+   * size). A full job (MAX_JOB_EVENTS) goes at once.
    */
-  private schedule(): void {
-    if (this.scheduled || this.waiting.length === 0 || this.adding > 0) return;
-    this.scheduled = true;
-    const sinceLast = Date.now() - this.lastFlushAt;
-    if (sinceLast >= BUSY_GATHER_MS) setImmediate(() => this.flush());
-    else setTimeout(() => this.flush(), BUSY_GATHER_MS - sinceLast);
+  private schedule(lane: Lane): void {
+    if (lane.scheduled || lane.waiting.length === 0 || lane.adding > 0) return;
+    lane.scheduled = true;
+    const sinceLast = Date.now() - lane.lastFlushAt;
+    if (sinceLast >= BUSY_GATHER_MS) setImmediate(() => this.flush(lane));
+    else setTimeout(() => this.flush(lane), BUSY_GATHER_MS - sinceLast);
   }
 
-  private flush(): void {
-    this.scheduled = false;
-    if (this.adding > 0 && this.waitingEvents < MAX_JOB_EVENTS) return;
-    this.lastFlushAt = Date.now();
-    const batch = this.waiting;
-    this.waiting = [];
-    this.waitingEvents = 0;
+  private flush(lane: Lane): void {
+    lane.scheduled = false;
+    if (lane.adding > 0 && lane.waitingEvents < MAX_JOB_EVENTS) return;
+    lane.lastFlushAt = Date.now();
+    const batch = lane.waiting;
+    lane.waiting = [];
+    lane.waitingEvents = 0;
     if (batch.length === 0) return;
-    this.adding += 1;
-    void this.add(batch).finally(() => {
-      this.adding -= 1;
-      this.schedule();
+    lane.adding += 1;
+    void this.addToPartition(lane.partition, batch).finally(() => {
+      lane.adding -= 1;
+      this.schedule(lane);
     });
-  }
-
-  /** One job per partition the batch touches (a request's events are one pipeline's, so in one partition). */
-  private async add(batch: Waiter[]): Promise<void> {
-    if (this.queues.partitions.length === 1) return this.addToPartition(0, batch);
-    const byPartition = new Map<number, Waiter[]>();
-    for (const waiter of batch) {
-      const partition = this.queues.queueOf(waiter.events[0].pipelineId).partition;
-      const waiters = byPartition.get(partition);
-      if (waiters) waiters.push(waiter);
-      else byPartition.set(partition, [waiter]);
-    }
-    await Promise.all([...byPartition].map(([partition, waiters]) => this.addToPartition(partition, waiters)));
   }
 
   private async addToPartition(partition: number, batch: Waiter[]): Promise<void> {
