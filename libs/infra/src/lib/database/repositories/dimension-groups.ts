@@ -18,7 +18,7 @@ interface MeasureGroup {
 }
 
 /** Events of one pipeline, minute, dimension and raw value (before the cap), with their measures. */
-interface Group {
+export interface Group {
   p: string;
   d: string;
   b: number;
@@ -276,7 +276,7 @@ export function preGroup(events: readonly IngestEvent[], planOf: (pipelineId: st
   for (const [pipelineId, list] of byPipeline) {
     const plan = planOf(pipelineId) as DimensionPlan;
     try {
-      const groups = groupPipeline(pipelineId, list, plan);
+      const groups = groupPipeline(pipelineId, list, unique(['type', ...plan.dimensions]), unique(plan.measures), true);
       result.plans.push({ p: pipelineId, dimensions: plan.dimensions, measures: plan.measures, n: list.length });
       for (const group of groups) result.groups.push(group);
     } catch (error) {
@@ -286,10 +286,28 @@ export function preGroup(events: readonly IngestEvent[], planOf: (pipelineId: st
   return result;
 }
 
-function groupPipeline(pipelineId: string, events: readonly IngestEvent[], plan: DimensionPlan): Group[] {
-  const dimensions = unique(['type', ...plan.dimensions]);
+/**
+ * A backfill step's events (one pipeline's, stored before the declaration) grouped as the writer
+ * groups a batch: the dimensions declared later, counted, with every measure; the earlier
+ * dimensions with the measures declared later only, not counted again. Null where a payload holds
+ * anything read differently here (the step then reads the payloads in SQL).
+ */
+export function groupBackfill(pipelineId: string, events: readonly IngestEvent[], job: { dimensions: readonly string[]; measures: readonly string[]; allDimensions: readonly string[]; allMeasures: readonly string[] }): Group[] | null {
+  const earlier = job.allDimensions.filter((dimension) => !job.dimensions.includes(dimension));
+  try {
+    return [
+      ...(job.dimensions.length > 0 ? groupPipeline(pipelineId, events, unique(job.dimensions), unique(job.allMeasures), true) : []),
+      ...(earlier.length > 0 && job.measures.length > 0 ? groupPipeline(pipelineId, events, unique(earlier), unique(job.measures), false) : []),
+    ];
+  } catch (error) {
+    if (error instanceof Unsupported) return null;
+    throw error;
+  }
+}
+
+/** Events by (dimension, minute, raw value), with each measure; `counts` false: the events are counted elsewhere already (n = 0). */
+function groupPipeline(pipelineId: string, events: readonly IngestEvent[], dimensions: readonly string[], measures: readonly string[], counts: boolean): Group[] {
   const dimensionPaths = dimensions.map((d) => d.split('.'));
-  const measures = unique(plan.measures);
   const measurePaths = measures.map((m) => m.split('.'));
   const states = new Map<string, GroupState>();
   const found: Array<Decimal | 'skip' | undefined> = new Array(measures.length);
@@ -311,7 +329,7 @@ function groupPipeline(pipelineId: string, events: readonly IngestEvent[], plan:
         };
         states.set(key, state);
       }
-      state.group.n++;
+      if (counts) state.group.n++;
       for (let j = 0; j < measures.length; j++) {
         const value = found[j];
         if (value === undefined) continue;

@@ -73,6 +73,13 @@ function dimensionRollup(table: string, source: string): string {
   )`;
 }
 
+/** The ingestor's groups (dimension-groups.ts: a JSON array of `Group`) as `dimensionRollupsSql` takes them. */
+export function groupsSql(json: string, where = ''): string {
+  return `(SELECT g.p AS pipeline_id, g.d AS dimension, timestamptz 'epoch' + g.b * interval '1 millisecond' AS bucket,
+        date_bin('1 hour', timestamptz 'epoch' + g.b * interval '1 millisecond', timestamptz 'epoch') AS hour, g.v AS raw, g.n AS count, g.m
+      FROM jsonb_to_recordset(${json}) AS g(p uuid, d text, b bigint, v text, n bigint, m jsonb) ${where})`;
+}
+
 /** No pre-aggregated groups (a backfill reads stored payloads). */
 export const NO_GROUPS = `(SELECT NULL::uuid AS pipeline_id, NULL::text AS dimension, NULL::timestamptz AS bucket, NULL::timestamptz AS hour, NULL::text AS raw, NULL::bigint AS count, NULL::jsonb AS m WHERE false)`;
 
@@ -172,10 +179,7 @@ const WRITER_ROLLUPS = `
   )${dimensionRollupsSql(
     'configured_events',
     'plan',
-    `(SELECT g.p AS pipeline_id, g.d AS dimension, timestamptz 'epoch' + g.b * interval '1 millisecond' AS bucket,
-        date_bin('1 hour', timestamptz 'epoch' + g.b * interval '1 millisecond', timestamptz 'epoch') AS hour, g.v AS raw, g.n AS count, g.m
-      FROM jsonb_to_recordset($2::jsonb -> 'groups') AS g(p uuid, d text, b bigint, v text, n bigint, m jsonb)
-      WHERE g.p IN (SELECT pipeline_id FROM pregrouped))`,
+    groupsSql(`$2::jsonb -> 'groups'`, 'WHERE g.p IN (SELECT pipeline_id FROM pregrouped)'),
   )}`;
 
 /**
