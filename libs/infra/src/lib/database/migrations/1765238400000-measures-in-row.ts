@@ -7,6 +7,45 @@ const TABLES: Array<[string, string]> = [
   ['dimension_rollup_1d', 'day'],
 ];
 
+/** `text` with `anchor` replaced, or an error: the first admission function is a fixed text, so a miss is a mistake here. */
+function edit(text: string, anchor: string, replacement: string): string {
+  if (!text.includes(anchor)) throw new Error(`MeasuresInRow: "${anchor}" not found in the admission function`);
+  return text.replace(anchor, replacement);
+}
+
+/**
+ * The admission function of the Dimensions migration with one step more: when every value of the
+ * batch for a (pipeline, dimension, hour) is admitted already (the first query returns them all),
+ * the count of the hour's values and the insert are skipped.
+ */
+const ADMIT_KNOWN_FIRST_SQL = [
+  ['CREATE FUNCTION', 'CREATE OR REPLACE FUNCTION'],
+  ['room int;', 'known int;\n        room int;'],
+  ['          SELECT cap - count(*) INTO room', '          GET DIAGNOSTICS known = ROW_COUNT;\n          CONTINUE WHEN known = cardinality(k.vals);\n          SELECT cap - count(*) INTO room'],
+].reduce((text, [anchor, replacement]) => edit(text, anchor, replacement), ADMIT_DIMENSION_VALUES_SQL);
+
+/**
+ * Replaces a rollup table by one of another layout: the old one is set aside under `<table>_<aside>`
+ * (its key renamed with it), the new one created with the same key columns first, filled from the
+ * old one by `fill`, and the old one dropped.
+ */
+async function rebuild(q: QueryRunner, table: string, unit: string, aside: string, layout: { columns: string; key: string; fill: (aside: string) => string }): Promise<void> {
+  const old = `${table}_${aside}`;
+  await q.query(`ALTER TABLE ${table} RENAME TO ${old}`);
+  await q.query(`ALTER TABLE ${old} RENAME CONSTRAINT ${table}_pkey TO ${old}_pkey`);
+  await q.query(`
+    CREATE TABLE ${table} (
+      pipeline_id uuid NOT NULL REFERENCES pipelines(id) ON DELETE CASCADE,
+      dimension text NOT NULL,
+      bucket timestamptz NOT NULL CHECK (bucket = date_trunc('${unit}', bucket, 'UTC')),
+      value text NOT NULL,
+      ${layout.columns},
+      CONSTRAINT ${table}_pkey PRIMARY KEY (${layout.key})
+    ) WITH (fillfactor = 70)`);
+  await q.query(`INSERT INTO ${table} ${layout.fill(old)}`);
+  await q.query(`DROP TABLE ${old}`);
+}
+
 /**
  * A dimension rollup keeps its measures in the same row as its count: one row per (pipeline,
  * dimension, bucket, value) instead of one for the count and one per measure. The writer upserts a
@@ -27,38 +66,7 @@ export class MeasuresInRow1765238400000 implements MigrationInterface {
   name = 'MeasuresInRow1765238400000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`
-      CREATE OR REPLACE FUNCTION dash_admit_dimension_values(pipelines uuid[], dimensions text[], hours timestamptz[], vals text[], cap int)
-      RETURNS TABLE (admitted_pipeline uuid, admitted_dimension text, admitted_hour timestamptz, admitted_value text)
-      LANGUAGE plpgsql AS $fn$
-      DECLARE
-        k record;
-        known int;
-        room int;
-      BEGIN
-        FOR k IN
-          SELECT c.pipeline_id, c.dimension, c.hour, array_agg(DISTINCT c.value) AS vals
-          FROM unnest(pipelines, dimensions, hours, vals) AS c(pipeline_id, dimension, hour, value)
-          GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-        LOOP
-          PERFORM pg_advisory_xact_lock(hashtextextended('dash_dimension_values/' || k.pipeline_id || '/' || k.dimension || '/' || k.hour, 0));
-          -- Each statement here takes a new snapshot: it sees the values of writers that held this lock before.
-          RETURN QUERY SELECT v.pipeline_id, v.dimension, v.hour, v.value FROM dimension_values v
-            WHERE v.pipeline_id = k.pipeline_id AND v.dimension = k.dimension AND v.hour = k.hour AND v.value = ANY (k.vals);
-          GET DIAGNOSTICS known = ROW_COUNT;
-          CONTINUE WHEN known = cardinality(k.vals);
-          SELECT cap - count(*) INTO room FROM dimension_values v WHERE v.pipeline_id = k.pipeline_id AND v.dimension = k.dimension AND v.hour = k.hour;
-          IF room > 0 THEN
-            -- New values in text order: the same batch admits the same ones, whoever writes it.
-            RETURN QUERY INSERT INTO dimension_values AS v (pipeline_id, dimension, hour, value)
-              SELECT k.pipeline_id, k.dimension, k.hour, x.value FROM unnest(k.vals) AS x(value)
-              WHERE NOT EXISTS (SELECT 1 FROM dimension_values w WHERE w.pipeline_id = k.pipeline_id AND w.dimension = k.dimension AND w.hour = k.hour AND w.value = x.value)
-              ORDER BY x.value LIMIT room
-              RETURNING v.pipeline_id, v.dimension, v.hour, v.value;
-          END IF;
-        END LOOP;
-      END
-      $fn$`);
+    await q.query(ADMIT_KNOWN_FIRST_SQL);
     await q.query(`
       CREATE FUNCTION dash_measure_names(a text[], b text[]) RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         SELECT coalesce(array_agg(n ORDER BY n), '{}') FROM (SELECT unnest(a) UNION SELECT unnest(b)) u(n)
@@ -88,62 +96,29 @@ export class MeasuresInRow1765238400000 implements MigrationInterface {
       END
       $fn$`);
     for (const [table, unit] of TABLES) {
-      await q.query(`ALTER TABLE ${table} RENAME TO ${table}_by_measure`);
-      await q.query(`ALTER TABLE ${table}_by_measure RENAME CONSTRAINT ${table}_pkey TO ${table}_by_measure_pkey`);
-      await q.query(`
-        CREATE TABLE ${table} (
-          pipeline_id uuid NOT NULL REFERENCES pipelines(id) ON DELETE CASCADE,
-          dimension text NOT NULL,
-          bucket timestamptz NOT NULL CHECK (bucket = date_trunc('${unit}', bucket, 'UTC')),
-          value text NOT NULL,
-          count bigint NOT NULL,
-          measures text[] NOT NULL,
-          measure_counts bigint[] NOT NULL,
-          sums numeric[] NOT NULL,
-          mins numeric[] NOT NULL,
-          maxes numeric[] NOT NULL,
-          skipped bigint[] NOT NULL,
-          CONSTRAINT ${table}_pkey PRIMARY KEY (pipeline_id, dimension, bucket, value)
-        ) WITH (fillfactor = 70)`);
-      await q.query(`
-        INSERT INTO ${table}
-        SELECT pipeline_id, dimension, bucket, value, coalesce(sum(count) FILTER (WHERE measure = ''), 0),
-          coalesce(array_agg(measure ORDER BY measure) FILTER (WHERE measure <> ''), '{}'),
-          coalesce(array_agg(count ORDER BY measure) FILTER (WHERE measure <> ''), '{}'),
-          coalesce(array_agg(sum ORDER BY measure) FILTER (WHERE measure <> ''), '{}'),
-          coalesce(array_agg(min ORDER BY measure) FILTER (WHERE measure <> ''), '{}'),
-          coalesce(array_agg(max ORDER BY measure) FILTER (WHERE measure <> ''), '{}'),
-          coalesce(array_agg(skipped ORDER BY measure) FILTER (WHERE measure <> ''), '{}')
-        FROM ${table}_by_measure GROUP BY pipeline_id, dimension, bucket, value`);
-      await q.query(`DROP TABLE ${table}_by_measure`);
+      await rebuild(q, table, unit, 'by_measure', {
+        columns: `count bigint NOT NULL, measures text[] NOT NULL, measure_counts bigint[] NOT NULL, sums numeric[] NOT NULL,
+          mins numeric[] NOT NULL, maxes numeric[] NOT NULL, skipped bigint[] NOT NULL`,
+        key: 'pipeline_id, dimension, bucket, value',
+        fill: (aside) => `
+          SELECT pipeline_id, dimension, bucket, value, coalesce(sum(count) FILTER (WHERE measure = ''), 0),
+            ${['measure', 'count', 'sum', 'min', 'max', 'skipped'].map((column) => `coalesce(array_agg(${column} ORDER BY measure) FILTER (WHERE measure <> ''), '{}')`).join(',\n            ')}
+          FROM ${aside} GROUP BY pipeline_id, dimension, bucket, value`,
+      });
     }
   }
 
   async down(q: QueryRunner): Promise<void> {
     for (const [table, unit] of TABLES) {
-      await q.query(`ALTER TABLE ${table} RENAME TO ${table}_in_row`);
-      await q.query(`ALTER TABLE ${table}_in_row RENAME CONSTRAINT ${table}_pkey TO ${table}_in_row_pkey`);
-      await q.query(`
-        CREATE TABLE ${table} (
-          pipeline_id uuid NOT NULL REFERENCES pipelines(id) ON DELETE CASCADE,
-          dimension text NOT NULL,
-          bucket timestamptz NOT NULL CHECK (bucket = date_trunc('${unit}', bucket, 'UTC')),
-          value text NOT NULL,
-          measure text NOT NULL,
-          count bigint NOT NULL,
-          sum numeric,
-          min numeric,
-          max numeric,
-          skipped bigint NOT NULL,
-          CONSTRAINT ${table}_pkey PRIMARY KEY (pipeline_id, dimension, bucket, value, measure)
-        ) WITH (fillfactor = 70)`);
-      await q.query(`
-        INSERT INTO ${table}
-        SELECT pipeline_id, dimension, bucket, value, '', count, NULL, NULL, NULL, 0 FROM ${table}_in_row
-        UNION ALL
-        SELECT r.pipeline_id, r.dimension, r.bucket, r.value, m.measure, m.count, m.sum, m.min, m.max, m.skipped
-        FROM ${table}_in_row r CROSS JOIN LATERAL unnest(r.measures, r.measure_counts, r.sums, r.mins, r.maxes, r.skipped) AS m(measure, count, sum, min, max, skipped)`);
-      await q.query(`DROP TABLE ${table}_in_row`);
+      await rebuild(q, table, unit, 'in_row', {
+        columns: 'measure text NOT NULL, count bigint NOT NULL, sum numeric, min numeric, max numeric, skipped bigint NOT NULL',
+        key: 'pipeline_id, dimension, bucket, value, measure',
+        fill: (aside) => `
+          SELECT pipeline_id, dimension, bucket, value, '', count, NULL, NULL, NULL, 0 FROM ${aside}
+          UNION ALL
+          SELECT r.pipeline_id, r.dimension, r.bucket, r.value, m.measure, m.count, m.sum, m.min, m.max, m.skipped
+          FROM ${aside} r CROSS JOIN LATERAL unnest(r.measures, r.measure_counts, r.sums, r.mins, r.maxes, r.skipped) AS m(measure, count, sum, min, max, skipped)`,
+      });
     }
     await q.query(`DROP FUNCTION IF EXISTS dash_merge_measures(text, text[], anycompatiblearray, text[], anycompatiblearray)`);
     await q.query(`DROP FUNCTION IF EXISTS dash_measure_names(text[], text[])`);

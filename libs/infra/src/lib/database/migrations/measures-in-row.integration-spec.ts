@@ -70,8 +70,14 @@ describe(MeasuresInRow1765238400000.name, () => {
 
     await run('down');
     expect(await dataSource.query(BY_MEASURE, [id])).toEqual(before);
+    expect(await admission()).not.toContain('CONTINUE WHEN known');
     await run('up');
+    // The admission skips the count when every value of the batch is known.
+    expect(await admission()).toContain('CONTINUE WHEN known = cardinality(k.vals)');
   });
+
+  const admission = async () =>
+    ((await dataSource.query(`SELECT pg_get_functiondef('dash_admit_dimension_values'::regproc) AS def`)) as Array<{ def: string }>)[0].def;
 
   it('merges two rows of different measures by name, and the same measures position by position', async () => {
     const merge = async (op: string, a: string[], x: string, b: string[], y: string) =>
