@@ -50,8 +50,8 @@ async function expectReconciled(env: TestEnv, pipelineId: string, stats: LoadSta
  * event; the replica takes over, the killed master comes back as its replica, and intake resumes
  * by itself. Senders, spread over two web nodes, see only 202 and 503 (with Retry-After) and retry
  * the 503s; a viewer on each web node, subscribed before the kill, gets the pipeline's updates
- * during the stream and its final count afterwards. On the cluster, webhooks of a pipeline whose
- * partition is on another master are all taken (202) while the failover runs.
+ * during the stream and its final count afterwards. The read API answers throughout; on the
+ * cluster, webhooks of a pipeline whose partition is on another master are all taken (202).
  */
 describe.each(['cluster', 'sentinel'] as const)('kill -9 of the Redis master (%s, REDIS_ACK_REPLICAS=1)', (topology) => {
   let topologies: RedisTopologies;
@@ -75,7 +75,7 @@ describe.each(['cluster', 'sentinel'] as const)('kill -9 of the Redis master (%s
     await stack?.close();
   });
 
-  it('loses no acknowledged event and stores none twice, intake resumes without a restart, other partitions keep flowing, and live updates reach both web nodes', async () => {
+  it('loses no acknowledged event and stores none twice, intake resumes without a restart, reads and other partitions keep flowing, and live updates reach both web nodes', async () => {
     const pipeline = await api.createPipeline({ name: `failover-${topology}` });
     viewers = await Promise.all([web, second].map((node) => connectViewer(node.url, env.env.DASH_ADMIN_TOKEN)));
     const updates: DataUpdated[][] = viewers.map(() => []);
@@ -97,11 +97,19 @@ describe.each(['cluster', 'sentinel'] as const)('kill -9 of the Redis master (%s
     const sendBeside = async () => {
       for (let i = 0; failingOver; i++) bystanderStatuses.push((await sendWebhook(web.url, bystander as CreatedPipeline, { type: 'beside.failover', i }, { id: `beside-${i}` })).status);
     };
-    let beside: Promise<void> = Promise.resolve();
+    // The read API does not need Redis: it answers throughout (20 reads a second, under the token's rate limit).
+    const readStatuses: number[] = [];
+    const readBeside = async () => {
+      while (failingOver) {
+        readStatuses.push((await api.request('GET', `/api/pipelines/${pipeline.id}/stats`)).status);
+        await sleep(50);
+      }
+    };
+    let beside: Promise<unknown> = Promise.resolve();
 
     const { stats, faulted } = await streamThrough([web, second], pipeline, async () => {
-      failingOver = bystander !== null;
-      if (failingOver) beside = sendBeside();
+      failingOver = true;
+      beside = Promise.all([bystander === null ? null : sendBeside(), readBeside()]);
       kill9(topologies, victim);
       // The replica takes over; then the killed master comes back (as a replica) so that
       // REDIS_ACK_REPLICAS=1 can be met again.
@@ -118,6 +126,8 @@ describe.each(['cluster', 'sentinel'] as const)('kill -9 of the Redis master (%s
     });
     expect(faulted).not.toBeNull();
     await faulted;
+    expect(readStatuses.length).toBeGreaterThan(10);
+    expect(readStatuses.filter((status) => status !== 200)).toEqual([]);
     if (bystander !== null) {
       expect(bystanderStatuses.length).toBeGreaterThan(10);
       expect(bystanderStatuses.filter((status) => status !== 202)).toEqual([]);
