@@ -62,7 +62,7 @@ export class IngestQueue {
 
   /** Resolves once the events are durably queued; rejects with 503 if Redis cannot take them. A request's events are one pipeline's, so in one partition. */
   enqueue(events: IngestEvent[]): Promise<void> {
-    const lane = this.lanes.length === 1 ? this.lanes[0] : this.lanes[this.queues.queueOf(events[0].pipelineId).partition];
+    const lane = this.lanes[this.queues.queueOf(events[0].pipelineId).partition];
     return new Promise<void>((resolve, reject) => {
       lane.waiting.push({ events, resolve, reject });
       lane.waitingEvents += events.length;

@@ -14,24 +14,30 @@ const without = (list: readonly string[], removed: readonly string[]) => list.fi
 const rolledUp = (dimensions: readonly string[], measures: readonly string[]) => (dimensions.length > 0 || measures.length > 0 ? ['type', ...dimensions.filter((d) => d !== 'type')] : []);
 
 /**
- * One step of a backfill read in SQL (a step whose payloads the ingestor cannot group; the others
- * take LOCK_JOB_SQL, SCAN_SQL and APPLY_SQL below), in its own transaction: the next events of the job's pipeline in
- * (occurred_at, seq) order from its cursor, at most $2; those stored before the declaration
- * (seq ≤ boundary) are added to the rollups for the paths declared later: the new dimensions with
- * every measure (and their counts), the earlier dimensions with the new measures. The cursor moves
- * in the same transaction, so a step interrupted anywhere is done again whole, never twice.
+ * A backfill job's rows locked for a step: the pipeline's row first, FOR SHARE as a batch holds it,
+ * so that a declaration (which locks it FOR UPDATE, then the rollups and the job) falls between two
+ * steps. Taking the job's row first deadlocked with one: the step's new rollup rows wait on the
+ * pipeline's row (their foreign key) while the declaration waits on the step's rollup rows. The job
+ * is read after the pipeline's lock, so a declaration that committed meanwhile is seen.
  */
-const STEP_SQL = `
-  WITH pipeline AS MATERIALIZED (
-    -- The pipeline's row first, FOR SHARE as a batch holds it: a declaration (which locks it FOR
-    -- UPDATE, then the rollups and the job) falls between two steps. Taking the job's row first
-    -- deadlocked with one: the step's new rollup rows wait on the pipeline's row (their foreign
-    -- key) while the declaration waits on the step's rollup rows.
+const LOCKED_JOB = `
+  pipeline AS MATERIALIZED (
     SELECT p.id FROM pipelines p WHERE p.id = (SELECT pipeline_id FROM dimension_backfills WHERE id = $1) FOR SHARE
   ), job AS MATERIALIZED (
-    -- Read after the pipeline's lock: a declaration that committed meanwhile is seen here.
     SELECT b.* FROM dimension_backfills b JOIN pipeline p ON p.id = b.pipeline_id WHERE b.id = $1 AND b.finished_at IS NULL FOR UPDATE OF b SKIP LOCKED
-  ), scanned AS MATERIALIZED (
+  )`;
+
+/**
+ * One step of a backfill read in SQL (a step whose payloads the ingestor cannot group; the others
+ * take LOCK_JOB_SQL, SCAN_SQL and APPLY_SQL below), in its own transaction: the next events of the
+ * job's pipeline in (occurred_at, seq) order from its cursor, at most $2; those stored before the
+ * declaration (seq ≤ boundary) are added to the rollups for the paths declared later: the new
+ * dimensions with every measure (and their counts), the earlier dimensions with the new measures.
+ * The cursor moves in the same transaction, so a step interrupted anywhere is done again whole,
+ * never twice.
+ */
+const STEP_SQL = `
+  WITH${LOCKED_JOB}, scanned AS MATERIALIZED (
     SELECT e.seq, e.pipeline_id, e.type, e.occurred_at, e.payload FROM events e, job j
     WHERE e.pipeline_id = j.pipeline_id AND (e.occurred_at, e.seq) > (j.cursor_at, j.cursor_seq)
     ORDER BY e.occurred_at, e.seq LIMIT $2
@@ -61,12 +67,9 @@ const STEP_SQL = `
  * cursor. PostgreSQL then adds grouped rows instead of reading every payload once per path.
  */
 const LOCK_JOB_SQL = `
-  WITH pipeline AS MATERIALIZED (
-    SELECT p.id FROM pipelines p WHERE p.id = (SELECT pipeline_id FROM dimension_backfills WHERE id = $1) FOR SHARE
-  )
-  SELECT b.pipeline_id, b.dimensions, b.measures, b.all_dimensions, b.all_measures, b.boundary::text AS boundary,
-    b.cursor_at::text AS cursor_at, b.cursor_seq::text AS cursor_seq
-  FROM dimension_backfills b JOIN pipeline p ON p.id = b.pipeline_id WHERE b.id = $1 AND b.finished_at IS NULL FOR UPDATE OF b SKIP LOCKED`;
+  WITH${LOCKED_JOB}
+  SELECT pipeline_id, dimensions, measures, all_dimensions, all_measures, boundary::text AS boundary, cursor_at::text AS cursor_at, cursor_seq::text AS cursor_seq
+  FROM job`;
 
 // The cursor as text: it goes back exactly (microseconds, a bigint). Named apart from the columns:
 // ORDER BY takes an output column's name first, and a seq ordered as text skipped events.
@@ -100,12 +103,12 @@ interface LockedJob {
   cursor_seq: string;
 }
 
-/** Declared dimensions and measures, and the backfill of those declared after events were stored. */
 /** A dimension rollup's measure columns, aligned with its `measures` (see the MeasuresInRow migration). */
 const MEASURE_COLUMNS = ['measure_counts', 'sums', 'mins', 'maxes', 'skipped', 'measures'];
 /** A SET clause that keeps a measure column's entries of the measures not in $2. */
 const withoutMeasures = (column: string) => `${column} = ARRAY(SELECT ${column}[i] FROM generate_subscripts(measures, 1) AS i WHERE measures[i] <> ALL ($2::text[]) ORDER BY i)`;
 
+/** Declared dimensions and measures, and the backfill of those declared after events were stored. */
 @Injectable()
 export class DimensionsRepository {
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
