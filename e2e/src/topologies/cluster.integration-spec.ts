@@ -64,6 +64,8 @@ describe('Redis Cluster', () => {
     const job = Backlog.jobId(keys.partitionOf(first.id), 'cluster-test');
     await backlog.add(job, { [first.id]: 100_000 });
     try {
+      // Summed over every partition's keys, each read from the master that owns it.
+      expect((await backlog.totals()).byPipeline.get(first.id)).toBeGreaterThanOrEqual(100_000);
       await waitFor(() => sendWebhook(web.url, first, { n: 1 }), (answer) => answer.status === 429, 10_000, '429');
       await waitFor(() => redis.zscore(keys.backlogRejections, first.id), (score) => score !== null, 10_000, 'the 429 noted');
     } finally {
