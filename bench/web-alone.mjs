@@ -5,8 +5,10 @@
 // RATE (req/s, default 7000), SECONDS (measured, default 10), ROUNDS (default 2), CONNECTIONS (50).
 // Builds must not enqueue for real (no ingestor drains them): stub IngestQueue.enqueue in the copy.
 // THREADS=1 also prints user and system CPU per request for each thread of the web process.
+// WEB_CPUS=1 pins the web process to those CPUs (taskset -c); run the bench itself pinned elsewhere
+// (taskset -c 0 node …) so the load generator and the web do not take turns on one core.
 import autocannon from 'autocannon';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -41,6 +43,7 @@ async function startWeb(dist) {
   const port = await freePort();
   const env = { ...process.env, NODE_ENV: 'production', DASH_MIGRATE: 'boot', NO_COLOR: '1', APP_ROLE: 'web', DATABASE_URL: databaseUrl, DASH_KEY_PREFIX: name, DASH_ADMIN_TOKEN: token, PORT: String(port) };
   const child = spawn(process.execPath, [...nodeFlags('web'), resolve(dist, 'apps/web/src/main.js')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (process.env.WEB_CPUS) child.once('spawn', () => execFileSync('taskset', ['-a', '-cp', process.env.WEB_CPUS, String(child.pid)], { stdio: 'ignore' }));
   await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.ok, { timeoutMs: 60_000, intervalMs: 100, label: 'web /health' });
   return { child, port };
 }

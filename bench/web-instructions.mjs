@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+// Instructions the web app executes per accepted webhook, of one or more builds, counted by
+// valgrind (callgrind) rather than timed: on a shared 2-core VM the CPU time of the same work
+// spreads by ±20 % from run to run, so a few per cent between builds cannot be seen by timing.
+//   node bench/web-instructions.mjs <dist dir> [<dist dir> ...]
+// REQUESTS (measured, default 4000), WARMUP (default 4000), CONNECTIONS (default 20), IDLE_SECONDS
+// (default 10), ROUNDS (default 1). Events are really queued (no ingestor drains them; the backlog
+// limit is lifted). Background work runs by the clock, and valgrind slows the clock's work ~50×
+// against requests, so an idle window is counted first and its rate taken out of the loaded one;
+// the idle rate is printed on its own (instructions per second at any load).
+// Needs valgrind (Debian's). Keep the counts of one run together: they depend on the host's Node.
+import autocannon from 'autocannon';
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { nodeFlags } from '../scripts/launch.js';
+import { singlePool } from './lib/payload.mjs';
+import { freePort, sleep, waitUntil } from './lib/util.mjs';
+
+const dists = process.argv.slice(2);
+if (dists.length === 0) throw new Error('usage: node bench/web-instructions.mjs <dist dir> [<dist dir> ...]');
+const REQUESTS = Number(process.env.REQUESTS ?? 4000);
+const WARMUP = Number(process.env.WARMUP ?? 4000);
+const CONNECTIONS = Number(process.env.CONNECTIONS ?? 20);
+const IDLE_SECONDS = Number(process.env.IDLE_SECONDS ?? 10);
+const ROUNDS = Number(process.env.ROUNDS ?? 1);
+const adminUrl = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const token = `bench-admin-${randomBytes(8).toString('hex')}`;
+const outDir = mkdtempSync(join(tmpdir(), 'dash-callgrind-'));
+
+/** Dumps the counters since the last dump (callgrind zeroes them) and returns the instructions of that part. */
+function dump(pid) {
+  const before = new Set(readdirSync(outDir));
+  execFileSync('callgrind_control', ['-d', String(pid)], { stdio: 'ignore' });
+  const file = readdirSync(outDir).find((name) => !before.has(name) && name.startsWith(`web.${pid}.`));
+  if (!file) throw new Error('callgrind wrote no dump');
+  const text = readFileSync(join(outDir, file), 'utf8');
+  const match = /^(?:summary|totals): (\d+)/m.exec(text);
+  if (!match) throw new Error(`no totals in ${file}`);
+  return Number(match[1]);
+}
+
+async function startWeb(dist, database) {
+  const port = await freePort();
+  const env = { ...process.env, NODE_ENV: 'production', DASH_MIGRATE: 'off', NO_COLOR: '1', APP_ROLE: 'web', DATABASE_URL: database.url, DASH_KEY_PREFIX: database.name, DASH_ADMIN_TOKEN: token, PORT: String(port), INGEST_MAX_BACKLOG: '1000000000' };
+  execFileSync(process.execPath, [...nodeFlags('migrate'), resolve(dist, 'apps/web/src/migrate.js')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const valgrind = ['--tool=callgrind', '--instr-atstart=no', '--smc-check=all-non-file', `--callgrind-out-file=${outDir}/web.%p`];
+  const child = spawn('valgrind', [...valgrind, process.execPath, ...nodeFlags('web'), resolve(dist, 'apps/web/src/main.js')], { env, stdio: ['ignore', 'ignore', 'ignore'] });
+  await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.ok, { timeoutMs: 300_000, intervalMs: 500, label: 'web /health' });
+  return { child, port };
+}
+
+/** Ingest jobs the node has queued (its /metrics); read outside the counted windows' requests. */
+async function queuedJobs(port) {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+  const match = /^dash_ingest_jobs_total(?:\{[^}]*\})? (\d+)/m.exec(text);
+  if (!match) throw new Error('no dash_ingest_jobs_total in /metrics');
+  return Number(match[1]);
+}
+
+const send = (port, path, pool, amount) =>
+  new Promise((done, fail) => {
+    let next = 0;
+    autocannon(
+      { url: `http://127.0.0.1:${port}`, connections: CONNECTIONS, amount, timeout: 60, requests: [{ method: 'POST', path, setupRequest: (request) => Object.assign(request, pool[next++]) }] },
+      (error, output) => (error ? fail(error) : done(output)),
+    );
+  });
+
+const results = {};
+const databases = [];
+try {
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const dist of round % 2 ? [...dists].reverse() : dists) {
+      const name = `dash_webinstr_${randomBytes(3).toString('hex')}`;
+      const database = { name, url: Object.assign(new URL(adminUrl), { pathname: `/${name}` }).toString() };
+      databases.push(database);
+      const admin = new pg.Client({ connectionString: adminUrl });
+      await admin.connect();
+      await admin.query(`CREATE DATABASE "${name}"`);
+      await admin.end();
+      const web = await startWeb(dist, database);
+      try {
+        const response = await fetch(`http://127.0.0.1:${web.port}/api/pipelines`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ name: 'web-instructions', source: { type: 'webhook' } }),
+        });
+        const pipeline = await response.json();
+        const path = `/webhooks/${pipeline.id}`;
+        const pool = singlePool(pipeline.signingSecret, WARMUP + REQUESTS, `i${round}_${randomBytes(3).toString('hex')}`);
+        const warm = await send(web.port, path, pool.slice(0, WARMUP), WARMUP);
+        if (warm.non2xx) throw new Error(`warm-up: ${warm.non2xx} non-2xx answers`);
+        execFileSync('callgrind_control', ['-i', 'on', String(web.child.pid)], { stdio: 'ignore' });
+        dump(web.child.pid); // the switch itself
+        let started = Date.now();
+        await sleep(IDLE_SECONDS * 1000);
+        const idle = dump(web.child.pid);
+        const idlePerSecond = idle / ((Date.now() - started) / 1000);
+        const jobsBefore = await queuedJobs(web.port);
+        started = Date.now();
+        const run = await send(web.port, path, pool.slice(WARMUP), REQUESTS);
+        const loaded = dump(web.child.pid);
+        const seconds = (Date.now() - started) / 1000;
+        const jobs = (await queuedJobs(web.port)) - jobsBefore;
+        if (run.non2xx || run['2xx'] !== REQUESTS) throw new Error(`measured: ${run['2xx']} 2xx of ${REQUESTS} (non-2xx ${run.non2xx})`);
+        const perRequest = (loaded - idlePerSecond * seconds) / REQUESTS;
+        const line = `${Math.round(perRequest).toLocaleString('en')} instructions per 2xx (${(loaded / REQUESTS).toFixed(0)} raw, ${seconds.toFixed(0)} s, ${(REQUESTS / jobs).toFixed(2)} events per job); idle ${Math.round(idlePerSecond).toLocaleString('en')} per second`;
+        (results[dist] ??= []).push(line);
+        console.log(`${dist}: ${line}`);
+      } finally {
+        web.child.kill('SIGTERM');
+        await new Promise((done) => web.child.once('exit', done));
+      }
+    }
+  }
+} finally {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  for (const { name } of databases) await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  await admin.end();
+  const redis = new Redis(redisUrl);
+  for (const { name } of databases) {
+    const keys = await redis.keys(`${name}*`);
+    for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+  }
+  redis.disconnect();
+  rmSync(outDir, { recursive: true, force: true });
+}
+for (const [dist, lines] of Object.entries(results)) console.log(`${dist}\n  ${lines.join('\n  ')}`);
