@@ -4,7 +4,9 @@
 // spreads by ±20 % from run to run, so a few per cent between builds cannot be seen by timing.
 //   node bench/web-instructions.mjs <dist dir> [<dist dir> ...]
 // REQUESTS (measured, default 4000), WARMUP (default 4000), CONNECTIONS (default 20), IDLE_SECONDS
-// (default 10), ROUNDS (default 1). Events are really queued (no ingestor drains them; the backlog
+// (default 10), ROUNDS (default 1), NODE_FLAGS (added to the web's, e.g. --predictable: no
+// concurrent compilation or GC, a fixed hash seed, so that the same work counts alike), KEEP_DUMPS=1
+// (keep callgrind's files, for callgrind_annotate). Events are really queued (no ingestor drains them; the backlog
 // limit is lifted). Background work runs by the clock, and valgrind slows the clock's work ~50×
 // against requests, so an idle window is counted first and its rate taken out of the loaded one;
 // the idle rate is printed on its own (instructions per second at any load).
@@ -33,7 +35,12 @@ const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const token = `bench-admin-${randomBytes(8).toString('hex')}`;
 const outDir = mkdtempSync(join(tmpdir(), 'dash-callgrind-'));
 
-/** Dumps the counters since the last dump (callgrind zeroes them) and returns the instructions of that part. */
+/**
+ * Dumps the counters since the last dump (callgrind zeroes them) and returns the instructions of
+ * that part, all of them and those of V8's optimizing compilers (TurboFan, Maglev): under valgrind
+ * V8 still compiles after thousands of requests, and how much it compiles in a window varies from
+ * run to run, while a node at full speed has long finished.
+ */
 function dump(pid) {
   const before = new Set(readdirSync(outDir));
   execFileSync('callgrind_control', ['-d', String(pid)], { stdio: 'ignore' });
@@ -42,7 +49,13 @@ function dump(pid) {
   const text = readFileSync(join(outDir, file), 'utf8');
   const match = /^(?:summary|totals): (\d+)/m.exec(text);
   if (!match) throw new Error(`no totals in ${file}`);
-  return Number(match[1]);
+  const annotated = execFileSync('callgrind_annotate', ['--inclusive=no', '--threshold=100', join(outDir, file)], { encoding: 'utf8', maxBuffer: 256 << 20 });
+  let compiler = 0;
+  for (const line of annotated.split('\n')) {
+    const row = /^\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(.*)$/.exec(line);
+    if (row && /v8::internal::(compiler|maglev)::/.test(row[2])) compiler += Number(row[1].replaceAll(',', ''));
+  }
+  return { all: Number(match[1]), compiler };
 }
 
 async function startWeb(dist, database) {
@@ -50,7 +63,7 @@ async function startWeb(dist, database) {
   const env = { ...process.env, NODE_ENV: 'production', DASH_MIGRATE: 'off', NO_COLOR: '1', APP_ROLE: 'web', DATABASE_URL: database.url, DASH_KEY_PREFIX: database.name, DASH_ADMIN_TOKEN: token, PORT: String(port), INGEST_MAX_BACKLOG: '1000000000' };
   execFileSync(process.execPath, [...nodeFlags('migrate'), resolve(dist, 'apps/web/src/migrate.js')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   const valgrind = ['--tool=callgrind', '--instr-atstart=no', '--smc-check=all-non-file', `--callgrind-out-file=${outDir}/web.%p`];
-  const child = spawn('valgrind', [...valgrind, process.execPath, ...nodeFlags('web'), resolve(dist, 'apps/web/src/main.js')], { env, stdio: ['ignore', 'ignore', 'ignore'] });
+  const child = spawn('valgrind', [...valgrind, process.execPath, ...nodeFlags('web'), ...(process.env.NODE_FLAGS ?? '').split(' ').filter(Boolean), resolve(dist, 'apps/web/src/main.js')], { env, stdio: ['ignore', 'ignore', 'ignore'] });
   await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.ok, { timeoutMs: 300_000, intervalMs: 500, label: 'web /health' });
   return { child, port };
 }
@@ -101,7 +114,9 @@ try {
         let started = Date.now();
         await sleep(IDLE_SECONDS * 1000);
         const idle = dump(web.child.pid);
-        const idlePerSecond = idle / ((Date.now() - started) / 1000);
+        const idleSeconds = (Date.now() - started) / 1000;
+        const idlePerSecond = idle.all / idleSeconds;
+        const idleRunPerSecond = (idle.all - idle.compiler) / idleSeconds;
         const jobsBefore = await queuedJobs(web.port);
         started = Date.now();
         const run = await send(web.port, path, pool.slice(WARMUP), REQUESTS);
@@ -109,8 +124,10 @@ try {
         const seconds = (Date.now() - started) / 1000;
         const jobs = (await queuedJobs(web.port)) - jobsBefore;
         if (run.non2xx || run['2xx'] !== REQUESTS) throw new Error(`measured: ${run['2xx']} 2xx of ${REQUESTS} (non-2xx ${run.non2xx})`);
-        const perRequest = (loaded - idlePerSecond * seconds) / REQUESTS;
-        const line = `${Math.round(perRequest).toLocaleString('en')} instructions per 2xx (${(loaded / REQUESTS).toFixed(0)} raw, ${seconds.toFixed(0)} s, ${(REQUESTS / jobs).toFixed(2)} events per job); idle ${Math.round(idlePerSecond).toLocaleString('en')} per second`;
+        const perRequest = (loaded.all - idlePerSecond * seconds) / REQUESTS;
+        const runPerRequest = (loaded.all - loaded.compiler - idleRunPerSecond * seconds) / REQUESTS;
+        const count = (n) => Math.round(n).toLocaleString('en');
+        const line = `${count(runPerRequest)} instructions per 2xx without the optimizing compilers (${count(perRequest)} with; ${count(loaded.all / REQUESTS)} raw; ${seconds.toFixed(0)} s, ${(REQUESTS / jobs).toFixed(2)} events per job); idle ${count(idlePerSecond)} per second`;
         (results[dist] ??= []).push(line);
         console.log(`${dist}: ${line}`);
       } finally {
@@ -130,6 +147,7 @@ try {
     for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
   }
   redis.disconnect();
-  rmSync(outDir, { recursive: true, force: true });
+  if (process.env.KEEP_DUMPS === '1') console.log(`callgrind dumps kept in ${outDir} (web.<pid>.2: idle, .3: loaded)`);
+  else rmSync(outDir, { recursive: true, force: true });
 }
 for (const [dist, lines] of Object.entries(results)) console.log(`${dist}\n  ${lines.join('\n  ')}`);
