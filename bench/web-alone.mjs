@@ -12,9 +12,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Redis } from 'ioredis';
-import pg from 'pg';
 import { nodeFlags } from '../scripts/launch.js';
+import { alternating, createWebhookPipeline, dropBenchData, printByBuild } from './lib/builds.mjs';
 import { singlePool } from './lib/payload.mjs';
 import { cpuTicks, freePort, waitUntil } from './lib/util.mjs';
 
@@ -66,49 +65,35 @@ function load(port, path, pool, seconds) {
 
 const results = {};
 try {
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const dist of round % 2 ? [...dists].reverse() : dists) {
-      const web = await startWeb(dist);
-      try {
-        const response = await fetch(`http://127.0.0.1:${web.port}/api/pipelines`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ name: 'web-alone', source: { type: 'webhook' } }),
-        });
-        const pipeline = await response.json();
-        const path = `/webhooks/${pipeline.id}`;
-        const pool = singlePool(pipeline.signingSecret, Math.ceil((SECONDS + 3) * RATE * 1.1), `r${round}_${randomBytes(3).toString('hex')}`);
-        await load(web.port, path, pool.slice(0, 3 * RATE), 3); // warm-up
-        globalThis.gc?.();
-        const [ticks, threads] = [cpuTicks(web.child.pid), threadTicks(web.child.pid)];
-        const run = await load(web.port, path, pool.slice(3 * RATE), SECONDS);
-        const accepted = run['2xx'];
-        const perRequest = (t) => (t * 10_000) / accepted; // ticks are 10 ms
-        let line = `${Math.round(accepted / run.duration)} req/s, ${perRequest(cpuTicks(web.child.pid) - ticks).toFixed(1)} µs per 2xx (non-2xx ${run.non2xx})`;
-        if (process.env.THREADS === '1') {
-          const after = threadTicks(web.child.pid);
-          line += ` [${Object.entries(after)
-            .map(([id, [user, system]]) => [id, perRequest(user - (threads[id]?.[0] ?? 0)), perRequest(system - (threads[id]?.[1] ?? 0))])
-            .filter(([, user, system]) => user + system >= 0.5)
-            .map(([id, user, system]) => `${id} user ${user.toFixed(1)} sys ${system.toFixed(1)}`)
-            .join('; ')}]`;
-        }
-        (results[dist] ??= []).push(line);
-        console.log(`${dist}: ${line}`);
-      } finally {
-        web.child.kill('SIGTERM');
-        await new Promise((done) => web.child.once('exit', done));
+  for (const { round, dist } of alternating(dists, ROUNDS)) {
+    const web = await startWeb(dist);
+    try {
+      const pipeline = await createWebhookPipeline(web.port, token, 'web-alone');
+      const path = `/webhooks/${pipeline.id}`;
+      const pool = singlePool(pipeline.signingSecret, Math.ceil((SECONDS + 3) * RATE * 1.1), `r${round}_${randomBytes(3).toString('hex')}`);
+      await load(web.port, path, pool.slice(0, 3 * RATE), 3); // warm-up
+      globalThis.gc?.();
+      const [ticks, threads] = [cpuTicks(web.child.pid), threadTicks(web.child.pid)];
+      const run = await load(web.port, path, pool.slice(3 * RATE), SECONDS);
+      const accepted = run['2xx'];
+      const perRequest = (t) => (t * 10_000) / accepted; // ticks are 10 ms
+      let line = `${Math.round(accepted / run.duration)} req/s, ${perRequest(cpuTicks(web.child.pid) - ticks).toFixed(1)} µs per 2xx (non-2xx ${run.non2xx})`;
+      if (process.env.THREADS === '1') {
+        const after = threadTicks(web.child.pid);
+        line += ` [${Object.entries(after)
+          .map(([id, [user, system]]) => [id, perRequest(user - (threads[id]?.[0] ?? 0)), perRequest(system - (threads[id]?.[1] ?? 0))])
+          .filter(([, user, system]) => user + system >= 0.5)
+          .map(([id, user, system]) => `${id} user ${user.toFixed(1)} sys ${system.toFixed(1)}`)
+          .join('; ')}]`;
       }
+      (results[dist] ??= []).push(line);
+      console.log(`${dist}: ${line}`);
+    } finally {
+      web.child.kill('SIGTERM');
+      await new Promise((done) => web.child.once('exit', done));
     }
   }
 } finally {
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  await admin.end();
-  const redis = new Redis(process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379');
-  const keys = await redis.keys(`${name}*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
+  await dropBenchData(adminUrl, process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379', [name]);
 }
-for (const [dist, lines] of Object.entries(results)) console.log(`${dist}\n  ${lines.join('\n  ')}`);
+printByBuild(results);

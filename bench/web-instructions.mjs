@@ -17,9 +17,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { nodeFlags } from '../scripts/launch.js';
+import { alternating, createWebhookPipeline, dropBenchData, printByBuild } from './lib/builds.mjs';
 import { singlePool } from './lib/payload.mjs';
 import { freePort, sleep, waitUntil } from './lib/util.mjs';
 
@@ -88,66 +88,50 @@ const send = (port, path, pool, amount) =>
 const results = {};
 const databases = [];
 try {
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const dist of round % 2 ? [...dists].reverse() : dists) {
-      const name = `dash_webinstr_${randomBytes(3).toString('hex')}`;
-      const database = { name, url: Object.assign(new URL(adminUrl), { pathname: `/${name}` }).toString() };
-      databases.push(database);
-      const admin = new pg.Client({ connectionString: adminUrl });
-      await admin.connect();
-      await admin.query(`CREATE DATABASE "${name}"`);
-      await admin.end();
-      const web = await startWeb(dist, database);
-      try {
-        const response = await fetch(`http://127.0.0.1:${web.port}/api/pipelines`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ name: 'web-instructions', source: { type: 'webhook' } }),
-        });
-        const pipeline = await response.json();
-        const path = `/webhooks/${pipeline.id}`;
-        const pool = singlePool(pipeline.signingSecret, WARMUP + REQUESTS, `i${round}_${randomBytes(3).toString('hex')}`);
-        const warm = await send(web.port, path, pool.slice(0, WARMUP), WARMUP);
-        if (warm.non2xx) throw new Error(`warm-up: ${warm.non2xx} non-2xx answers`);
-        execFileSync('callgrind_control', ['-i', 'on', String(web.child.pid)], { stdio: 'ignore' });
-        dump(web.child.pid); // the switch itself
-        let started = Date.now();
-        await sleep(IDLE_SECONDS * 1000);
-        const idle = dump(web.child.pid);
-        const idleSeconds = (Date.now() - started) / 1000;
-        const idlePerSecond = idle.all / idleSeconds;
-        const idleRunPerSecond = (idle.all - idle.compiler) / idleSeconds;
-        const jobsBefore = await queuedJobs(web.port);
-        started = Date.now();
-        const run = await send(web.port, path, pool.slice(WARMUP), REQUESTS);
-        const loaded = dump(web.child.pid);
-        const seconds = (Date.now() - started) / 1000;
-        const jobs = (await queuedJobs(web.port)) - jobsBefore;
-        if (run.non2xx || run['2xx'] !== REQUESTS) throw new Error(`measured: ${run['2xx']} 2xx of ${REQUESTS} (non-2xx ${run.non2xx})`);
-        const perRequest = (loaded.all - idlePerSecond * seconds) / REQUESTS;
-        const runPerRequest = (loaded.all - loaded.compiler - idleRunPerSecond * seconds) / REQUESTS;
-        const count = (n) => Math.round(n).toLocaleString('en');
-        const line = `${count(runPerRequest)} instructions per 2xx without the optimizing compilers (${count(perRequest)} with; ${count(loaded.all / REQUESTS)} raw; ${seconds.toFixed(0)} s, ${(REQUESTS / jobs).toFixed(2)} events per job); idle ${count(idlePerSecond)} per second`;
-        (results[dist] ??= []).push(line);
-        console.log(`${dist}: ${line}`);
-      } finally {
-        web.child.kill('SIGTERM');
-        await new Promise((done) => web.child.once('exit', done));
-      }
+  for (const { round, dist } of alternating(dists, ROUNDS)) {
+    const name = `dash_webinstr_${randomBytes(3).toString('hex')}`;
+    const database = { name, url: Object.assign(new URL(adminUrl), { pathname: `/${name}` }).toString() };
+    databases.push(database);
+    const admin = new pg.Client({ connectionString: adminUrl });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE "${name}"`);
+    await admin.end();
+    const web = await startWeb(dist, database);
+    try {
+      const pipeline = await createWebhookPipeline(web.port, token, 'web-instructions');
+      const path = `/webhooks/${pipeline.id}`;
+      const pool = singlePool(pipeline.signingSecret, WARMUP + REQUESTS, `i${round}_${randomBytes(3).toString('hex')}`);
+      const warm = await send(web.port, path, pool.slice(0, WARMUP), WARMUP);
+      if (warm.non2xx) throw new Error(`warm-up: ${warm.non2xx} non-2xx answers`);
+      execFileSync('callgrind_control', ['-i', 'on', String(web.child.pid)], { stdio: 'ignore' });
+      dump(web.child.pid); // the switch itself
+      let started = Date.now();
+      await sleep(IDLE_SECONDS * 1000);
+      const idle = dump(web.child.pid);
+      const idleSeconds = (Date.now() - started) / 1000;
+      const idlePerSecond = idle.all / idleSeconds;
+      const idleRunPerSecond = (idle.all - idle.compiler) / idleSeconds;
+      const jobsBefore = await queuedJobs(web.port);
+      started = Date.now();
+      const run = await send(web.port, path, pool.slice(WARMUP), REQUESTS);
+      const loaded = dump(web.child.pid);
+      const seconds = (Date.now() - started) / 1000;
+      const jobs = (await queuedJobs(web.port)) - jobsBefore;
+      if (run.non2xx || run['2xx'] !== REQUESTS) throw new Error(`measured: ${run['2xx']} 2xx of ${REQUESTS} (non-2xx ${run.non2xx})`);
+      const perRequest = (loaded.all - idlePerSecond * seconds) / REQUESTS;
+      const runPerRequest = (loaded.all - loaded.compiler - idleRunPerSecond * seconds) / REQUESTS;
+      const count = (n) => Math.round(n).toLocaleString('en');
+      const line = `${count(runPerRequest)} instructions per 2xx without the optimizing compilers (${count(perRequest)} with; ${count(loaded.all / REQUESTS)} raw; ${seconds.toFixed(0)} s, ${(REQUESTS / jobs).toFixed(2)} events per job); idle ${count(idlePerSecond)} per second`;
+      (results[dist] ??= []).push(line);
+      console.log(`${dist}: ${line}`);
+    } finally {
+      web.child.kill('SIGTERM');
+      await new Promise((done) => web.child.once('exit', done));
     }
   }
 } finally {
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  for (const { name } of databases) await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  await admin.end();
-  const redis = new Redis(redisUrl);
-  for (const { name } of databases) {
-    const keys = await redis.keys(`${name}*`);
-    for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
-  }
-  redis.disconnect();
+  await dropBenchData(adminUrl, redisUrl, databases.map(({ name }) => name));
   if (process.env.KEEP_DUMPS === '1') console.log(`callgrind dumps kept in ${outDir} (web.<pid>.2: idle, .3: loaded)`);
   else rmSync(outDir, { recursive: true, force: true });
 }
-for (const [dist, lines] of Object.entries(results)) console.log(`${dist}\n  ${lines.join('\n  ')}`);
+printByBuild(results);
