@@ -13,8 +13,9 @@ export const ADMITTED_VALUES_DAYS = 8;
 /**
  * Hourly upkeep on each ingestor: daily partitions a week ahead and old ones dropped past the
  * retention (native mode), TimescaleDB's retention and compression policies applied from
- * configuration at start, the deduplication window and the dimensions' admitted values trimmed. Everything is idempotent and
- * safe to run on several nodes.
+ * configuration at start, the deduplication window and the dimensions' admitted values trimmed,
+ * the dimension rollups' closed days made from their hours. Everything is idempotent and safe to
+ * run on several nodes.
  */
 @Injectable()
 export class MaintenanceService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -43,6 +44,8 @@ export class MaintenanceService implements OnApplicationBootstrap, OnApplication
       await this.applyRetention();
       await this.dedup.trimOlderThan(DEDUP_WINDOW_HOURS);
       await this.dimensions?.trimAdmittedValues(ADMITTED_VALUES_DAYS);
+      const days = (await this.dimensions?.compactDays()) ?? 0;
+      if (days > 0) this.logger.log(`made the dimension rollups of ${days} closed days from their hours`);
     } catch (error) {
       this.logger.warn(`maintenance: ${(error as Error).message}`);
     }

@@ -1,5 +1,5 @@
 import type { IngestEvent } from '@dash/domain';
-import { createPool, DimensionsRepository, EventsRepository, FailuresRepository, preGroup } from '@dash/infra';
+import { BreakdownsRepository, createPool, DimensionsRepository, EventsRepository, FailuresRepository, preGroup } from '@dash/infra';
 import { createTestDatabase, STORAGE_SERVERS, type TestDatabase } from '@dash/infra/testing';
 import type { Pool } from 'pg';
 import { EventWriter } from './event-writer';
@@ -231,6 +231,69 @@ describe.each(STORAGE_SERVERS)('dimension rollups kept by the writer on $server 
     for (let job = await dimensions.nextBackfill(); job !== null; job = await dimensions.nextBackfill()) await dimensions.backfillStep(job, 1000);
     expect(await rows(ROLLUP_ROWS('dimension_rollup_1m'), id)).toEqual(await rows(GROUP_BY('minute'), id));
     expect(await rows(ROLLUP_ROWS('dimension_rollup_1d'), id)).toEqual(await rows(GROUP_BY('day'), id));
+  });
+
+  it('keeps day rows only for days before the pipeline\'s mark; closing days makes them from the hours, exactly, beside writers and a backfill', async () => {
+    const id = await pipeline(['data.currency'], []);
+    const dimensions = new DimensionsRepository(pool);
+    const breakdowns = new BreakdownsRepository(pool);
+    const day = (n: number) => new Date(Date.UTC(2026, 0, n));
+    // The mark before the days written here: they are open, as today is for a new pipeline.
+    await pool.query('UPDATE pipelines SET day_rollups_before = $2 WHERE id = $1', [id, day(1)]);
+    const make = (tag: string, from: number, to: number, dayOfMonth: number) =>
+      Array.from({ length: to - from }, (_, k): IngestEvent => {
+        const i = from + k;
+        return { ...event(id, `${tag}${i}`, 0, { data: { currency: ['EUR', 'USD', 'GBP'][i % 3], total: i % 9 === 0 ? 'n/a' : i / 4 } }), occurredAt: Date.UTC(2026, 0, dayOfMonth, i % 24, i % 60, 7) };
+      });
+    const dayRows = async (before: Date) => {
+      const rollups = await rows(ROLLUP_ROWS('dimension_rollup_1d'), id);
+      const expected = (await rows(GROUP_BY('day'), id)).filter((row) => row.bucket < before);
+      return { rollups, expected };
+    };
+    // What a reader sees over the three days, by currency with the measure: the same before and after any compaction.
+    const read = () => breakdowns.breakdown(id, { by: 'data.currency', from: day(1), to: day(4), measure: 'data.total', limit: 10 });
+    const expectedRead = async () =>
+      (await rows(
+        `SELECT payload #>> '{data,currency}' AS value, count(*)::int AS count,
+           count(*) FILTER (WHERE jsonb_typeof(payload #> '{data,total}') = 'number')::int AS c, sum((payload #>> '{data,total}')::numeric) FILTER (WHERE jsonb_typeof(payload #> '{data,total}') = 'number')::float8 AS s,
+           count(*) FILTER (WHERE jsonb_typeof(payload #> '{data,total}') = 'string')::int AS x
+         FROM events WHERE pipeline_id = $1 GROUP BY 1 ORDER BY 2 DESC, 1`,
+        id,
+      )).map((row) => ({ value: row.value, count: row.count, measure: expect.objectContaining({ count: row.c, sum: row.s, skipped: row.x }) }));
+
+    await writer.write(make('a', 0, 300, 1));
+    await writer.write(make('a', 300, 600, 2));
+    expect(await rows('SELECT 1 FROM dimension_rollup_1d WHERE pipeline_id = $1', id)).toEqual([]);
+    // The measure declared mid-way: later hours name it, earlier ones only once the backfill reaches them.
+    await dimensions.declare(id, ['data.currency'], ['data.total']);
+    await writer.write(make('b', 0, 200, 2));
+    const counts = (items: Array<{ value: string; count: number }>) => items.map(({ value, count }) => ({ value, count }));
+    expect(counts(await read())).toEqual(counts(await expectedRead()));
+
+    // Days 1 and 2 closed while four writers add late events to them and new ones to day 3, and the measure's backfill runs.
+    const writers = Array.from({ length: 4 }, () => new EventWriter(new EventsRepository(pool, storageMode), new FailuresRepository(pool)));
+    const writing = writers.map(async (w, n) => {
+      for (let b = 0; b < 6; b++) await w.write(make(`c${n}_${b}_`, 0, 30, 1 + ((n + b) % 3)));
+    });
+    const backfilling = (async () => {
+      for (let job = await dimensions.nextBackfill(); job !== null; job = await dimensions.nextBackfill()) await dimensions.backfillStep(job, 150);
+    })();
+    const [made] = await Promise.all([dimensions.compactDays(day(3)), backfilling, ...writing]);
+    expect(made).toBe(2);
+    expect(await dimensions.compactDays(day(3))).toBe(0);
+    expect((await rows('SELECT day_rollups_before FROM pipelines WHERE id = $1', id))[0].day_rollups_before).toEqual(day(3));
+    expect(await rows(ROLLUP_ROWS('dimension_rollup_1h'), id)).toEqual(await rows(GROUP_BY('hour'), id));
+    const closed = await dayRows(day(3));
+    expect(closed.rollups.length).toBeGreaterThan(10);
+    expect(closed.rollups).toEqual(closed.expected);
+    expect(await read()).toEqual(await expectedRead());
+
+    // Closing day 3 too: every day's rows are the GROUP BY's, and the reader's answer is unchanged.
+    const open = await read();
+    expect(await dimensions.compactDays(day(4))).toBe(1);
+    const all = await dayRows(day(4));
+    expect(all.rollups).toEqual(all.expected);
+    expect(await read()).toEqual(open);
   });
 
   it('splits events exactly between the backfill and the writers when the declaration lands while batches are being written', async () => {

@@ -15,6 +15,7 @@ import { Dimensions1733356800025 } from './migrations/1733356800025-dimensions';
 import { AlertFlapping1765065600000 } from './migrations/1765065600000-alert-flapping';
 import { RollupFillfactor1765152000000 } from './migrations/1765152000000-rollup-fillfactor';
 import { MeasuresInRow1765238400000 } from './migrations/1765238400000-measures-in-row';
+import { DayRollupsCompacted1765324800000 } from './migrations/1765324800000-day-rollups-compacted';
 
 const logger = new Logger('Database');
 
@@ -62,6 +63,7 @@ export function createDataSource(config: Pick<DashConfig, 'databaseUrl' | 'stora
       AlertFlapping1765065600000,
       RollupFillfactor1765152000000,
       MeasuresInRow1765238400000,
+      DayRollupsCompacted1765324800000,
     ],
     migrationsTableName: 'dash_migrations',
     migrationsTransactionMode: 'each',

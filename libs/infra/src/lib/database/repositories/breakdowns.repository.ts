@@ -63,10 +63,12 @@ const UNITS = [
 
 /**
  * Rows of (value, bucket, count, m_count, m_sum, m_min, m_max, m_skipped: the measure's, NULL
- * without one) for a dimension over the minutes
- * that start in [from, to), from the rollups: whole days from the daily table, the whole hours
- * around them from the hourly one, the minutes at the edges from the per-minute one. `largestMs`:
- * the largest rollup bucket the caller may bin (a grouped series of 5-minute buckets reads minutes).
+ * without one) for a dimension over the minutes that start in [from, to), from the rollups: whole
+ * days from the daily table (the days before the pipeline's `day_rollups_before`: later ones have
+ * no day rows yet), the whole hours around them from the hourly one, the minutes at the edges from
+ * the per-minute one. The mark is read in the same statement as the rows, so a compaction of days
+ * is seen whole or not at all. `largestMs`: the largest rollup bucket the caller may bin (a grouped
+ * series of 5-minute buckets reads minutes).
  */
 function rollupRows(params: Params, pipelineId: string, range: RollupRange, largestMs = 24 * HOUR_MS): string {
   const [pipeline, dimension] = [params.add(pipelineId), params.add(range.by)];
@@ -76,18 +78,21 @@ function rollupRows(params: Params, pipelineId: string, range: RollupRange, larg
     ? NO_MEASURE
     : `measure_counts[${position}] AS m_count, sums[${position}] AS m_sum, mins[${position}] AS m_min, maxes[${position}] AS m_max, skipped[${position}] AS m_skipped`;
   const parts: string[] = [];
-  // Each unit covers [start, end) minus what the larger units before it covered.
-  let covered: [number, number] | null = null;
+  // Each unit covers [start, end) minus what the larger units before it covered. Every unit's
+  // range holds the larger ones' (whole hours around whole days, minutes around both).
+  let covered: { start: string; end: string } | null = null;
   for (const unit of UNITS.filter((candidate) => candidate.ms <= largestMs)) {
     const finest = unit.ms === 60_000;
     const start = finest ? range.from.getTime() : Math.ceil(range.from.getTime() / unit.ms) * unit.ms;
     const end = finest ? range.to.getTime() : Math.max(start, Math.floor(range.to.getTime() / unit.ms) * unit.ms);
     if (end > start) {
-      const outside = covered === null ? '' : ` AND NOT (bucket >= ${params.add(new Date(covered[0]))} AND bucket < ${params.add(new Date(covered[1]))})`;
+      const bounds = { start: params.add(new Date(start)), end: params.add(new Date(end)) };
+      if (unit.table === 'dimension_rollup_1d') bounds.end = `least(${bounds.end}, (SELECT day_rollups_before FROM pipelines WHERE id = ${pipeline}))`;
+      const outside = covered === null ? '' : ` AND NOT (bucket >= ${covered.start} AND bucket < ${covered.end})`;
       parts.push(`
         SELECT value, bucket, count, ${measured} FROM ${unit.table} WHERE pipeline_id = ${pipeline} AND dimension = ${dimension}
-          AND bucket >= ${params.add(new Date(start))} AND bucket < ${params.add(new Date(end))}${outside}`);
-      covered = covered === null ? [start, end] : [Math.min(covered[0], start), Math.max(covered[1], end)];
+          AND bucket >= ${bounds.start} AND bucket < ${bounds.end}${outside}`);
+      covered = bounds;
     }
   }
   return parts.length > 0 ? parts.join(' UNION ALL ') : `SELECT NULL::text AS value, NULL::timestamptz AS bucket, 0::bigint AS count, ${NO_MEASURE} WHERE false`;

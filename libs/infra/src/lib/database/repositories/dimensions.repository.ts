@@ -1,9 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { BackfillProgress } from '@dash/domain';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
+import { dayRollupsFromHoursSql } from '../migrations/1765324800000-day-rollups-compacted';
 import { PG_POOL } from '../database.tokens';
 import { groupBackfill } from './dimension-groups';
 import { dimensionRollupsSql, groupsSql } from './events.sql';
+
+/** Days one compaction transaction makes at most (see compactDays). */
+const COMPACT_DAYS_PER_STEP = 7;
+const DAY_MS = 86_400_000;
 
 /** Events one backfill step reads at most. */
 export const BACKFILL_STEP_EVENTS = 2000;
@@ -22,7 +27,7 @@ const rolledUp = (dimensions: readonly string[], measures: readonly string[]) =>
  */
 const LOCKED_JOB = `
   pipeline AS MATERIALIZED (
-    SELECT p.id FROM pipelines p WHERE p.id = (SELECT pipeline_id FROM dimension_backfills WHERE id = $1) FOR SHARE
+    SELECT p.id, p.day_rollups_before FROM pipelines p WHERE p.id = (SELECT pipeline_id FROM dimension_backfills WHERE id = $1) FOR SHARE
   ), job AS MATERIALIZED (
     SELECT b.* FROM dimension_backfills b JOIN pipeline p ON p.id = b.pipeline_id WHERE b.id = $1 AND b.finished_at IS NULL FOR UPDATE OF b SKIP LOCKED
   )`;
@@ -48,7 +53,7 @@ const STEP_SQL = `
     UNION ALL
     SELECT j.pipeline_id, d.dimension, j.measures, false FROM job j CROSS JOIN LATERAL unnest(j.all_dimensions) AS d(dimension)
     WHERE d.dimension <> ALL (j.dimensions) AND cardinality(j.measures) > 0
-  )${dimensionRollupsSql('backfilled', 'plan')}
+  )${dimensionRollupsSql('backfilled', 'plan', '(SELECT id AS pipeline_id, day_rollups_before FROM pipeline)')}
   , last AS (
     SELECT occurred_at, seq FROM scanned ORDER BY occurred_at DESC, seq DESC LIMIT 1
   )
@@ -78,12 +83,15 @@ const SCAN_SQL = `
   FROM events WHERE pipeline_id = $1 AND (occurred_at, seq) > ($2::timestamptz, $3::bigint)
   ORDER BY occurred_at, seq LIMIT $4`;
 
+// The job's pipeline's mark, read after LOCK_JOB_SQL locked its row (this statement's snapshot is later).
+const LOCKED_MARK = '(SELECT p.id AS pipeline_id, p.day_rollups_before FROM pipelines p JOIN dimension_backfills b ON b.pipeline_id = p.id WHERE b.id = $2)';
+
 const APPLY_SQL = `
   WITH no_events AS (
     SELECT NULL::bigint AS seq, NULL::uuid AS pipeline_id, NULL::text AS type, NULL::timestamptz AS occurred_at, NULL::jsonb AS payload WHERE false
   ), no_plan AS (
     SELECT NULL::uuid AS pipeline_id, NULL::text AS dimension, NULL::text[] AS measures, NULL::boolean AS counts WHERE false
-  )${dimensionRollupsSql('no_events', 'no_plan', groupsSql('$1::jsonb'))}
+  )${dimensionRollupsSql('no_events', 'no_plan', LOCKED_MARK, groupsSql('$1::jsonb'))}
   UPDATE dimension_backfills b SET
     cursor_at = coalesce($3::timestamptz, b.cursor_at),
     cursor_seq = coalesce($4::bigint, b.cursor_seq),
@@ -121,14 +129,9 @@ export class DimensionsRepository {
    * so declaring one again starts it afresh. False when the pipeline does not exist.
    */
   async declare(pipelineId: string, dimensions: readonly string[], measures: readonly string[]): Promise<boolean> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return this.transaction(async (client) => {
       const { rows } = await client.query<{ dimensions: string[]; measures: string[] }>('SELECT dimensions, measures FROM pipelines WHERE id = $1 FOR UPDATE', [pipelineId]);
-      if (rows.length === 0) {
-        await client.query('ROLLBACK');
-        return false;
-      }
+      if (rows.length === 0) return false;
       const [before] = rows;
       const beforeDimensions = rolledUp(before.dimensions, before.measures);
       const afterDimensions = rolledUp(dimensions, measures);
@@ -164,19 +167,62 @@ export class DimensionsRepository {
           [pipelineId, addedDimensions, addedMeasures, afterDimensions, measures],
         );
       }
-      await client.query('COMMIT');
       return true;
+    });
+  }
+
+  /** Forgets the values admitted in hours older than `days` (the cap's bookkeeping, not the rollups). */
+  async trimAdmittedValues(days: number): Promise<void> {
+    await this.pool.query(`DELETE FROM dimension_values WHERE hour < now() - make_interval(days => $1)`, [days]);
+  }
+
+  /**
+   * Makes the day rows of each pipeline's closed days from their hour rows and moves its mark
+   * (`day_rollups_before`) to `until`, a UTC day's start (default: the current day's); from then on
+   * the writer keeps those days' rows itself (a late event). Per pipeline, at most a week per
+   * transaction, under the pipeline's row lock: batches and backfill steps (which hold it FOR
+   * SHARE) finish first, and later ones read the new mark. Idempotent and safe on several nodes.
+   * Returns the days made.
+   */
+  async compactDays(until?: Date): Promise<number> {
+    const target = (param: string) => `coalesce(${param}::timestamptz, date_bin('1 day', now(), timestamptz 'epoch'))`;
+    const { rows: behind } = await this.pool.query<{ id: string }>(`SELECT id FROM pipelines WHERE day_rollups_before < ${target('$1')} ORDER BY id`, [until ?? null]);
+    let days = 0;
+    for (const { id } of behind) {
+      for (;;) {
+        const made = await this.transaction(async (client) => {
+          const { rows: [range] } = await client.query<{ from: Date; to: Date }>(
+            `SELECT day_rollups_before AS "from", least(day_rollups_before + interval '${COMPACT_DAYS_PER_STEP * 24} hours', ${target('$2')}) AS "to"
+             FROM pipelines WHERE id = $1 AND day_rollups_before < ${target('$2')} FOR NO KEY UPDATE`,
+            [id, until ?? null],
+          );
+          if (!range) return 0;
+          // A new statement: its snapshot holds every batch that held the row before.
+          await client.query('DELETE FROM dimension_rollup_1d WHERE pipeline_id = $1 AND bucket >= $2 AND bucket < $3', [id, range.from, range.to]);
+          await client.query(dayRollupsFromHoursSql('h.pipeline_id = $1 AND h.bucket >= $2 AND h.bucket < $3'), [id, range.from, range.to]);
+          await client.query('UPDATE pipelines SET day_rollups_before = $2 WHERE id = $1', [id, range.to]);
+          return Math.round((range.to.getTime() - range.from.getTime()) / DAY_MS);
+        });
+        if (made === 0) break;
+        days += made;
+      }
+    }
+    return days;
+  }
+
+  private async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
       client.release();
     }
-  }
-
-  /** Forgets the values admitted in hours older than `days` (the cap's bookkeeping, not the rollups). */
-  async trimAdmittedValues(days: number): Promise<void> {
-    await this.pool.query(`DELETE FROM dimension_values WHERE hour < now() - make_interval(days => $1)`, [days]);
   }
 
   /** The oldest backfill job not finished, if any. */

@@ -92,11 +92,13 @@ export const NO_GROUPS = `(SELECT NULL::uuid AS pipeline_id, NULL::text AS dimen
  * summed. `groups` names events already aggregated by the ingestor (see dimension-groups.ts):
  * (pipeline_id, dimension, bucket, hour, raw, count, m jsonb of each measure's c, s, lo, hi, x),
  * counted, of other pipelines than `events`; their raw values meet the cap in the same one
- * admission as the others. The writer passes its stored events with every declared dimension (see
- * below); a backfill passes stored events with the paths declared later. Kept by the writer in
- * both storage modes (see the Dimensions migration for why not continuous aggregates).
+ * admission as the others. `marks` names a relation of (pipeline_id, day_rollups_before) read
+ * under the pipeline's row lock: day rows are added only for days before it (see the
+ * DayRollupsCompacted migration). The writer passes its stored events with every declared
+ * dimension (see below); a backfill passes stored events with the paths declared later. Kept by
+ * the writer in both storage modes (see the Dimensions migration for why not continuous aggregates).
  */
-export function dimensionRollupsSql(events: string, plan: string, groups: string = NO_GROUPS): string {
+export function dimensionRollupsSql(events: string, plan: string, marks: string, groups: string = NO_GROUPS): string {
   return `
   , observed AS MATERIALIZED (
     -- date_bin on the epoch: the UTC minute and hour, without date_trunc's time zone work.
@@ -146,9 +148,11 @@ export function dimensionRollupsSql(events: string, plan: string, groups: string
       sum(n)::bigint AS n, sum(c)::bigint AS c, sum(s) AS s, min(lo) AS lo, max(hi) AS hi, sum(x)::bigint AS x
     FROM minute_measures GROUP BY 1, 2, 3, 4, 5
   )${dimensionRollup('dimension_rollup_1m', 'minute_measures')}${dimensionRollup('dimension_rollup_1h', 'hour_measures')}${dimensionRollup('dimension_rollup_1d', `(
-      SELECT pipeline_id, dimension, value, date_bin('1 day', bucket, timestamptz 'epoch') AS bucket, measure,
-        sum(n)::bigint AS n, sum(c)::bigint AS c, sum(s) AS s, min(lo) AS lo, max(hi) AS hi, sum(x)::bigint AS x
-      FROM hour_measures GROUP BY 1, 2, 3, 4, 5)`)}`;
+      -- Only the days before the pipeline's mark: later ones are made from their hours when closed.
+      SELECT h.pipeline_id, h.dimension, h.value, date_bin('1 day', h.bucket, timestamptz 'epoch') AS bucket, h.measure,
+        sum(h.n)::bigint AS n, sum(h.c)::bigint AS c, sum(h.s) AS s, min(h.lo) AS lo, max(h.hi) AS hi, sum(h.x)::bigint AS x
+      FROM hour_measures h JOIN ${marks} k ON k.pipeline_id = h.pipeline_id AND h.bucket < k.day_rollups_before
+      GROUP BY 1, 2, 3, 4, 5)`)}`;
 }
 
 // Only pipelines with declared dimensions or measures do any of this work; for the others the
@@ -179,6 +183,7 @@ const WRITER_ROLLUPS = `
   )${dimensionRollupsSql(
     'configured_events',
     'plan',
+    'locked',
     groupsSql(`$2::jsonb -> 'groups'`, 'WHERE g.p IN (SELECT pipeline_id FROM pregrouped)'),
   )}`;
 
@@ -194,7 +199,7 @@ const WRITER_ROLLUPS = `
 export function writeBatchSql(mode: ResolvedStorageMode): string {
   return `
   WITH${STAGED}, locked AS (
-    SELECT p.id AS pipeline_id, p.dimensions, p.measures FROM pipelines p
+    SELECT p.id AS pipeline_id, p.dimensions, p.measures, p.day_rollups_before FROM pipelines p
     WHERE p.id IN (SELECT pipeline_id FROM staged) ORDER BY p.id FOR SHARE
   ), fresh AS (
     INSERT INTO event_ids (pipeline_id, event_id, received_at)
