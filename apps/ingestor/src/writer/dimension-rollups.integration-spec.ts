@@ -278,7 +278,9 @@ describe.each(STORAGE_SERVERS)('dimension rollups kept by the writer on $server 
     const backfilling = (async () => {
       for (let job = await dimensions.nextBackfill(); job !== null; job = await dimensions.nextBackfill()) await dimensions.backfillStep(job, 150);
     })();
-    const [made] = await Promise.all([dimensions.compactDays(day(3)), backfilling, ...writing]);
+    // A declaration of the same paths beside them: it locks the pipeline's row FOR UPDATE.
+    const declaring = dimensions.declare(id, ['data.currency'], ['data.total']);
+    const [made] = await Promise.all([dimensions.compactDays(day(3)), backfilling, declaring, ...writing]);
     expect(made).toBe(2);
     expect(await dimensions.compactDays(day(3))).toBe(0);
     expect((await rows('SELECT day_rollups_before FROM pipelines WHERE id = $1', id))[0].day_rollups_before).toEqual(day(3));
@@ -294,6 +296,38 @@ describe.each(STORAGE_SERVERS)('dimension rollups kept by the writer on $server 
     const all = await dayRows(day(4));
     expect(all.rollups).toEqual(all.expected);
     expect(await read()).toEqual(open);
+  });
+
+  it('makes a closed day again when its hours changed before the lock: a late batch committing meanwhile counts once', async () => {
+    const id = await pipeline(['data.currency'], ['data.total']);
+    const dimensions = new DimensionsRepository(pool);
+    await pool.query('UPDATE pipelines SET day_rollups_before = $2 WHERE id = $1', [id, new Date(Date.UTC(2026, 0, 1))]);
+    const late = (tag: string, count: number) => Array.from({ length: count }, (_, i) => event(id, `${tag}${i}`, i % 50, { data: { currency: ['EUR', 'USD'][i % 2], total: i } }));
+    await writer.write(late('a', 200));
+    // A batch written in a transaction left open: it holds the pipeline's row FOR SHARE, its hour rows uncommitted.
+    const held = await pool.connect();
+    const release = held.release.bind(held);
+    held.release = () => undefined;
+    try {
+      await held.query('BEGIN');
+      await new EventsRepository({ connect: async () => held } as unknown as Pool, storageMode).writeBatch(late('b', 100));
+      const closing = dimensions.compactDays(new Date(Date.UTC(2026, 0, 2)));
+      // Once the closing waits for the row lock, it has made the day from the hours without that batch.
+      const deadline = Date.now() + 30_000;
+      const waiting = async () =>
+        (await pool.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FOR NO KEY UPDATE%'`)).rows.length > 0;
+      while (!(await waiting())) {
+        expect(Date.now()).toBeLessThan(deadline);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await held.query('COMMIT');
+      expect(await closing).toBe(1);
+    } finally {
+      held.release = release;
+      release();
+    }
+    expect(Number((await rows('SELECT count(*) AS n FROM events WHERE pipeline_id = $1', id))[0].n)).toBe(300);
+    expect(await rows(ROLLUP_ROWS('dimension_rollup_1d'), id)).toEqual(await rows(GROUP_BY('day'), id));
   });
 
   it('splits events exactly between the backfill and the writers when the declaration lands while batches are being written', async () => {

@@ -1,16 +1,22 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Day rows of the dimension rollups made from the hour rows of the rows' pipeline matching
- * `hours` (a condition on `h`, a dimension_rollup_1h row), for days that have none yet (the caller
- * deletes any first: a DELETE in the same statement would run after the INSERT). Per (dimension,
- * value, day): the hours' counts summed, and each measure's entries merged by name, the measures
- * sorted as the writer sorts them.
+ * A fingerprint of a set of hour rows, over their `row_xmin` and `row_ctid` (the rows' xmin and
+ * ctid): a row added, updated or removed changes it (every new row version has a new xmin).
+ */
+export const HOUR_VERSIONS = `count(*)::text || ':' || coalesce(sum(hashtextextended(row_xmin::text || '/' || row_ctid::text, 0)), 0)::text`;
+
+/**
+ * Day rows of the dimension rollups made from the hour rows matching `hours` (a condition on `h`,
+ * a dimension_rollup_1h row), for days that have none yet (the caller deletes any first: a DELETE
+ * in the same statement would run after the INSERT). Per (dimension, value, day): the hours' counts
+ * summed, and each measure's entries merged by name, the measures sorted as the writer sorts them.
+ * Returns `versions`: the fingerprint of the hour rows it read (HOUR_VERSIONS).
  */
 export function dayRollupsFromHoursSql(hours: string): string {
   return `
   WITH hours AS MATERIALIZED (
-    SELECT h.* FROM dimension_rollup_1h h WHERE ${hours}
+    SELECT h.*, h.xmin AS row_xmin, h.ctid AS row_ctid FROM dimension_rollup_1h h WHERE ${hours}
   ), days AS (
     SELECT pipeline_id, dimension, date_bin('1 day', bucket, timestamptz 'epoch') AS bucket, value, sum(count)::bigint AS count
     FROM hours GROUP BY 1, 2, 3, 4
@@ -23,12 +29,14 @@ export function dayRollupsFromHoursSql(hours: string): string {
     SELECT pipeline_id, dimension, bucket, value, array_agg(measure ORDER BY measure) AS measures, array_agg(c ORDER BY measure) AS measure_counts,
       array_agg(s ORDER BY measure) AS sums, array_agg(lo ORDER BY measure) AS mins, array_agg(hi ORDER BY measure) AS maxes, array_agg(x ORDER BY measure) AS skipped
     FROM entries GROUP BY 1, 2, 3, 4
+  ), made AS (
+    INSERT INTO dimension_rollup_1d (pipeline_id, dimension, bucket, value, count, measures, measure_counts, sums, mins, maxes, skipped)
+    SELECT d.pipeline_id, d.dimension, d.bucket, d.value, d.count, coalesce(l.measures, '{}'), coalesce(l.measure_counts, '{}'),
+      coalesce(l.sums, '{}'), coalesce(l.mins, '{}'), coalesce(l.maxes, '{}'), coalesce(l.skipped, '{}')
+    FROM days d LEFT JOIN lists l USING (pipeline_id, dimension, bucket, value)
+    ORDER BY 1, 2, 3, 4
   )
-  INSERT INTO dimension_rollup_1d (pipeline_id, dimension, bucket, value, count, measures, measure_counts, sums, mins, maxes, skipped)
-  SELECT d.pipeline_id, d.dimension, d.bucket, d.value, d.count, coalesce(l.measures, '{}'), coalesce(l.measure_counts, '{}'),
-    coalesce(l.sums, '{}'), coalesce(l.mins, '{}'), coalesce(l.maxes, '{}'), coalesce(l.skipped, '{}')
-  FROM days d LEFT JOIN lists l USING (pipeline_id, dimension, bucket, value)
-  ORDER BY 1, 2, 3, 4`;
+  SELECT ${HOUR_VERSIONS} AS versions FROM hours`;
 }
 
 /** Day rows of the days after each pipeline's mark (not kept by the writer there). */

@@ -1,14 +1,22 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { BackfillProgress } from '@dash/domain';
 import type { Pool, PoolClient } from 'pg';
-import { dayRollupsFromHoursSql } from '../migrations/1765324800000-day-rollups-compacted';
+import { dayRollupsFromHoursSql, HOUR_VERSIONS } from '../migrations/1765324800000-day-rollups-compacted';
 import { PG_POOL } from '../database.tokens';
 import { groupBackfill } from './dimension-groups';
 import { dimensionRollupsSql, groupsSql } from './events.sql';
 
-/** Days one compaction transaction makes at most (see compactDays). */
+/** Days one transaction closes at most (see closeDays). */
 const COMPACT_DAYS_PER_STEP = 7;
+/** Attempts at closing days with the rows made before the lock; the next one locks first. */
+const UNLOCKED_ATTEMPTS = 2;
 const DAY_MS = 86_400_000;
+
+/** The day a pipeline's days are closed up to: the parameter, else the current UTC day's start. */
+const closingUntil = (param: string) => `coalesce(${param}::timestamptz, date_bin('1 day', now(), timestamptz 'epoch'))`;
+
+/** The hours a closing read changed before it held the lock: made again. */
+class StaleDays extends Error {}
 
 /** Events one backfill step reads at most. */
 export const BACKFILL_STEP_EVENTS = 2000;
@@ -180,34 +188,61 @@ export class DimensionsRepository {
    * Makes the day rows of each pipeline's closed days from their hour rows and moves its mark
    * (`day_rollups_before`) to `until`, a UTC day's start (default: the current day's); from then on
    * the writer keeps those days' rows itself (a late event). Per pipeline, at most a week per
-   * transaction, under the pipeline's row lock: batches and backfill steps (which hold it FOR
-   * SHARE) finish first, and later ones read the new mark. Idempotent and safe on several nodes.
-   * Returns the days made.
+   * transaction (closeDays). Idempotent and safe on several nodes. Returns the days made.
    */
   async compactDays(until?: Date): Promise<number> {
-    const target = (param: string) => `coalesce(${param}::timestamptz, date_bin('1 day', now(), timestamptz 'epoch'))`;
-    const { rows: behind } = await this.pool.query<{ id: string }>(`SELECT id FROM pipelines WHERE day_rollups_before < ${target('$1')} ORDER BY id`, [until ?? null]);
+    const { rows: behind } = await this.pool.query<{ id: string }>(`SELECT id FROM pipelines WHERE day_rollups_before < ${closingUntil('$1')} ORDER BY id`, [until ?? null]);
     let days = 0;
     for (const { id } of behind) {
-      for (;;) {
-        const made = await this.transaction(async (client) => {
+      for (let made = await this.closeDays(id, until ?? null); made > 0; made = await this.closeDays(id, until ?? null)) days += made;
+    }
+    return days;
+  }
+
+  /**
+   * Closes a pipeline's next days (at most a week): their day rows made from the hours, the mark
+   * moved past them, in one transaction. The mark must move under the pipeline's row lock, which
+   * batches and backfill steps hold FOR SHARE while they write: those before finish first, later
+   * ones read the new mark. Making the rows takes seconds for a pipeline of many values, so they
+   * are made before the lock and the lock only checks that the hours they were made from are
+   * unchanged (a late event or a backfill step meanwhile: made again); the last attempt locks first.
+   * Returns the days closed: 0 when none are left or another node is closing them.
+   */
+  private async closeDays(id: string, until: Date | null): Promise<number> {
+    for (let attempt = 1; ; attempt += 1) {
+      const lockFirst = attempt > UNLOCKED_ATTEMPTS;
+      try {
+        return await this.transaction(async (client) => {
+          const lock = async () => (await client.query<{ mark: Date }>('SELECT day_rollups_before AS mark FROM pipelines WHERE id = $1 FOR NO KEY UPDATE', [id])).rows[0]?.mark;
+          if (lockFirst && (await lock()) === undefined) return 0;
           const { rows: [range] } = await client.query<{ from: Date; to: Date }>(
-            `SELECT day_rollups_before AS "from", least(day_rollups_before + interval '${COMPACT_DAYS_PER_STEP * 24} hours', ${target('$2')}) AS "to"
-             FROM pipelines WHERE id = $1 AND day_rollups_before < ${target('$2')} FOR NO KEY UPDATE`,
-            [id, until ?? null],
+            `SELECT day_rollups_before AS "from", least(day_rollups_before + interval '${COMPACT_DAYS_PER_STEP * 24} hours', ${closingUntil('$2')}) AS "to"
+             FROM pipelines WHERE id = $1 AND day_rollups_before < ${closingUntil('$2')}`,
+            [id, until],
           );
           if (!range) return 0;
-          // A new statement: its snapshot holds every batch that held the row before.
-          await client.query('DELETE FROM dimension_rollup_1d WHERE pipeline_id = $1 AND bucket >= $2 AND bucket < $3', [id, range.from, range.to]);
-          await client.query(dayRollupsFromHoursSql('h.pipeline_id = $1 AND h.bucket >= $2 AND h.bucket < $3'), [id, range.from, range.to]);
+          const bounds = [id, range.from, range.to];
+          await client.query('DELETE FROM dimension_rollup_1d WHERE pipeline_id = $1 AND bucket >= $2 AND bucket < $3', bounds);
+          const { rows: [made] } = await client.query<{ versions: string }>(dayRollupsFromHoursSql('h.pipeline_id = $1 AND h.bucket >= $2 AND h.bucket < $3'), bounds);
+          if (!lockFirst) {
+            // A new statement after the lock: its snapshot holds every batch that held the row before.
+            if ((await lock())?.getTime() !== range.from.getTime()) throw new StaleDays();
+            const { rows: [now] } = await client.query<{ versions: string }>(
+              `SELECT ${HOUR_VERSIONS} AS versions FROM (SELECT xmin AS row_xmin, ctid AS row_ctid FROM dimension_rollup_1h WHERE pipeline_id = $1 AND bucket >= $2 AND bucket < $3) h`,
+              bounds,
+            );
+            if (now.versions !== made.versions) throw new StaleDays();
+          }
           await client.query('UPDATE pipelines SET day_rollups_before = $2 WHERE id = $1', [id, range.to]);
           return Math.round((range.to.getTime() - range.from.getTime()) / DAY_MS);
         });
-        if (made === 0) break;
-        days += made;
+      } catch (error) {
+        if (error instanceof StaleDays) continue;
+        // Another node made the same day rows first (a unique key): it is closing these days.
+        if ((error as { code?: string }).code === '23505') return 0;
+        throw error;
       }
     }
-    return days;
   }
 
   private async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
