@@ -4,6 +4,7 @@ import type { Pool } from 'pg';
 import { PG_POOL } from '../database.tokens';
 
 const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
 
 /** A read filtered by `where` reads the events themselves: at most this many in its range. */
 export const MAX_FILTERED_EVENTS = 200_000;
@@ -56,7 +57,7 @@ class Params {
 const NO_MEASURE = 'NULL::bigint AS m_count, NULL::numeric AS m_sum, NULL::numeric AS m_min, NULL::numeric AS m_max, NULL::bigint AS m_skipped';
 
 const UNITS = [
-  { table: 'dimension_rollup_1d', ms: 24 * HOUR_MS },
+  { table: 'dimension_rollup_1d', ms: DAY_MS },
   { table: 'dimension_rollup_1h', ms: HOUR_MS },
   { table: 'dimension_rollup_1m', ms: 60_000 },
 ];
@@ -64,13 +65,12 @@ const UNITS = [
 /**
  * Rows of (value, bucket, count, m_count, m_sum, m_min, m_max, m_skipped: the measure's, NULL
  * without one) for a dimension over the minutes that start in [from, to), from the rollups: whole
- * days from the daily table (the days before the pipeline's `day_rollups_before`: later ones have
- * no day rows yet), the whole hours around them from the hourly one, the minutes at the edges from
- * the per-minute one. The mark is read in the same statement as the rows, so a compaction of days
- * is seen whole or not at all. `largestMs`: the largest rollup bucket the caller may bin (a grouped
+ * days before `daysBefore` (the pipeline's `day_rollups_before`: later days have no day rows yet)
+ * from the daily table, the whole hours around them from the hourly one, the minutes at the edges
+ * from the per-minute one. `largestMs`: the largest rollup bucket the caller may bin (a grouped
  * series of 5-minute buckets reads minutes).
  */
-function rollupRows(params: Params, pipelineId: string, range: RollupRange, largestMs = 24 * HOUR_MS): string {
+function rollupRows(params: Params, pipelineId: string, range: RollupRange, daysBefore: Date, largestMs = DAY_MS): string {
   const [pipeline, dimension] = [params.add(pipelineId), params.add(range.by)];
   // The measure's entries, at its position in a row's measures; without a measure the arrays are not read at all.
   const position = range.measure === undefined ? null : `array_position(measures, ${params.add(range.measure)}::text)`;
@@ -84,10 +84,10 @@ function rollupRows(params: Params, pipelineId: string, range: RollupRange, larg
   for (const unit of UNITS.filter((candidate) => candidate.ms <= largestMs)) {
     const finest = unit.ms === 60_000;
     const start = finest ? range.from.getTime() : Math.ceil(range.from.getTime() / unit.ms) * unit.ms;
-    const end = finest ? range.to.getTime() : Math.max(start, Math.floor(range.to.getTime() / unit.ms) * unit.ms);
+    const last = unit.ms === DAY_MS ? Math.min(range.to.getTime(), daysBefore.getTime()) : range.to.getTime();
+    const end = finest ? last : Math.max(start, Math.floor(last / unit.ms) * unit.ms);
     if (end > start) {
       const bounds = { start: params.add(new Date(start)), end: params.add(new Date(end)) };
-      if (unit.table === 'dimension_rollup_1d') bounds.end = `least(${bounds.end}, (SELECT day_rollups_before FROM pipelines WHERE id = ${pipeline}))`;
       const outside = covered === null ? '' : ` AND NOT (bucket >= ${covered.start} AND bucket < ${covered.end})`;
       parts.push(`
         SELECT value, bucket, count, ${measured} FROM ${unit.table} WHERE pipeline_id = ${pipeline} AND dimension = ${dimension}
@@ -139,19 +139,31 @@ export class BreakdownsRepository {
   /** Events in the range: above MAX_FILTERED_EVENTS a filtered read is refused (it reads the events themselves). */
   async eventsInRange(pipelineId: string, range: Pick<RollupRange, 'from' | 'to'>): Promise<number> {
     const params = new Params();
-    const rows = rollupRows(params, pipelineId, { by: 'type', from: range.from, to: range.to, limit: 0 });
+    const rows = rollupRows(params, pipelineId, { by: 'type', from: range.from, to: range.to, limit: 0 }, await this.daysBefore(pipelineId));
     const { rows: [row] } = await this.pool.query<{ n: string | null }>(`SELECT sum(count) AS n FROM (${rows}) r`, params.values);
     return Number(row?.n ?? 0);
   }
 
-  private source(params: Params, pipelineId: string, range: RollupRange, largestMs?: number): string {
-    return range.where === undefined || range.where.length === 0 ? rollupRows(params, pipelineId, range, largestMs) : filteredRows(params, pipelineId, range, range.where);
+  /**
+   * The pipeline's `day_rollups_before`, read before its rows: a later statement's snapshot holds
+   * every day row before it (a day's rows stay complete once it is closed; the hours stay too, so a
+   * day closed between the two reads is read from its hours). Days of a pipeline not found: none.
+   */
+  private async daysBefore(pipelineId: string): Promise<Date> {
+    const { rows: [row] } = await this.pool.query<{ mark: Date }>('SELECT day_rollups_before AS mark FROM pipelines WHERE id = $1', [pipelineId]);
+    return row?.mark ?? new Date(0);
+  }
+
+  private async source(params: Params, pipelineId: string, range: RollupRange, largestMs?: number): Promise<string> {
+    return range.where === undefined || range.where.length === 0
+      ? rollupRows(params, pipelineId, range, await this.daysBefore(pipelineId), largestMs)
+      : filteredRows(params, pipelineId, range, range.where);
   }
 
   /** The top `limit` values by events counted, largest first, then `(other)` (the values past the cap and those past the limit). */
   async breakdown(pipelineId: string, range: RollupRange): Promise<BreakdownRow[]> {
     const params = new Params();
-    const source = this.source(params, pipelineId, range);
+    const source = await this.source(params, pipelineId, range);
     const limit = params.add(range.limit);
     const { rows } = await this.pool.query<SummaryColumns & { value: string; count: string; rest: boolean }>(
       `WITH grouped AS (
@@ -177,7 +189,7 @@ export class BreakdownsRepository {
   /** Per bucket (`interval`, epoch-aligned) and value: the top `limit` values by events counted over the range, the others as `(other)`. */
   async grouped(pipelineId: string, range: RollupRange & { interval: string; bucketMs: number }): Promise<GroupedRow[]> {
     const params = new Params();
-    const source = this.source(params, pipelineId, range, range.bucketMs);
+    const source = await this.source(params, pipelineId, range, range.bucketMs);
     const [limit, interval] = [params.add(range.limit), params.add(range.interval)];
     const { rows } = await this.pool.query<SummaryColumns & { value: string; t: Date; count: string }>(
       `WITH r AS MATERIALIZED (${source}), top AS (
