@@ -9,15 +9,19 @@
 //
 // What is seeded, for a range of 30 days ending now: daily rows for every day, hourly rows for
 // every hour, per-minute rows for the first and last 3 hours of the range (the only minutes a
-// 30-day breakdown reads; the rows of other minutes sit outside the index range it scans). Per
+// 30-day breakdown reads; the rows of other minutes sit outside the index range it scans), and
+// weekly rows made from the daily ones for the closed weeks, where the build has them. Per
 // value and hour ~14 events (1,000 values × 720 hours × 14 ≈ 10 M); per minute, 230 events over
 // ~206 distinct values (what 230 draws from 1,000 values give). Each row holds its count and one
 // measure.
 import pg from 'pg';
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+
+const require = createRequire(import.meta.url);
 
 // BENCH_KEEP_DB=1 keeps the database (to EXPLAIN the reads).
 const [distDir, adminUrl, requestsArg, label = ''] = process.argv.slice(2);
@@ -64,6 +68,19 @@ try {
   const hourly = `SELECT i, 4 + (i * 7 + extract(epoch FROM b)::bigint / 3600) % 21 FROM generate_series(1, 1000) i`;
   await client.query(rows('dimension_rollup_1d', 'day', from, to, `SELECT i, 24 * (4 + i % 21) FROM generate_series(1, 1000) i`), [id, from, to]);
   await client.query(rows('dimension_rollup_1h', 'hour', from, to, hourly), [id, from, to]);
+  // The weeks before the mark's week, made from their days as the ingestors make them (a build
+  // from before weeks has no such table, and reads days instead).
+  const closing = (() => {
+    try {
+      return require(resolve(distDir, 'libs/infra/src/lib/database/migrations/1765324800000-day-rollups-compacted.js'));
+    } catch {
+      return {};
+    }
+  })();
+  if (closing.WEEKS_FROM_DAYS) {
+    await client.query(closing.coarserRollupsSql(closing.WEEKS_FROM_DAYS, `f.pipeline_id = $1 AND f.bucket < date_bin('7 days', (SELECT day_rollups_before FROM pipelines WHERE id = $1), timestamptz 'epoch')`), [id]);
+    await client.query('VACUUM ANALYZE dimension_rollup_1w');
+  }
   const minutes = `SELECT 1 + (k + (extract(epoch FROM b)::bigint / 60) * 206) % 1000, 1 + k % 2 FROM generate_series(0, 205) k`;
   for (const [start, end] of [
     [from, new Date(from.getTime() + 3 * 3_600_000)],

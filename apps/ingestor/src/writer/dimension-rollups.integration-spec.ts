@@ -16,7 +16,7 @@ const ROLLUP_ROWS = (table: string) => `
  * What the rollups must equal: a GROUP BY over the stored events (no dimension past its cap here),
  * for the dimensions `type`, `data.currency` and the measure `data.total`.
  */
-const GROUP_BY = (unit: 'minute' | 'hour' | 'day') => `
+const GROUP_BY = (unit: 'minute' | 'hour' | 'day' | 'week') => `
   WITH valued AS (
     SELECT e.*, d.dimension, coalesce(left(CASE WHEN d.dimension = 'type' THEN e.type ELSE e.payload #>> string_to_array(d.dimension, '.') END, 200), '(none)') AS value
     FROM events e CROSS JOIN unnest(ARRAY['type', 'data.currency']) AS d(dimension) WHERE e.pipeline_id = $1
@@ -24,7 +24,7 @@ const GROUP_BY = (unit: 'minute' | 'hour' | 'day') => `
     SELECT v.*, m.measure, CASE WHEN m.measure = '' THEN NULL ELSE v.payload #> string_to_array(m.measure, '.') END AS found
     FROM valued v CROSS JOIN unnest(ARRAY['', 'data.total']) AS m(measure)
   )
-  SELECT dimension, date_trunc('${unit}', occurred_at, 'UTC') AS bucket, value, measure,
+  SELECT dimension, ${unit === 'week' ? "date_bin('7 days', occurred_at, timestamptz 'epoch')" : `date_trunc('${unit}', occurred_at, 'UTC')`} AS bucket, value, measure,
     (CASE WHEN measure = '' THEN count(*) ELSE count(*) FILTER (WHERE jsonb_typeof(found) = 'number') END)::text AS count,
     sum(CASE WHEN jsonb_typeof(found) = 'number' THEN found::numeric END)::text AS sum,
     min(CASE WHEN jsonb_typeof(found) = 'number' THEN found::numeric END)::text AS min,
@@ -90,6 +90,7 @@ describe.each(STORAGE_SERVERS)('dimension rollups kept by the writer on $server 
     expect(minutes).toEqual(await rows(GROUP_BY('minute'), id));
     expect(await rows(ROLLUP_ROWS('dimension_rollup_1h'), id)).toEqual(await rows(GROUP_BY('hour'), id));
     expect(await rows(ROLLUP_ROWS('dimension_rollup_1d'), id)).toEqual(await rows(GROUP_BY('day'), id));
+    expect(await rows(ROLLUP_ROWS('dimension_rollup_1w'), id)).toEqual(await rows(GROUP_BY('week'), id));
     // Spot checks of the mapping itself.
     const values = (await rows(`SELECT DISTINCT value FROM dimension_rollup_1h WHERE pipeline_id = $1 AND dimension = 'data.currency'`, id)).map((r) => r.value).sort();
     expect(values).toEqual(['(none)', '7', 'EUR', 'GBP', 'USD', 'true', 'x'.repeat(200), '{"nested": 1}'].sort());
@@ -189,6 +190,7 @@ describe.each(STORAGE_SERVERS)('dimension rollups kept by the writer on $server 
     expect(minutes).toEqual(await rows(GROUP_BY('minute'), id));
     expect(await rows(ROLLUP_ROWS('dimension_rollup_1h'), id)).toEqual(await rows(GROUP_BY('hour'), id));
     expect(await rows(ROLLUP_ROWS('dimension_rollup_1d'), id)).toEqual(await rows(GROUP_BY('day'), id));
+    expect(await rows(ROLLUP_ROWS('dimension_rollup_1w'), id)).toEqual(await rows(GROUP_BY('week'), id));
     expect(await dimensions.progress(id)).toMatchObject({ state: 'done', dimensions: [], measures: ['data.total'], finishedAt: expect.any(String) });
 
     // Removing the measure drops its rows; declaring it again backfills it afresh, not twice.
@@ -296,23 +298,43 @@ describe.each(STORAGE_SERVERS)('dimension rollups kept by the writer on $server 
     const all = await dayRows(day(4));
     expect(all.rollups).toEqual(all.expected);
     expect(await read()).toEqual(open);
+
+    // Closing up to Jan 9 completes the week [Jan 1, Jan 8) (epoch-aligned 7-day bins start on
+    // Thursdays, as Jan 1 2026 is): made from its days; a read over it takes the week, and late
+    // events after it are added to its day and week rows by the writer.
+    const overWeek = () => breakdowns.breakdown(id, { by: 'data.currency', from: day(1), to: day(9), measure: 'data.total', limit: 10 });
+    const beforeWeek = await overWeek();
+    expect(await rows(ROLLUP_ROWS('dimension_rollup_1w'), id)).toEqual([]);
+    expect(await dimensions.compactDays(day(9))).toBe(5);
+    const weeks = await rows(ROLLUP_ROWS('dimension_rollup_1w'), id);
+    expect(weeks.length).toBeGreaterThan(5);
+    expect(weeks).toEqual(await rows(GROUP_BY('week'), id));
+    expect(await overWeek()).toEqual(beforeWeek);
+    await writer.write(make('d', 0, 40, 2));
+    expect(await rows(ROLLUP_ROWS('dimension_rollup_1w'), id)).toEqual(await rows(GROUP_BY('week'), id));
+    expect(await overWeek()).toEqual(await expectedRead());
   });
 
-  it('makes a closed day again when its hours changed before the lock: a late batch committing meanwhile counts once', async () => {
+  // Jan 1 2026 is a Thursday: the epoch-aligned week [Jan 1, Jan 8). The mark at Jan 5; closing until Jan 8 closes days 5–7 and completes that week.
+  it.each([
+    ['hours of a day it closes', 6],
+    ['day rows of a week it completes', 2],
+  ])('closes days again when the %s changed before the lock: a late batch committing meanwhile counts once', async (_what, dayOfMonth) => {
     const id = await pipeline(['data.currency'], ['data.total']);
     const dimensions = new DimensionsRepository(pool);
-    await pool.query('UPDATE pipelines SET day_rollups_before = $2 WHERE id = $1', [id, new Date(Date.UTC(2026, 0, 1))]);
-    const late = (tag: string, count: number) => Array.from({ length: count }, (_, i) => event(id, `${tag}${i}`, i % 50, { data: { currency: ['EUR', 'USD'][i % 2], total: i } }));
-    await writer.write(late('a', 200));
-    // A batch written in a transaction left open: it holds the pipeline's row FOR SHARE, its hour rows uncommitted.
+    await pool.query('UPDATE pipelines SET day_rollups_before = $2 WHERE id = $1', [id, new Date(Date.UTC(2026, 0, 5))]);
+    const late = (tag: string, count: number, day: number) =>
+      Array.from({ length: count }, (_, i) => ({ ...event(id, `${tag}${i}`, 0, { data: { currency: ['EUR', 'USD'][i % 2], total: i } }), occurredAt: Date.UTC(2026, 0, day, i % 24, i % 60) }));
+    await writer.write([...late('a', 100, 2), ...late('c', 100, 6)]);
+    // A batch written in a transaction left open: it holds the pipeline's row FOR SHARE, its rows uncommitted.
     const held = await pool.connect();
     const release = held.release.bind(held);
     held.release = () => undefined;
     try {
       await held.query('BEGIN');
-      await new EventsRepository({ connect: async () => held } as unknown as Pool, storageMode).writeBatch(late('b', 100));
-      const closing = dimensions.compactDays(new Date(Date.UTC(2026, 0, 2)));
-      // Once the closing waits for the row lock, it has made the day from the hours without that batch.
+      await new EventsRepository({ connect: async () => held } as unknown as Pool, storageMode).writeBatch(late('b', 100, dayOfMonth));
+      const closing = dimensions.compactDays(new Date(Date.UTC(2026, 0, 8)));
+      // Once the closing waits for the row lock, it has made its rows without that batch.
       const deadline = Date.now() + 30_000;
       const waiting = async () =>
         (await pool.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FOR NO KEY UPDATE%'`)).rows.length > 0;
@@ -321,13 +343,16 @@ describe.each(STORAGE_SERVERS)('dimension rollups kept by the writer on $server 
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       await held.query('COMMIT');
-      expect(await closing).toBe(1);
+      expect(await closing).toBe(3);
     } finally {
       held.release = release;
       release();
     }
     expect(Number((await rows('SELECT count(*) AS n FROM events WHERE pipeline_id = $1', id))[0].n)).toBe(300);
     expect(await rows(ROLLUP_ROWS('dimension_rollup_1d'), id)).toEqual(await rows(GROUP_BY('day'), id));
+    const weeks = await rows(ROLLUP_ROWS('dimension_rollup_1w'), id);
+    expect(weeks.length).toBeGreaterThan(0);
+    expect(weeks).toEqual(await rows(GROUP_BY('week'), id));
   });
 
   it('splits events exactly between the backfill and the writers when the declaration lands while batches are being written', async () => {

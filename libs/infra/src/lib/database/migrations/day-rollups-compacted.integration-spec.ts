@@ -32,7 +32,7 @@ describe(DayRollupsCompacted1765324800000.name, () => {
     }
   }
 
-  it('marks every pipeline at the current UTC day, leaving it no day rows from there; down makes them from the hours', async () => {
+  it('marks every pipeline at the current UTC day, leaving it no day rows from there, and makes its closed weeks; down makes the days from the hours', async () => {
     const [{ id }] = (await dataSource.query(`INSERT INTO pipelines (name, source, signing_secret) VALUES ('p', '{"type":"webhook"}', 'whsec_x') RETURNING id`)) as Array<{ id: string }>;
     const today = new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000);
     const hour = (h: number) => new Date(today.getTime() + h * 3_600_000);
@@ -50,8 +50,9 @@ describe(DayRollupsCompacted1765324800000.name, () => {
       `INSERT INTO dimension_rollup_1d (pipeline_id, dimension, bucket, value, count, measures, measure_counts, sums, mins, maxes, skipped) VALUES
          ($1, 'type', $2, 'order.paid', 5, '{data.total}', '{4}', '{10.5}', '{-3}', '{12.25}', '{1}'),
          ($1, 'type', $3, 'order.paid', 5, '{data.fee,data.total}', '{2,1}', '{1,7}', '{0,7}', '{1,7}', '{0,0}'),
-         ($1, 'type', $3, 'order.refunded', 1, '{}', '{}', '{}', '{}', '{}', '{}')`,
-      [id, hour(-48), today],
+         ($1, 'type', $3, 'order.refunded', 1, '{}', '{}', '{}', '{}', '{}', '{}'),
+         ($1, 'type', $4, 'order.paid', 3, '{data.total}', '{3}', '{4.5}', '{1}', '{2}', '{0}')`,
+      [id, hour(-48), today, hour(-240)],
     );
     const before = await dataSource.query(DAY_ROWS, [id]);
 
@@ -59,6 +60,13 @@ describe(DayRollupsCompacted1765324800000.name, () => {
     const [{ mark }] = (await dataSource.query('SELECT day_rollups_before AS mark FROM pipelines WHERE id = $1', [id])) as Array<{ mark: Date }>;
     expect(mark).toEqual(today);
     expect(await dataSource.query(DAY_ROWS, [id])).toEqual(before.filter((row: { bucket: Date }) => row.bucket < today));
+    // The weeks before the mark's week, made from their days (the days here fall in different weeks).
+    const week = 7 * 86_400_000;
+    const closedWeeks = before
+      .filter((row: { bucket: Date }) => row.bucket.getTime() < Math.floor(today.getTime() / week) * week)
+      .map((row: { bucket: Date }) => ({ ...row, bucket: new Date(Math.floor(row.bucket.getTime() / week) * week) }));
+    expect(closedWeeks.length).toBeGreaterThan(0);
+    expect(await dataSource.query(DAY_ROWS.replace('dimension_rollup_1d', 'dimension_rollup_1w'), [id])).toEqual(closedWeeks);
 
     await run('down');
     // Today's rows again, made from today's hours: counts summed, measures merged by name.

@@ -57,6 +57,7 @@ class Params {
 const NO_MEASURE = 'NULL::bigint AS m_count, NULL::numeric AS m_sum, NULL::numeric AS m_min, NULL::numeric AS m_max, NULL::bigint AS m_skipped';
 
 const UNITS = [
+  { table: 'dimension_rollup_1w', ms: 7 * DAY_MS },
   { table: 'dimension_rollup_1d', ms: DAY_MS },
   { table: 'dimension_rollup_1h', ms: HOUR_MS },
   { table: 'dimension_rollup_1m', ms: 60_000 },
@@ -65,12 +66,13 @@ const UNITS = [
 /**
  * Rows of (value, bucket, count, m_count, m_sum, m_min, m_max, m_skipped: the measure's, NULL
  * without one) for a dimension over the minutes that start in [from, to), from the rollups: whole
- * days before `daysBefore` (the pipeline's `day_rollups_before`: later days have no day rows yet)
- * from the daily table, the whole hours around them from the hourly one, the minutes at the edges
- * from the per-minute one. `largestMs`: the largest rollup bucket the caller may bin (a grouped
- * series of 5-minute buckets reads minutes).
+ * weeks (epoch-aligned 7-day bins) from the weekly table and whole days around them from the daily
+ * one, both only before `daysBefore` (the pipeline's `day_rollups_before`: later ones have no rows
+ * yet), the whole hours around them from the hourly one, the minutes at the edges from the
+ * per-minute one. `binMs`: the epoch-aligned bins the caller groups the rows in, if any: only
+ * rollups whose buckets fit in them are read (a grouped series of 5-minute bins reads minutes).
  */
-function rollupRows(params: Params, pipelineId: string, range: RollupRange, daysBefore: Date, largestMs = DAY_MS): string {
+function rollupRows(params: Params, pipelineId: string, range: RollupRange, daysBefore: Date, binMs?: number): string {
   const [pipeline, dimension] = [params.add(pipelineId), params.add(range.by)];
   // The measure's entries, at its position in a row's measures; without a measure the arrays are not read at all.
   const position = range.measure === undefined ? null : `array_position(measures, ${params.add(range.measure)}::text)`;
@@ -79,12 +81,13 @@ function rollupRows(params: Params, pipelineId: string, range: RollupRange, days
     : `measure_counts[${position}] AS m_count, sums[${position}] AS m_sum, mins[${position}] AS m_min, maxes[${position}] AS m_max, skipped[${position}] AS m_skipped`;
   const parts: string[] = [];
   // Each unit covers [start, end) minus what the larger units before it covered. Every unit's
-  // range holds the larger ones' (whole hours around whole days, minutes around both).
+  // range holds the larger ones' (whole days around whole weeks, whole hours around them, minutes around all).
   let covered: { start: string; end: string } | null = null;
-  for (const unit of UNITS.filter((candidate) => candidate.ms <= largestMs)) {
+  for (const unit of UNITS.filter((candidate) => binMs === undefined || binMs % candidate.ms === 0)) {
     const finest = unit.ms === 60_000;
     const start = finest ? range.from.getTime() : Math.ceil(range.from.getTime() / unit.ms) * unit.ms;
-    const last = unit.ms === DAY_MS ? Math.min(range.to.getTime(), daysBefore.getTime()) : range.to.getTime();
+    // Days and weeks only where closed: before the mark (a week ends at or before it: its bin floors there).
+    const last = unit.ms >= DAY_MS ? Math.min(range.to.getTime(), daysBefore.getTime()) : range.to.getTime();
     const end = finest ? last : Math.max(start, Math.floor(last / unit.ms) * unit.ms);
     if (end > start) {
       const bounds = { start: params.add(new Date(start)), end: params.add(new Date(end)) };
@@ -154,9 +157,9 @@ export class BreakdownsRepository {
     return row?.mark ?? new Date(0);
   }
 
-  private async source(params: Params, pipelineId: string, range: RollupRange, largestMs?: number): Promise<string> {
+  private async source(params: Params, pipelineId: string, range: RollupRange, binMs?: number): Promise<string> {
     return range.where === undefined || range.where.length === 0
-      ? rollupRows(params, pipelineId, range, await this.daysBefore(pipelineId), largestMs)
+      ? rollupRows(params, pipelineId, range, await this.daysBefore(pipelineId), binMs)
       : filteredRows(params, pipelineId, range, range.where);
   }
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { BackfillProgress } from '@dash/domain';
 import type { Pool, PoolClient } from 'pg';
-import { dayRollupsFromHoursSql, HOUR_VERSIONS } from '../migrations/1765324800000-day-rollups-compacted';
+import { coarserRollupsSql, DAYS_FROM_HOURS, ROW_VERSIONS, WEEKS_FROM_DAYS } from '../migrations/1765324800000-day-rollups-compacted';
 import { PG_POOL } from '../database.tokens';
 import { groupBackfill } from './dimension-groups';
 import { dimensionRollupsSql, groupsSql } from './events.sql';
@@ -11,6 +11,8 @@ const COMPACT_DAYS_PER_STEP = 7;
 /** Attempts at closing days with the rows made before the lock; the next one locks first. */
 const UNLOCKED_ATTEMPTS = 2;
 const DAY_MS = 86_400_000;
+/** The start of the epoch-aligned 7-day bin a time is in (date_bin('7 days', …, epoch)). */
+const weekStart = (ms: number) => Math.floor(ms / (7 * DAY_MS)) * 7 * DAY_MS;
 
 /** The day a pipeline's days are closed up to: the parameter, else the current UTC day's start. */
 const closingUntil = (param: string) => `coalesce(${param}::timestamptz, date_bin('1 day', now(), timestamptz 'epoch'))`;
@@ -149,7 +151,7 @@ export class DimensionsRepository {
       const removedMeasures = without(before.measures, measures);
       await client.query('UPDATE pipelines SET dimensions = $2, measures = $3, updated_at = now() WHERE id = $1', [pipelineId, dimensions, measures]);
       if (removedDimensions.length > 0 || removedMeasures.length > 0) {
-        for (const table of ['dimension_rollup_1m', 'dimension_rollup_1h', 'dimension_rollup_1d']) {
+        for (const table of ['dimension_rollup_1m', 'dimension_rollup_1h', 'dimension_rollup_1d', 'dimension_rollup_1w']) {
           await client.query(`DELETE FROM ${table} WHERE pipeline_id = $1 AND dimension = ANY ($2)`, [pipelineId, removedDimensions]);
           await client.query(`UPDATE ${table} SET ${MEASURE_COLUMNS.map(withoutMeasures).join(', ')} WHERE pipeline_id = $1 AND measures && $2::text[]`, [pipelineId, removedMeasures]);
         }
@@ -200,13 +202,14 @@ export class DimensionsRepository {
   }
 
   /**
-   * Closes a pipeline's next days (at most a week): their day rows made from the hours, the mark
-   * moved past them, in one transaction. The mark must move under the pipeline's row lock, which
-   * batches and backfill steps hold FOR SHARE while they write: those before finish first, later
-   * ones read the new mark. Making the rows takes seconds for a pipeline of many values, so they
-   * are made before the lock and the lock only checks that the hours they were made from are
-   * unchanged (a late event or a backfill step meanwhile: made again); the last attempt locks first.
-   * Returns the days closed: 0 when none are left or another node is closing them.
+   * Closes a pipeline's next days (at most a week), in one transaction: their day rows made from
+   * the hours, the rows of the weeks they complete made from the days, the mark moved past them.
+   * The mark must move under the pipeline's row lock, which batches and backfill steps hold FOR
+   * SHARE while they write: those before finish first, later ones read the new mark. Making the
+   * rows takes seconds for a pipeline of many values, so they are made before the lock, and the
+   * lock only checks that the rows they were made from are unchanged (a late event or a backfill
+   * step meanwhile: made again); the last attempt locks first. Returns the days closed: 0 when
+   * none are left or another node is closing them.
    */
   private async closeDays(id: string, until: Date | null): Promise<number> {
     for (let attempt = 1; ; attempt += 1) {
@@ -221,24 +224,33 @@ export class DimensionsRepository {
             [id, until],
           );
           if (!range) return 0;
-          const bounds = [id, range.from, range.to];
-          await client.query('DELETE FROM dimension_rollup_1d WHERE pipeline_id = $1 AND bucket >= $2 AND bucket < $3', bounds);
-          const { rows: [made] } = await client.query<{ versions: string }>(dayRollupsFromHoursSql('h.pipeline_id = $1 AND h.bucket >= $2 AND h.bucket < $3'), bounds);
+          // The days closed, then the weeks they complete (those before the week of the new mark, from that of the old one).
+          const days = [id, range.from, range.to];
+          const weeks = [id, new Date(weekStart(range.from.getTime())), new Date(weekStart(range.to.getTime()))];
+          const steps = [[DAYS_FROM_HOURS, days], [WEEKS_FROM_DAYS, weeks]] as const;
+          const made: string[] = [];
+          for (const [coarsening, bounds] of steps) {
+            await client.query(`DELETE FROM ${coarsening.to} WHERE pipeline_id = $1 AND bucket >= $2 AND bucket < $3`, bounds);
+            const { rows: [coarser] } = await client.query<{ versions: string }>(coarserRollupsSql(coarsening, 'f.pipeline_id = $1 AND f.bucket >= $2 AND f.bucket < $3'), bounds);
+            made.push(coarser.versions);
+          }
           if (!lockFirst) {
-            // A new statement after the lock: its snapshot holds every batch that held the row before.
+            // New statements after the lock: their snapshots hold every batch that held the row before.
             if ((await lock())?.getTime() !== range.from.getTime()) throw new StaleDays();
-            const { rows: [now] } = await client.query<{ versions: string }>(
-              `SELECT ${HOUR_VERSIONS} AS versions FROM (SELECT xmin AS row_xmin, ctid AS row_ctid FROM dimension_rollup_1h WHERE pipeline_id = $1 AND bucket >= $2 AND bucket < $3) h`,
-              bounds,
-            );
-            if (now.versions !== made.versions) throw new StaleDays();
+            for (const [i, [coarsening, bounds]] of steps.entries()) {
+              const { rows: [now] } = await client.query<{ versions: string }>(
+                `SELECT ${ROW_VERSIONS} AS versions FROM (SELECT xmin AS row_xmin, ctid AS row_ctid FROM ${coarsening.from} WHERE pipeline_id = $1 AND bucket >= $2 AND bucket < $3) f`,
+                bounds,
+              );
+              if (now.versions !== made[i]) throw new StaleDays();
+            }
           }
           await client.query('UPDATE pipelines SET day_rollups_before = $2 WHERE id = $1', [id, range.to]);
           return Math.round((range.to.getTime() - range.from.getTime()) / DAY_MS);
         });
       } catch (error) {
         if (error instanceof StaleDays) continue;
-        // Another node made the same day rows first (a unique key): it is closing these days.
+        // Another node made the same rows first (a unique key): it is closing these days.
         if ((error as { code?: string }).code === '23505') return 0;
         throw error;
       }

@@ -93,8 +93,8 @@ export const NO_GROUPS = `(SELECT NULL::uuid AS pipeline_id, NULL::text AS dimen
  * (pipeline_id, dimension, bucket, hour, raw, count, m jsonb of each measure's c, s, lo, hi, x),
  * counted, of other pipelines than `events`; their raw values meet the cap in the same one
  * admission as the others. `marks` names a relation of (pipeline_id, day_rollups_before) read
- * under the pipeline's row lock: day rows are added only for days before it (see the
- * DayRollupsCompacted migration). The writer passes its stored events with every declared
+ * under the pipeline's row lock: day rows are added only for days before it, week rows only for
+ * weeks before the week it is in (see the DayRollupsCompacted migration). The writer passes its stored events with every declared
  * dimension (see below); a backfill passes stored events with the paths declared later. Kept by
  * the writer in both storage modes (see the Dimensions migration for why not continuous aggregates).
  */
@@ -147,13 +147,21 @@ export function dimensionRollupsSql(events: string, plan: string, marks: string,
     SELECT pipeline_id, dimension, value, date_bin('1 hour', bucket, timestamptz 'epoch') AS bucket, measure,
       sum(n)::bigint AS n, sum(c)::bigint AS c, sum(s) AS s, min(lo) AS lo, max(hi) AS hi, sum(x)::bigint AS x
     FROM minute_measures GROUP BY 1, 2, 3, 4, 5
-  )${dimensionRollup('dimension_rollup_1m', 'minute_measures')}${dimensionRollup('dimension_rollup_1h', 'hour_measures')}${dimensionRollup('dimension_rollup_1d', `(
-      -- Only the days before the pipeline's mark: later ones are made from their hours when closed.
-      SELECT h.pipeline_id, h.dimension, h.value, date_bin('1 day', h.bucket, timestamptz 'epoch') AS bucket, h.measure,
-        sum(h.n)::bigint AS n, sum(h.c)::bigint AS c, sum(h.s) AS s, min(h.lo) AS lo, max(h.hi) AS hi, sum(h.x)::bigint AS x
-      FROM hour_measures h JOIN ${marks} k ON k.pipeline_id = h.pipeline_id AND h.bucket < k.day_rollups_before
-      GROUP BY 1, 2, 3, 4, 5)`)}`;
+  )${dimensionRollup('dimension_rollup_1m', 'minute_measures')}${dimensionRollup('dimension_rollup_1h', 'hour_measures')}${dimensionRollup(
+    'dimension_rollup_1d',
+    closedRollup(marks, '1 day', 'k.day_rollups_before'),
+  )}${dimensionRollup('dimension_rollup_1w', closedRollup(marks, '7 days', `date_bin('7 days', k.day_rollups_before, timestamptz 'epoch')`))}`;
 }
+
+/**
+ * The hour measures of closed buckets only, binned by `bin`: those before `before`, an expression
+ * of the pipeline's mark `k` (later ones are made from the finer rows when they close).
+ */
+const closedRollup = (marks: string, bin: string, before: string) => `(
+      SELECT h.pipeline_id, h.dimension, h.value, date_bin('${bin}', h.bucket, timestamptz 'epoch') AS bucket, h.measure,
+        sum(h.n)::bigint AS n, sum(h.c)::bigint AS c, sum(h.s) AS s, min(h.lo) AS lo, max(h.hi) AS hi, sum(h.x)::bigint AS x
+      FROM hour_measures h JOIN ${marks} k ON k.pipeline_id = h.pipeline_id AND h.bucket < ${before}
+      GROUP BY 1, 2, 3, 4, 5)`;
 
 // Only pipelines with declared dimensions or measures do any of this work; for the others the
 // plan is empty and every step is a no-op. Only events this statement stored count (\`stored\` is
