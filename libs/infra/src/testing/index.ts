@@ -43,3 +43,4 @@ export function pipelinesQueueFixture(suite: string): PipelinesQueueFixture {
 
 export * from './test-database';
 export * from './tcp-proxy';
+export * from './migration-under-test';

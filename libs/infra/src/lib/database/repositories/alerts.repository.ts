@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AlertChannel, AlertCondition, AlertInput, AlertNotificationKind, AlertNotificationStatus, AlertState } from '@dash/domain';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
+import { inTransaction } from '../transaction';
 import { PG_POOL } from '../database.tokens';
 import { ALERT_VERDICTS, APPLY_VERDICTS, applyParams, MARK_ENQUEUED, UNQUEUED_NOTIFICATIONS, verdictParams } from './alerts.sql';
 
@@ -91,7 +92,7 @@ export class AlertsRepository {
    * (the count runs in a statement of its own, which sees the creates committed meanwhile).
    */
   async create(pipelineId: string, alert: AlertInput, signingSecret: string | null, max: number): Promise<AlertRow | 'full' | null> {
-    return this.transaction(async (client) => {
+    return inTransaction(this.pool, async (client) => {
       // NO KEY UPDATE: serialises the creates of one pipeline without blocking what only references it.
       const { rowCount } = await client.query('SELECT 1 FROM pipelines WHERE id = $1 FOR NO KEY UPDATE', [pipelineId]);
       if (!rowCount) return null;
@@ -141,7 +142,7 @@ export class AlertsRepository {
    * Null when another round holds the lock (this one did nothing).
    */
   async evaluate(rejections: RecentRejections, lookbackSeconds: number): Promise<AlertTransition[] | null> {
-    return this.transaction(async (client) => {
+    return inTransaction(this.pool, async (client) => {
       const { rows: lock } = await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock(${ROUND_LOCK}) AS locked`);
       if (!lock[0].locked) return null;
       const { rows: verdicts } = await client.query<{ id: string; met: boolean }>(ALERT_VERDICTS, verdictParams(rejections, lookbackSeconds));
@@ -187,20 +188,5 @@ export class AlertsRepository {
   async stateOf(alertId: string): Promise<{ state: AlertState; since: Date } | null> {
     const { rows } = await this.pool.query<{ state: AlertState; since: Date }>('SELECT state, since FROM alert_rules WHERE id = $1', [alertId]);
     return rows[0] ?? null;
-  }
-
-  private async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
   }
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { BackfillProgress } from '@dash/domain';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
+import { inTransaction } from '../transaction';
 import { coarserRollupsSql, DAYS_FROM_HOURS, ROW_VERSIONS, WEEKS_FROM_DAYS } from '../migrations/1765324800000-day-rollups-compacted';
 import { PG_POOL } from '../database.tokens';
 import { groupBackfill } from './dimension-groups';
@@ -139,7 +140,7 @@ export class DimensionsRepository {
    * so declaring one again starts it afresh. False when the pipeline does not exist.
    */
   async declare(pipelineId: string, dimensions: readonly string[], measures: readonly string[]): Promise<boolean> {
-    return this.transaction(async (client) => {
+    return inTransaction(this.pool, async (client) => {
       const { rows } = await client.query<{ dimensions: string[]; measures: string[] }>('SELECT dimensions, measures FROM pipelines WHERE id = $1 FOR UPDATE', [pipelineId]);
       if (rows.length === 0) return false;
       const [before] = rows;
@@ -215,7 +216,7 @@ export class DimensionsRepository {
     for (let attempt = 1; ; attempt += 1) {
       const lockFirst = attempt > UNLOCKED_ATTEMPTS;
       try {
-        return await this.transaction(async (client) => {
+        return await inTransaction(this.pool, async (client) => {
           const lock = async () => (await client.query<{ mark: Date }>('SELECT day_rollups_before AS mark FROM pipelines WHERE id = $1 FOR NO KEY UPDATE', [id])).rows[0]?.mark;
           if (lockFirst && (await lock()) === undefined) return 0;
           const { rows: [range] } = await client.query<{ from: Date; to: Date }>(
@@ -254,21 +255,6 @@ export class DimensionsRepository {
         if ((error as { code?: string }).code === '23505') return 0;
         throw error;
       }
-    }
-  }
-
-  private async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
     }
   }
 
