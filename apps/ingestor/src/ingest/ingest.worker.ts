@@ -27,8 +27,10 @@ const MIN_CONCURRENCY = 2;
 export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(IngestWorker.name);
   private workers: Array<Worker<IngestJobData>> = [];
-  /** Jobs each worker (partition) is working: the fitted concurrency is one budget for them all. */
+  /** Jobs each worker (partition) is working. */
   private active: number[] = [];
+  /** Jobs each worker may hold beyond its one: together at most the fitted concurrency less one (see share). */
+  private extra: number[] = [];
   private backpressure: NodeJS.Timeout | null = null;
   private sweeping: NodeJS.Timeout | null = null;
   private held = false;
@@ -69,6 +71,7 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
     const prefixes = Array.from({ length: this.keys.partitions }, (_, partition) => this.keys.ingestBull(partition));
     if (this.config.redis.topology !== 'cluster') prefixes.push(this.keys.legacyBull);
     this.active = prefixes.map(() => 0);
+    this.extra = prefixes.map(() => 0);
     this.workers = prefixes.map((prefix, index) => {
       const worker = createWorker<IngestJobData, void>(QueueName.Pipelines, { [JobName.Ingest]: (job) => this.ingest(job, index) }, {
         connection: this.connection,
@@ -119,24 +122,33 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
    */
   private fitConcurrency(jobEvents: number): void {
     this.jobEvents = jobEvents >= this.jobEvents ? jobEvents : this.jobEvents + (jobEvents - this.jobEvents) * 0.1;
-    this.share();
   }
 
   /**
    * That figure is one budget for every partition's worker, not one each (17 of them would hold 17
-   * times the mark): an idle worker takes one job at a time, a busy one what it works plus what no
-   * worker uses. A hot pipeline lives in one partition and grows into the whole budget while it is
-   * the only busy one; busy partitions share it. Beyond it: at most a job per idle partition.
+   * times the mark): each worker may hold one job, and the budget less one is shared as extra
+   * jobs. A hot pipeline lives in one partition and grows into the whole budget while it is the
+   * only busy one; busy partitions share it. Extra jobs are granted from what no worker holds, and
+   * a worker gives one back only when one of its jobs ends, before BullMQ fetches again for it
+   * (BullMQ fetches up to a worker's concurrency ahead of our handler: a grant taken back at any
+   * other moment may still be on its way in, and given to another worker it would hold twice).
+   * Called for `worker` as a job of it starts or ends (`ended`).
    */
-  private share(): void {
-    const budget = this.fittingConcurrency();
-    let working = 0;
-    for (const jobs of this.active) working += jobs;
-    const free = Math.max(0, budget - working);
-    for (const [index, worker] of this.workers.entries()) {
-      const concurrency = this.active[index] === 0 ? 1 : this.active[index] + free;
-      if (worker.concurrency !== concurrency) worker.concurrency = concurrency;
+  private share(worker: number, ended: boolean): void {
+    if (ended && this.extra[worker] > 0) this.extra[worker] -= 1;
+    const shared = this.fittingConcurrency() - 1;
+    let granted = 0;
+    let busy = 0;
+    for (const [index, extra] of this.extra.entries()) {
+      granted += extra;
+      if (this.active[index] > 0) busy += 1;
     }
+    if (this.active[worker] > 0) {
+      const fair = Math.ceil(shared / busy);
+      this.extra[worker] += Math.max(0, Math.min(shared - granted, fair - this.extra[worker]));
+    }
+    const concurrency = 1 + this.extra[worker];
+    if (this.workers[worker].concurrency !== concurrency) this.workers[worker].concurrency = concurrency;
   }
 
   private fittingConcurrency(): number {
@@ -147,11 +159,12 @@ export class IngestWorker implements OnApplicationBootstrap, BeforeApplicationSh
   private async ingest(job: Job<IngestJobData>, worker: number): Promise<void> {
     this.active[worker] += 1;
     this.fitConcurrency(job.data.events.length);
+    this.share(worker, false);
     try {
       await this.buffers.add(job.data.events);
     } finally {
       this.active[worker] -= 1;
-      this.share();
+      this.share(worker, true);
     }
     // Not awaited: the job completes in the same turn, so a flush's releases and completions
     // leave in one write each. A release that fails is found by the sweeper.
