@@ -18,7 +18,7 @@ const weekStart = (ms: number) => Math.floor(ms / (7 * DAY_MS)) * 7 * DAY_MS;
 /** The day a pipeline's days are closed up to: the parameter, else the current UTC day's start. */
 const closingUntil = (param: string) => `coalesce(${param}::timestamptz, date_bin('1 day', now(), timestamptz 'epoch'))`;
 
-/** The hours a closing read changed before it held the lock: made again. */
+/** The rows a close made its rows from changed before it held the lock: they are made again. */
 class StaleDays extends Error {}
 
 /** Events one backfill step reads at most. */
@@ -270,35 +270,24 @@ export class DimensionsRepository {
    * PostgreSQL (an object as a value, an exponent), the whole step runs as STEP_SQL instead.
    */
   async backfillStep(jobId: string, events = BACKFILL_STEP_EVENTS): Promise<boolean | null> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    const step = await inTransaction(this.pool, async (client): Promise<boolean | null | 'in-sql'> => {
       const { rows: [job] } = await client.query<LockedJob>(LOCK_JOB_SQL, [jobId]);
-      if (!job) {
-        await client.query('ROLLBACK');
-        return null;
-      }
+      if (!job) return null;
       const { rows } = await client.query<{ seq_text: string; type: string | null; at_ms: number; at_text: string; payload: string }>(SCAN_SQL, [job.pipeline_id, job.cursor_at, job.cursor_seq, events]);
       const boundary = BigInt(job.boundary);
       const backfilled = rows
         .filter((row) => BigInt(row.seq_text) <= boundary)
         .map((row) => ({ pipelineId: job.pipeline_id, id: row.seq_text, type: row.type, occurredAt: row.at_ms, receivedAt: 0, payloadJson: row.payload }));
       const groups = groupBackfill(job.pipeline_id, backfilled, { dimensions: job.dimensions, measures: job.measures, allDimensions: job.all_dimensions, allMeasures: job.all_measures });
-      if (groups === null) {
-        await client.query('ROLLBACK');
-        const { rows: [step] } = await this.pool.query<{ finished: boolean }>(STEP_SQL, [jobId, events]);
-        return step?.finished ?? null;
-      }
+      // Nothing written yet: this transaction ends, and the step runs whole in SQL.
+      if (groups === null) return 'in-sql';
       const last = rows.at(-1);
       const { rows: [moved] } = await client.query<{ finished: boolean }>(APPLY_SQL, [JSON.stringify(groups), jobId, last?.at_text ?? null, last?.seq_text ?? null, backfilled.length, rows.length < events]);
-      await client.query('COMMIT');
       return moved.finished;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
+    if (step !== 'in-sql') return step;
+    const { rows: [inSql] } = await this.pool.query<{ finished: boolean }>(STEP_SQL, [jobId, events]);
+    return inSql?.finished ?? null;
   }
 
   /** What `GET /api/pipelines/:id` shows: the running backfills, else the last one, else null. */
