@@ -153,6 +153,33 @@ describe('breakdowns on the pipeline page', () => {
     }
   });
 
+  it('says when a filtered view covers only the newest events (FILTERED_READ_MAX_EVENTS)', async () => {
+    // Six EUR orders a few minutes apart, the newest three in the UK; a node that reads 3 events for a filtered view.
+    const timed = await api.createPipeline({ name: 'Timed orders', eventTimePath: 'at' });
+    expect((await api.request('PATCH', `/api/pipelines/${timed.id}`, { dimensions: ['data.currency', 'data.region'] })).status).toBe(200);
+    const now = Date.now();
+    const sent = Array.from({ length: 6 }, (_, i) => ({ type: 'order.paid', at: new Date(now - (10 - i) * 120_000).toISOString(), data: { currency: 'EUR', region: i >= 3 ? 'uk' : 'fr' } }));
+    expect((await sendWebhook(web.url, timed, sent)).status).toBe(202);
+    await waitFor(() => api.stats(timed.id), (stats) => stats.count === 6, UI_TIMEOUT, 'six events stored');
+    const bounded = await startWeb(env.config('web', { FILTERED_READ_MAX_EVENTS: '3' }));
+    const tab = await context.newPage();
+    try {
+      const view = `/pipelines/${timed.id}?by=data.region&where=data.currency%3DEUR&token=${encodeURIComponent(ADMIN_TOKEN)}`;
+      await tab.goto(bounded.url + view);
+      await expectRows(tab, { uk: ['3', '100.0%'] });
+      const status = tab.getByTestId('breakdown-status');
+      await waitFor(() => status.getAttribute('data-partial'), (partial) => partial === 'true', UI_TIMEOUT, 'the view marked partial');
+      expect(await status.innerText()).toMatch(/^3 events where data\.currency=EUR since .+ only: a filtered view reads the newest stored events, up to a bound; narrow the range for all of it$/);
+      // On a node without that bound the same view is whole.
+      await tab.goto(web.url + view);
+      await expectRows(tab, { fr: ['3', '50.0%'], uk: ['3', '50.0%'] });
+      await waitFor(() => tab.getByTestId('breakdown-status').getAttribute('data-partial'), (partial) => partial === 'false', UI_TIMEOUT, 'the view whole');
+    } finally {
+      await tab.close();
+      await bounded.close();
+    }
+  });
+
   it('moves the table live as new events arrive, without a reload', async () => {
     await page.getByRole('button', { name: 'Remove filter data.currency = EUR' }).click();
     await waitFor(() => listedEvents(page), (events) => events.length === 10, UI_TIMEOUT, 'every event listed again');

@@ -1,6 +1,6 @@
 import { STORAGE_SERVERS } from '@dash/infra/testing';
 import type { BreakdownUpdated } from '@dash/domain';
-import { connectViewer, sendWebhook, startStack, startWeb, testEnv, waitFor, type Stack, type Viewer } from './support/harness';
+import { Api, connectViewer, sendWebhook, startStack, startWeb, testEnv, waitFor, type Stack, type Viewer } from './support/harness';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -69,6 +69,7 @@ describe.each(STORAGE_SERVERS)('breakdowns by payload field on $server', ({ serv
         // The values past the limit (GBP, (none)) are (other).
         { value: '(other)', count: 10, share: 0.1667, measure: expectedMeasure((i) => i >= 50) },
       ],
+      partial: false,
     });
     // Over whole days (the daily rollup, hours and minutes around it): the same answer.
     const days = await stack.api.request('GET', `/api/pipelines/${pipeline.id}/breakdown?by=data.currency&measure=data.total&from=${new Date(base - 3 * HOUR - 90_000).toISOString()}&to=${new Date(base + DAY + 90_000).toISOString()}&limit=2`);
@@ -106,6 +107,37 @@ describe.each(STORAGE_SERVERS)('breakdowns by payload field on $server', ({ serv
       ['order.paid', [0, 13]],
       ['order.refunded', [0, 7]],
     ]);
+    expect([refunds.body.partial, filteredSeries.body.partial]).toEqual([false, false]);
+
+    // A node that reads at most 20 stored events for a filtered read: the newest 20 (o40…o59, from
+    // the minute after o39's), answered partial, exact over what it covers.
+    const bounded = await startWeb(env.config('web', { FILTERED_READ_MAX_EVENTS: '20' }));
+    try {
+      const api = new Api(bounded.url, stack.api.token);
+      const read = (path: string) => api.request('GET', path);
+      const newest = await read(`/api/pipelines/${pipeline.id}/breakdown?by=data.currency&measure=data.total&from=${from}&to=${to}&where=type%3Dorder.refunded`);
+      expect(newest.status).toBe(200);
+      const covered = (i: number) => refunded(i) && i >= 40;
+      expect(newest.body).toMatchObject({ from, to, total: 6, partial: true, coveredFrom: new Date(base + 79 * 60_000).toISOString() });
+      expect(newest.body.items).toEqual([
+        { value: 'USD', count: 3, share: 0.5, measure: expectedMeasure((i) => covered(i) && i < 50) },
+        { value: 'GBP', count: 2, share: 0.3333, measure: expectedMeasure((i) => covered(i) && i >= 50 && i < 55) },
+        { value: '(none)', count: 1, share: 0.1667, measure: expectedMeasure((i) => covered(i) && i >= 55) },
+      ]);
+      // A grouped series starts at its first whole bucket covered: 5-minute buckets from base + 80 min.
+      const newestSeries = await read(`/api/pipelines/${pipeline.id}/series?bucket=5m&from=${from}&to=${to}&groupBy=type&where=data.currency%3DUSD`);
+      expect(newestSeries.body).toMatchObject({ partial: true, coveredFrom: new Date(base + 80 * 60_000).toISOString() });
+      expect(newestSeries.body.groups.map((group: { value: string; points: Array<{ t: string; count: number }> }) => [group.value, group.points[0].t, group.points.map((point) => point.count)])).toEqual([
+        ['order.paid', new Date(base + 80 * 60_000).toISOString(), [2, 2, 2, 1, 0, 0, 0, 0]],
+        ['order.refunded', new Date(base + 80 * 60_000).toISOString(), [1, 0, 1, 1, 0, 0, 0, 0]],
+      ]);
+      // Within the bound: whole.
+      const small = await read(`/api/pipelines/${pipeline.id}/breakdown?by=type&from=${new Date(base + 90 * 60_000).toISOString()}&to=${to}&where=data.currency%3DGBP`);
+      expect(small.body).toMatchObject({ total: 5, partial: false });
+      expect(small.body.coveredFrom).toBeUndefined();
+    } finally {
+      await bounded.close();
+    }
 
     const series = await stack.api.request('GET', `/api/pipelines/${pipeline.id}/series?bucket=1h&from=${from}&to=${to}&groupBy=data.currency&measure=sum:data.total&limit=1`);
     expect(series.status).toBe(200);

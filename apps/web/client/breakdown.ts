@@ -1,7 +1,7 @@
 import type { BreakdownRange, BreakdownRequest, BreakdownUpdated } from '@dash/domain';
 import { ApiError, getBreakdown, getGroupedSeries, type Breakdown, type GroupedSeries, type PipelineView, type SeriesBucket } from './api';
 import { append, button, field, h, setText, statusLine } from './dom';
-import { formatCount } from './format';
+import { formatCount, formatTime } from './format';
 import { formatValue, groupColours, GroupsChart, type PointStat } from './groups-chart';
 import type { LiveConnection } from './live';
 
@@ -99,6 +99,7 @@ export function breakdownSection(initial: PipelineView, live: LiveConnection, on
   const rangeGroup = h('div', { class: 'segmented', role: 'group', 'aria-label': 'Breakdown range' });
   const filters = h('div', { class: 'breakdown-filters', 'data-testid': 'breakdown-filters' });
   const status = statusLine('status-line muted small');
+  status.dataset.testid = 'breakdown-status';
   const chart = new GroupsChart();
   const body = h('div', { class: 'breakdown-body' });
   const tableSlot = h('div', { class: 'breakdown-table-slot', 'data-testid': 'breakdown-table' });
@@ -198,7 +199,10 @@ export function breakdownSection(initial: PipelineView, live: LiveConnection, on
     );
     if (focused !== undefined && focused !== null) tableSlot.querySelector<HTMLElement>(`tr[data-value="${CSS.escape(focused)}"] button`)?.focus();
     tableSlot.dataset.total = String(table.total);
-    setText(status, `${formatCount(table.total)} events${narrowing().length ? ` where ${narrowing().join(' and ')}` : ''}`);
+    // A filtered read covers the newest stored events only, up to the server's bound.
+    const covered = table.partial && table.coveredFrom ? ` since ${formatTime(table.coveredFrom, 'minute')} only: a filtered view reads the newest stored events, up to a bound; narrow the range for all of it` : '';
+    setText(status, `${formatCount(table.total)} events${narrowing().length ? ` where ${narrowing().join(' and ')}` : ''}${covered}`);
+    status.dataset.partial = String(table.partial);
   }
 
   function renderChart(): void {
@@ -226,7 +230,7 @@ export function breakdownSection(initial: PipelineView, live: LiveConnection, on
 
   function onUpdate(update: BreakdownUpdated): void {
     if (!view.by) return;
-    table = { by: update.by, from: update.from, to: update.to, total: update.total, items: update.items };
+    table = { by: update.by, from: update.from, to: update.to, total: update.total, items: update.items, partial: update.partial, coveredFrom: update.coveredFrom };
     renderTable();
     // The totals moved: the chart follows, at most every CHART_REFRESH_MS.
     if (chartTimer) return;

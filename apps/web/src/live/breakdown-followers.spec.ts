@@ -5,16 +5,19 @@ import type { Server } from 'socket.io';
 import type { PipelineCache } from '../pipelines/pipeline-cache';
 import type { BreakdownQuery } from '../series/breakdown.params';
 import type { BreakdownsService } from '../series/breakdowns.service';
-import { BREAKDOWN_MIN_INTERVAL_MS, BreakdownFollowers } from './breakdown-followers';
+import { BREAKDOWN_MIN_INTERVAL_MS, BREAKDOWN_ROUND_SPACING, BreakdownFollowers } from './breakdown-followers';
 
 const PIPELINE = { id: 'p1', dimensions: ['data.currency'], measures: ['data.total'] } as unknown as PipelineEntity;
 
 /** A hand-written BreakdownsService: counts reads, answers a total that grows with each read. */
 class FakeBreakdowns {
   readonly reads: BreakdownQuery[] = [];
+  /** How long each read takes on the (fake) clock. */
+  costMs = 0;
   async breakdown(_pipeline: PipelineEntity, query: BreakdownQuery): Promise<Breakdown> {
     this.reads.push(query);
-    return { by: query.by, from: query.from.toISOString(), to: query.to.toISOString(), total: this.reads.length, items: [] };
+    jest.setSystemTime(Date.now() + this.costMs);
+    return { by: query.by, from: query.from.toISOString(), to: query.to.toISOString(), total: this.reads.length, items: [], partial: false };
   }
 }
 
@@ -110,6 +113,34 @@ describe(BreakdownFollowers.name, () => {
     jest.advanceTimersByTime(1);
     await settle();
     expect(reads.reads).toHaveLength(2);
+  });
+
+  it(`spaces rounds that take long to ${BREAKDOWN_ROUND_SPACING} times their duration`, async () => {
+    const { reads, followers } = setup();
+    await follow(followers, { by: 'data.currency', where: ['data.currency=EUR'] });
+    reads.reads.length = 0;
+    reads.costMs = 300;
+    followers.stored('p1');
+    await settle();
+    expect(reads.reads).toHaveLength(1);
+    // The round took 300 ms: the next starts 1,500 ms after it started, not BREAKDOWN_INTERVAL_MS after.
+    followers.stored('p1');
+    jest.advanceTimersByTime(BREAKDOWN_ROUND_SPACING * 300 - 300 - 1);
+    await settle();
+    expect(reads.reads).toHaveLength(1);
+    jest.advanceTimersByTime(1);
+    await settle();
+    expect(reads.reads).toHaveLength(2);
+    // A quick round again: back to the interval.
+    reads.costMs = 0;
+    jest.advanceTimersByTime(BREAKDOWN_ROUND_SPACING * 300);
+    followers.stored('p1');
+    await settle();
+    expect(reads.reads).toHaveLength(3);
+    followers.stored('p1');
+    jest.advanceTimersByTime(BREAKDOWN_MIN_INTERVAL_MS);
+    await settle();
+    expect(reads.reads).toHaveLength(4);
   });
 
   it('forgets a breakdown when its room empties', async () => {

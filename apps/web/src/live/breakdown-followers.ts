@@ -13,6 +13,13 @@ import { BreakdownsService } from '../series/breakdowns.service';
  */
 export const BREAKDOWN_MIN_INTERVAL_MS = 50;
 
+/**
+ * A round that took long (filtered breakdowns read the stored events, up to
+ * FILTERED_READ_MAX_EVENTS) spaces the next: rounds start at least this many times their
+ * duration apart, so that a pipeline's live breakdowns keep a node's reads busy a fifth of the time at most.
+ */
+export const BREAKDOWN_ROUND_SPACING = 5;
+
 export interface Followed {
   request: BreakdownRequest;
   room: string;
@@ -21,6 +28,8 @@ export interface Followed {
 interface Pipeline {
   breakdowns: Map<string, Followed>;
   lastRunAt: number;
+  /** How long the last round took (ms). */
+  lastCostMs: number;
   running: boolean;
   /** A change arrived while running or waiting: one more round follows. */
   pending: boolean;
@@ -46,8 +55,8 @@ function normalize(raw: unknown): BreakdownRequest | string {
  * (`breakdown:{pipelineId}:{key}`); when a pipeline's `data_updated` arrives here (only on nodes
  * with sockets in its room, see onArrivedUpdate), each breakdown followed on this node is
  * recomputed once from the rollups, at most once per BREAKDOWN_INTERVAL_MS per pipeline (and never
- * two rounds at once), and sent to its room on this node only. Cost: one rollup read per distinct
- * breakdown per interval, however many sockets.
+ * two rounds at once; a long round spaces the next, see BREAKDOWN_ROUND_SPACING), and sent to its
+ * room on this node only. Cost: one read per distinct breakdown per round, however many sockets.
  */
 @Injectable()
 export class BreakdownFollowers implements OnApplicationShutdown {
@@ -100,7 +109,7 @@ export class BreakdownFollowers implements OnApplicationShutdown {
   /** A socket joined this breakdown's room. */
   follow(pipelineId: string, key: string, followed: Followed): void {
     let entry = this.pipelines.get(pipelineId);
-    if (!entry) this.pipelines.set(pipelineId, (entry = { breakdowns: new Map(), lastRunAt: 0, running: false, pending: false, timer: null }));
+    if (!entry) this.pipelines.set(pipelineId, (entry = { breakdowns: new Map(), lastRunAt: 0, lastCostMs: 0, running: false, pending: false, timer: null }));
     entry.breakdowns.set(key, followed);
   }
 
@@ -119,7 +128,7 @@ export class BreakdownFollowers implements OnApplicationShutdown {
       entry.pending = true;
       return;
     }
-    const wait = entry.lastRunAt + this.intervalMs - Date.now();
+    const wait = entry.lastRunAt + Math.max(this.intervalMs, BREAKDOWN_ROUND_SPACING * entry.lastCostMs) - Date.now();
     if (wait <= 0) void this.run(pipelineId, entry);
     else {
       entry.timer = setTimeout(() => void this.run(pipelineId, entry), wait);
@@ -167,7 +176,7 @@ export class BreakdownFollowers implements OnApplicationShutdown {
         if (typeof query === 'string') continue;
         try {
           const answer = await this.breakdowns.breakdown(pipeline, query);
-          const update: BreakdownUpdated = { pipelineId, key, by: answer.by, from: answer.from, to: answer.to, total: answer.total, items: answer.items, emittedAt: new Date().toISOString() };
+          const update: BreakdownUpdated = { pipelineId, key, ...answer, emittedAt: new Date().toISOString() };
           // Every node computes for its own sockets: no need to cross Redis.
           this.server?.local.to(followed.room).emit(SocketEvent.BreakdownUpdated, update);
         } catch (error) {
@@ -178,6 +187,7 @@ export class BreakdownFollowers implements OnApplicationShutdown {
       this.logger.warn(`breakdowns of pipeline ${pipelineId} not recomputed: ${(error as Error).message}`);
     } finally {
       entry.running = false;
+      entry.lastCostMs = Date.now() - entry.lastRunAt;
       // Changes that came during the round: one more, no sooner than the interval.
       if (entry.pending && this.pipelines.get(pipelineId) === entry) this.stored(pipelineId);
     }

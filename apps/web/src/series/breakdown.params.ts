@@ -22,7 +22,7 @@ const breakdownQueryFields = z.object({
   from: timeParam.optional().describe('ISO 8601 time; default 24 hours before `to`'),
   to: timeParam.optional().describe('default now'),
   measure: pathParam().optional().describe('a declared measure: each value then carries its count, sum, min, max and skipped'),
-  where: whereParam().optional().describe('`<dimension>=<value>` filters on declared dimensions (repeatable, AND; `(none)` for missing): computed from the events themselves, at most 200,000 in the range'),
+  where: whereParam().optional().describe('`<dimension>=<value>` filters on declared dimensions (repeatable, AND; `(none)` for missing): computed from the events themselves, the newest 200,000 at most (FILTERED_READ_MAX_EVENTS; past them the answer is partial)'),
   limit: wholeNumberParam(1, 100, 10).describe('values listed, largest first (default 10); the rest are `(other)`'),
 });
 

@@ -1,13 +1,14 @@
-import { DashError } from '@dash/domain';
-import { MAX_FILTERED_EVENTS, type BreakdownRow, type BreakdownsRepository, type PipelineEntity, type RollupRange } from '@dash/infra';
-import { BreakdownsService } from './breakdowns.service';
+import type { BreakdownRow, BreakdownsRepository, GroupedRow, PipelineEntity, RollupRange } from '@dash/infra';
+import { BreakdownsService, FILTERED_READ_MAX_EVENTS } from './breakdowns.service';
 
-/** A hand-written BreakdownsRepository: a fixed answer, a set number of events in any range, and what it was asked. */
-class FakeRollups implements Pick<BreakdownsRepository, 'breakdown' | 'eventsInRange'> {
+/** A hand-written BreakdownsRepository: fixed answers, a set start for filtered reads, and what it was asked. */
+class FakeRollups implements Pick<BreakdownsRepository, 'breakdown' | 'grouped' | 'filteredStart'> {
   readonly asked: RollupRange[] = [];
+  readonly limits: Array<{ limit: number; alignMs?: number }> = [];
   constructor(
     private readonly rows: BreakdownRow[],
-    private readonly events = 10,
+    private readonly start: Date | null = null,
+    private readonly groupedRows: GroupedRow[] = [],
   ) {}
 
   async breakdown(_pipelineId: string, range: RollupRange): Promise<BreakdownRow[]> {
@@ -15,19 +16,26 @@ class FakeRollups implements Pick<BreakdownsRepository, 'breakdown' | 'eventsInR
     return this.rows;
   }
 
-  async eventsInRange(): Promise<number> {
-    return this.events;
+  async grouped(_pipelineId: string, range: RollupRange): Promise<GroupedRow[]> {
+    this.asked.push(range);
+    return this.groupedRows;
+  }
+
+  async filteredStart(_pipelineId: string, _range: unknown, limit: number, alignMs?: number): Promise<Date | null> {
+    this.limits.push({ limit, alignMs });
+    return this.start;
   }
 }
 
 const pipeline = { id: 'p1', dimensions: ['data.currency'], measures: ['data.total'] } as PipelineEntity;
 const range = { from: new Date('2026-01-01T00:00:00Z'), to: new Date('2026-01-02T00:00:00Z'), limit: 10 };
-const serviceWith = (rollups: FakeRollups) => new BreakdownsService(rollups as unknown as BreakdownsRepository);
+const serviceWith = (rollups: FakeRollups, filteredReadMaxEvents?: number) =>
+  new BreakdownsService(rollups as unknown as BreakdownsRepository, filteredReadMaxEvents === undefined ? undefined : { filteredReadMaxEvents });
 
 describe(BreakdownsService.name, () => {
   it('adds each value’s share of the total', async () => {
     const result = await serviceWith(new FakeRollups([{ value: 'EUR', count: 3 }, { value: '(other)', count: 1 }])).breakdown(pipeline, { ...range, by: 'data.currency' });
-    expect(result).toEqual({ by: 'data.currency', from: '2026-01-01T00:00:00.000Z', to: '2026-01-02T00:00:00.000Z', total: 4, items: [{ value: 'EUR', count: 3, share: 0.75 }, { value: '(other)', count: 1, share: 0.25 }] });
+    expect(result).toEqual({ by: 'data.currency', from: '2026-01-01T00:00:00.000Z', to: '2026-01-02T00:00:00.000Z', total: 4, items: [{ value: 'EUR', count: 3, share: 0.75 }, { value: '(other)', count: 1, share: 0.25 }], partial: false });
   });
 
   it('takes type and declared paths only, for by, measure and where, before reading anything', async () => {
@@ -38,15 +46,39 @@ describe(BreakdownsService.name, () => {
     expect(rollups.asked).toEqual([]);
   });
 
-  it(`refuses a filtered read over more than ${MAX_FILTERED_EVENTS} events, and passes a smaller one on`, async () => {
+  it(`reads a filtered range whole within FILTERED_READ_MAX_EVENTS (${FILTERED_READ_MAX_EVENTS} by default), and past them only its newest part, partial`, async () => {
     const where = [{ path: 'type', value: 'order.paid' }];
-    const big = new FakeRollups([], MAX_FILTERED_EVENTS + 1);
-    const refusal = await serviceWith(big).breakdown(pipeline, { ...range, by: 'data.currency', where }).catch((error: unknown) => error);
-    expect(refusal).toBeInstanceOf(DashError);
-    expect(refusal).toMatchObject({ status: 400, message: expect.stringContaining('narrow from and to') });
-    expect(big.asked).toEqual([]);
-    const small = new FakeRollups([], MAX_FILTERED_EVENTS);
-    await serviceWith(small).breakdown(pipeline, { ...range, by: 'data.currency', where });
-    expect(small.asked).toEqual([expect.objectContaining({ by: 'data.currency', where })]);
+    const whole = new FakeRollups([{ value: 'EUR', count: 2 }]);
+    expect(await serviceWith(whole).breakdown(pipeline, { ...range, by: 'data.currency', where })).toMatchObject({ total: 2, partial: false });
+    expect(whole.asked).toEqual([expect.objectContaining({ from: range.from, where })]);
+    expect(whole.limits).toEqual([{ limit: FILTERED_READ_MAX_EVENTS, alignMs: undefined }]);
+
+    const start = new Date('2026-01-01T18:07:00Z');
+    const newest = new FakeRollups([{ value: 'EUR', count: 2 }], start);
+    const answer = await serviceWith(newest, 500).breakdown(pipeline, { ...range, by: 'data.currency', where });
+    expect(answer).toMatchObject({ from: range.from.toISOString(), to: range.to.toISOString(), total: 2, partial: true, coveredFrom: start.toISOString() });
+    expect(newest.asked).toEqual([expect.objectContaining({ from: start, to: range.to, where })]);
+    expect(newest.limits).toEqual([{ limit: 500, alignMs: undefined }]);
+
+    // Without where: no bound is looked up.
+    const plain = new FakeRollups([], start);
+    expect(await serviceWith(plain).breakdown(pipeline, { ...range, by: 'data.currency', where: [] })).toMatchObject({ partial: false });
+    expect(plain.limits).toEqual([]);
+  });
+
+  it('starts a partial grouped series at its first whole bucket covered', async () => {
+    const start = new Date('2026-01-01T20:00:00Z');
+    const rollups = new FakeRollups([], start, [{ value: 'EUR', t: start.getTime(), count: 3 }]);
+    const series = await serviceWith(rollups).grouped(pipeline, { ...range, bucket: '1h', groupBy: 'data.currency', where: [{ path: 'type', value: 'order.paid' }] });
+    expect(rollups.limits).toEqual([{ limit: FILTERED_READ_MAX_EVENTS, alignMs: 3_600_000 }]);
+    expect(rollups.asked).toEqual([expect.objectContaining({ from: start })]);
+    expect(series).toMatchObject({ from: range.from.toISOString(), partial: true, coveredFrom: start.toISOString() });
+    expect(series.groups).toHaveLength(1);
+    expect(series.groups[0].points.map((point) => [point.t, point.count])).toEqual([
+      ['2026-01-01T20:00:00.000Z', 3],
+      ['2026-01-01T21:00:00.000Z', 0],
+      ['2026-01-01T22:00:00.000Z', 0],
+      ['2026-01-01T23:00:00.000Z', 0],
+    ]);
   });
 });

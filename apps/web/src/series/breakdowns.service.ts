@@ -1,6 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DashError, type Breakdown, type GroupedSeries, type GroupPoint, type PathFilter } from '@dash/domain';
-import { BreakdownsRepository, MAX_FILTERED_EVENTS, type PipelineEntity } from '@dash/infra';
+import { BreakdownsRepository, DASH_CONFIG, type DashConfig, type PipelineEntity } from '@dash/infra';
 import type { BreakdownQuery } from './breakdown.params';
 import { BUCKETS, type SeriesQuery } from './series.params';
 
@@ -19,31 +19,47 @@ function assertMeasure(pipeline: PipelineEntity, path: string | undefined): void
   }
 }
 
+/** FILTERED_READ_MAX_EVENTS' default. */
+export const FILTERED_READ_MAX_EVENTS = 200_000;
 
+/** What a read covers: [from, to), or with `where` over too many events only the newest part (`partial`). */
+interface Covered {
+  from: Date;
+  partial: boolean;
+}
+
+/** `partial` always; `coveredFrom` where the read starts later than asked. */
+const partially = (covered: Covered) => (covered.partial ? { partial: true, coveredFrom: covered.from.toISOString() } : { partial: false });
 
 /** Breakdowns and grouped series, from the rollups the writer keeps by dimension. */
 @Injectable()
 export class BreakdownsService {
-  constructor(private readonly rollups: BreakdownsRepository) {}
+  private readonly filteredMax: number;
+
+  constructor(
+    private readonly rollups: BreakdownsRepository,
+    @Optional() @Inject(DASH_CONFIG) config?: Pick<DashConfig, 'filteredReadMaxEvents'>,
+  ) {
+    this.filteredMax = config?.filteredReadMaxEvents ?? FILTERED_READ_MAX_EVENTS;
+  }
 
   /**
    * `where` works on declared dimensions. The rollups are kept per dimension, so a filtered read
-   * is computed from the events themselves: refused (400) over more than MAX_FILTERED_EVENTS.
+   * is computed from the events themselves: at most FILTERED_READ_MAX_EVENTS of them, the newest.
+   * A range holding more is read from a later start (a whole `alignMs`), answered `partial`.
    */
-  private async checkWhere(pipeline: PipelineEntity, where: PathFilter[] | undefined, range: { from: Date; to: Date }): Promise<void> {
-    if (where === undefined) return;
-    for (const filter of where) assertDimension(pipeline, filter.path, 'where');
-    const events = await this.rollups.eventsInRange(pipeline.id, range);
-    if (events > MAX_FILTERED_EVENTS) {
-      throw new DashError(400, 'invalid_request', `where reads the events themselves: at most ${MAX_FILTERED_EVENTS} in the range, and this one holds ${events}; narrow from and to`);
-    }
+  private async cover(pipeline: PipelineEntity, query: { from: Date; to: Date; where?: PathFilter[] }, alignMs?: number): Promise<Covered> {
+    if (!query.where?.length) return { from: query.from, partial: false };
+    for (const filter of query.where) assertDimension(pipeline, filter.path, 'where');
+    const start = await this.rollups.filteredStart(pipeline.id, query, this.filteredMax, alignMs);
+    return start === null ? { from: query.from, partial: false } : { from: start, partial: true };
   }
 
   async breakdown(pipeline: PipelineEntity, query: BreakdownQuery): Promise<Breakdown> {
     assertDimension(pipeline, query.by, 'by');
     assertMeasure(pipeline, query.measure);
-    await this.checkWhere(pipeline, query.where, query);
-    const rows = await this.rollups.breakdown(pipeline.id, query);
+    const covered = await this.cover(pipeline, query);
+    const rows = await this.rollups.breakdown(pipeline.id, { ...query, from: covered.from });
     const total = rows.reduce((sum, row) => sum + row.count, 0);
     return {
       by: query.by,
@@ -51,6 +67,7 @@ export class BreakdownsService {
       to: query.to.toISOString(),
       total,
       items: rows.map((row) => ({ ...row, share: total === 0 ? 0 : Math.round((row.count / total) * 10_000) / 10_000 })),
+      ...partially(covered),
     };
   }
 
@@ -58,9 +75,9 @@ export class BreakdownsService {
   async grouped(pipeline: PipelineEntity, query: SeriesQuery & { groupBy: string }): Promise<GroupedSeries> {
     assertDimension(pipeline, query.groupBy, 'groupBy');
     assertMeasure(pipeline, query.measure?.path);
-    await this.checkWhere(pipeline, query.where, query);
     const spec = BUCKETS[query.bucket];
-    const rows = await this.rollups.grouped(pipeline.id, { by: query.groupBy, from: query.from, to: query.to, measure: query.measure?.path, limit: query.limit ?? 10, where: query.where, interval: spec.interval, bucketMs: spec.ms });
+    const covered = await this.cover(pipeline, query, spec.ms);
+    const rows = await this.rollups.grouped(pipeline.id, { by: query.groupBy, from: covered.from, to: query.to, measure: query.measure?.path, limit: query.limit ?? 10, where: query.where, interval: spec.interval, bucketMs: spec.ms });
     const groups = new Map<string, { total: number; points: Map<number, GroupPoint> }>();
     for (const row of rows) {
       const group = groups.get(row.value) ?? { total: 0, points: new Map<number, GroupPoint>() };
@@ -78,11 +95,12 @@ export class BreakdownsService {
       groupBy: query.groupBy,
       groups: ordered.map(([value, group]) => {
         const points: GroupPoint[] = [];
-        for (let t = query.from.getTime(); t < query.to.getTime(); t += spec.ms) {
+        for (let t = covered.from.getTime(); t < query.to.getTime(); t += spec.ms) {
           points.push(group.points.get(t) ?? { t: new Date(t).toISOString(), count: 0, ...(query.measure ? { sum: null, min: null, max: null } : {}) });
         }
         return { value, points };
       }),
+      ...partially(covered),
     };
   }
 }

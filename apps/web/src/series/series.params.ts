@@ -68,7 +68,7 @@ export const seriesQueryFields = z.object({
     .optional()
     .describe('with groupBy: `sum:<path>` (or min, max, count) of a declared measure; each point then carries its sum, min and max'),
   limit: wholeNumberParam(1, 100, 10).describe('with groupBy: the top values kept by events counted over the range (default 10); the rest are `(other)`'),
-  where: whereParam().optional().describe('with groupBy: `<dimension>=<value>` filters on declared dimensions (repeatable, AND): computed from the events themselves, at most 200,000 in the range'),
+  where: whereParam().optional().describe('with groupBy: `<dimension>=<value>` filters on declared dimensions (repeatable, AND): computed from the events themselves, the newest 200,000 at most (FILTERED_READ_MAX_EVENTS; past them the answer is partial)'),
 });
 
 /**

@@ -90,6 +90,9 @@ export interface Breakdown {
   to: string;
   total: number;
   items: Array<{ value: string; count: number; share: number; measure?: MeasureSummary }>;
+  /** A read filtered by `where` over more stored events than FILTERED_READ_MAX_EVENTS covers only the newest: [coveredFrom, to). */
+  partial: boolean;
+  coveredFrom?: string;
 }
 
 export interface GroupPoint extends SeriesPoint {
@@ -104,7 +107,10 @@ export interface GroupedSeries {
   from: string;
   to: string;
   groupBy: string;
+  /** Points from `coveredFrom` only where the read is `partial` (see Breakdown). */
   groups: Array<{ value: string; points: GroupPoint[] }>;
+  partial: boolean;
+  coveredFrom?: string;
 }
 
 export interface NotificationView {

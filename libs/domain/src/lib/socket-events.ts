@@ -50,7 +50,7 @@ export function breakdownKey(request: BreakdownRequest): string {
 export const breakdownRoom = (pipelineId: string, key: string): string => `breakdown:${pipelineId}:${key}`;
 
 /** `breakdown_updated`: a followed breakdown, recomputed from the rollups after new events were stored. */
-export interface BreakdownUpdated extends Pick<Breakdown, 'by' | 'from' | 'to' | 'total' | 'items'> {
+export interface BreakdownUpdated extends Pick<Breakdown, 'by' | 'from' | 'to' | 'total' | 'items' | 'partial' | 'coveredFrom'> {
   pipelineId: string;
   /** `breakdownKey` of the request it answers. */
   key: string;

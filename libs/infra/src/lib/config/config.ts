@@ -54,6 +54,8 @@ export interface DashConfig {
   fieldCatalog: boolean;
   /** Web only: a pipeline's followed live breakdowns are recomputed at most this often on a node (ms). */
   breakdownIntervalMs: number;
+  /** Web only: a breakdown or grouped series filtered by `where` reads at most this many stored events, newest first. */
+  filteredReadMaxEvents: number;
   /** Identifies this process in the cluster view. */
   nodeId: string;
 }
@@ -149,6 +151,7 @@ const schema = {
     .describe('drop raw events older than this many days (whole daily partitions or chunks); 0 keeps them forever; counts and series are kept'),
   FIELD_CATALOG: z.enum(['on', 'off']).default('on').describe("ingestor: off stops learning the field catalog from sampled payloads (the catalog keeps what it has)"),
   BREAKDOWN_INTERVAL_MS: int(0, 60_000).default(50).describe('web only: recompute a pipeline\'s followed live breakdowns at most this often per node (one rollup read per distinct breakdown each time)'),
+  FILTERED_READ_MAX_EVENTS: int(1, 10_000_000).default(200_000).describe('web only: a breakdown or grouped series filtered by where reads the stored events themselves, newest first, at most this many; past them it answers partial: true with coveredFrom'),
   COMPRESS_AFTER_DAYS: int(0, 36_500).default(7).describe('TimescaleDB mode: compress event chunks older than this many days; 0 turns compression off'),
 } as const;
 
@@ -263,6 +266,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaultRole: AppRole): DashCo
     retention: { eventDays: v.EVENT_RETENTION_DAYS, compressAfterDays: v.COMPRESS_AFTER_DAYS },
     fieldCatalog: v.FIELD_CATALOG === 'on',
     breakdownIntervalMs: v.BREAKDOWN_INTERVAL_MS,
+    filteredReadMaxEvents: v.FILTERED_READ_MAX_EVENTS,
     nodeId: `${v.APP_ROLE}-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
   };
 }

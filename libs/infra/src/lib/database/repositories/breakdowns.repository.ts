@@ -6,9 +6,6 @@ import { PG_POOL } from '../database.tokens';
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 
-/** A read filtered by `where` reads the events themselves: at most this many in its range. */
-export const MAX_FILTERED_EVENTS = 200_000;
-
 /** Which rollup rows a read covers: a pipeline's dimension over [from, to), optionally one measure. */
 export interface RollupRange {
   by: string;
@@ -108,7 +105,7 @@ const dimensionText = (params: Params, dimension: string) =>
 /**
  * The same rows computed from the stored events themselves, for a read filtered by `where` (the
  * rollups are kept per dimension, so one dimension cannot be filtered by another there). Values
- * are the events' own: no cap applies. Bounded by the caller (see MAX_FILTERED_EVENTS).
+ * are the events' own: no cap applies. Bounded by the caller (see filteredStart).
  */
 function filteredRows(params: Params, pipelineId: string, range: RollupRange, where: readonly PathFilter[]): string {
   const filters = where.map((filter) => {
@@ -139,12 +136,27 @@ const MEASURE_TOTALS = 'sum(m_count) AS m_count, sum(m_sum) AS m_sum, min(m_min)
 export class BreakdownsRepository {
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
 
-  /** Events in the range: above MAX_FILTERED_EVENTS a filtered read is refused (it reads the events themselves). */
-  async eventsInRange(pipelineId: string, range: Pick<RollupRange, 'from' | 'to'>): Promise<number> {
+  /**
+   * Where a read filtered by `where` starts so that it reads at most `limit` stored events of
+   * [from, to), newest first: null when the range holds no more (the whole range is read);
+   * otherwise the first `alignMs` boundary (epoch-aligned, a whole number of minutes) after the
+   * minute of the newest event past the limit, so that [start, to) holds at most `limit`. The
+   * rollups' count of the range decides first (one cheap read); only a range over the limit walks
+   * the time index, at most `limit` + 1 entries.
+   */
+  async filteredStart(pipelineId: string, range: Pick<RollupRange, 'from' | 'to'>, limit: number, alignMs = 60_000): Promise<Date | null> {
     const params = new Params();
     const rows = rollupRows(params, pipelineId, { by: 'type', from: range.from, to: range.to, limit: 0 }, await this.daysBefore(pipelineId));
-    const { rows: [row] } = await this.pool.query<{ n: string | null }>(`SELECT sum(count) AS n FROM (${rows}) r`, params.values);
-    return Number(row?.n ?? 0);
+    const { rows: [counted] } = await this.pool.query<{ n: string | null }>(`SELECT sum(count) AS n FROM (${rows}) r`, params.values);
+    if (Number(counted?.n ?? 0) <= limit) return null;
+    const { rows: [past] } = await this.pool.query<{ occurred_at: Date }>(
+      `SELECT occurred_at FROM events WHERE pipeline_id = $1 AND occurred_at >= $2 AND occurred_at < $3
+       ORDER BY occurred_at DESC, seq DESC OFFSET $4 LIMIT 1`,
+      [pipelineId, ceilMinute(range.from), ceilMinute(range.to), limit],
+    );
+    if (!past) return null;
+    const afterItsMinute = Math.floor(past.occurred_at.getTime() / 60_000) * 60_000 + 60_000;
+    return new Date(Math.min(Math.ceil(afterItsMinute / alignMs) * alignMs, range.to.getTime()));
   }
 
   /**
