@@ -9,8 +9,9 @@
 //
 // What is seeded, for a range of 30 days ending now: daily rows for every day, hourly rows for
 // every hour, per-minute rows for the first and last 3 hours of the range (the only minutes a
-// 30-day breakdown reads; the rows of other minutes sit outside the index range it scans), and
-// weekly rows made from the daily ones for the closed weeks, where the build has them. Per
+// 30-day breakdown reads; the rows of other minutes sit outside the index range it scans), and,
+// where the build has them, weekly rows made from the daily ones for the closed weeks and 6-hour
+// blocks made from the hours before the pipeline's mark. Per
 // value and hour ~14 events (1,000 values × 720 hours × 14 ≈ 10 M); per minute, 230 events over
 // ~206 distinct values (what 230 draws from 1,000 values give). Each row holds its count and one
 // measure.
@@ -68,18 +69,26 @@ try {
   const hourly = `SELECT i, 4 + (i * 7 + extract(epoch FROM b)::bigint / 3600) % 21 FROM generate_series(1, 1000) i`;
   await client.query(rows('dimension_rollup_1d', 'day', from, to, `SELECT i, 24 * (4 + i % 21) FROM generate_series(1, 1000) i`), [id, from, to]);
   await client.query(rows('dimension_rollup_1h', 'hour', from, to, hourly), [id, from, to]);
-  // The weeks before the mark's week, made from their days as the ingestors make them (a build
-  // from before weeks has no such table, and reads days instead).
-  const closing = (() => {
+  // The weeks before the mark's week, made from their days as the ingestors make them, and the
+  // 6-hour blocks before the mark from their hours (a build from before weeks or blocks has no such
+  // table, and reads days or hours instead).
+  const migrations = (file) => {
     try {
-      return require(resolve(distDir, 'libs/infra/src/lib/database/migrations/1765324800000-day-rollups-compacted.js'));
+      return require(resolve(distDir, 'libs/infra/src/lib/database/migrations', file));
     } catch {
       return {};
     }
-  })();
+  };
+  const closing = migrations('1765324800000-day-rollups-compacted.js');
+  const blocks = migrations('1765411200000-rollup-blocks.js');
+  const mark = `(SELECT ${blocks.BLOCKS_FROM_HOURS ? 'rollups_closed_before' : 'day_rollups_before'} FROM pipelines WHERE id = $1)`;
   if (closing.WEEKS_FROM_DAYS) {
-    await client.query(closing.coarserRollupsSql(closing.WEEKS_FROM_DAYS, `f.pipeline_id = $1 AND f.bucket < date_bin('7 days', (SELECT day_rollups_before FROM pipelines WHERE id = $1), timestamptz 'epoch')`), [id]);
+    await client.query(closing.coarserRollupsSql(closing.WEEKS_FROM_DAYS, `f.pipeline_id = $1 AND f.bucket < date_bin('7 days', ${mark}, timestamptz 'epoch')`), [id]);
     await client.query('VACUUM ANALYZE dimension_rollup_1w');
+  }
+  if (blocks.BLOCKS_FROM_HOURS) {
+    await client.query(closing.coarserRollupsSql(blocks.BLOCKS_FROM_HOURS, `f.pipeline_id = $1 AND f.bucket < ${mark}`), [id]);
+    await client.query('VACUUM ANALYZE dimension_rollup_6h');
   }
   const minutes = `SELECT 1 + (k + (extract(epoch FROM b)::bigint / 60) * 206) % 1000, 1 + k % 2 FROM generate_series(0, 205) k`;
   for (const [start, end] of [

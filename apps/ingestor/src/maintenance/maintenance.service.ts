@@ -44,8 +44,8 @@ export class MaintenanceService implements OnApplicationBootstrap, OnApplication
       await this.applyRetention();
       await this.dedup.trimOlderThan(DEDUP_WINDOW_HOURS);
       await this.dimensions?.trimAdmittedValues(ADMITTED_VALUES_DAYS);
-      const days = (await this.dimensions?.compactDays()) ?? 0;
-      if (days > 0) this.logger.log(`made the dimension rollups of ${days} closed days from their hours`);
+      const blocks = (await this.dimensions?.compactRollups()) ?? 0;
+      if (blocks > 0) this.logger.log(`closed the dimension rollups of ${blocks} 6-hour blocks (their rows made from their hours, and the days and weeks they complete)`);
     } catch (error) {
       this.logger.warn(`maintenance: ${(error as Error).message}`);
     }

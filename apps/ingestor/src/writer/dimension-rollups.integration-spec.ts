@@ -12,11 +12,14 @@ const ROLLUP_ROWS = (table: string) => `
   FROM ${table} r CROSS JOIN LATERAL unnest(r.measures, r.measure_counts, r.sums, r.mins, r.maxes, r.skipped) AS m(measure, c, s, lo, hi, x)
   WHERE r.pipeline_id = $1 ORDER BY 1, 2, 3, 4`;
 
+/** The epoch-aligned bins that are not calendar units. */
+const BINS: Record<string, string | undefined> = { block: '6 hours', week: '7 days' };
+
 /**
  * What the rollups must equal: a GROUP BY over the stored events (no dimension past its cap here),
  * for the dimensions `type`, `data.currency` and the measure `data.total`.
  */
-const GROUP_BY = (unit: 'minute' | 'hour' | 'day' | 'week') => `
+const GROUP_BY = (unit: 'minute' | 'hour' | 'block' | 'day' | 'week') => `
   WITH valued AS (
     SELECT e.*, d.dimension, coalesce(left(CASE WHEN d.dimension = 'type' THEN e.type ELSE e.payload #>> string_to_array(d.dimension, '.') END, 200), '(none)') AS value
     FROM events e CROSS JOIN unnest(ARRAY['type', 'data.currency']) AS d(dimension) WHERE e.pipeline_id = $1
@@ -24,7 +27,7 @@ const GROUP_BY = (unit: 'minute' | 'hour' | 'day' | 'week') => `
     SELECT v.*, m.measure, CASE WHEN m.measure = '' THEN NULL ELSE v.payload #> string_to_array(m.measure, '.') END AS found
     FROM valued v CROSS JOIN unnest(ARRAY['', 'data.total']) AS m(measure)
   )
-  SELECT dimension, ${unit === 'week' ? "date_bin('7 days', occurred_at, timestamptz 'epoch')" : `date_trunc('${unit}', occurred_at, 'UTC')`} AS bucket, value, measure,
+  SELECT dimension, ${BINS[unit] ? `date_bin('${BINS[unit]}', occurred_at, timestamptz 'epoch')` : `date_trunc('${unit}', occurred_at, 'UTC')`} AS bucket, value, measure,
     (CASE WHEN measure = '' THEN count(*) ELSE count(*) FILTER (WHERE jsonb_typeof(found) = 'number') END)::text AS count,
     sum(CASE WHEN jsonb_typeof(found) = 'number' THEN found::numeric END)::text AS sum,
     min(CASE WHEN jsonb_typeof(found) = 'number' THEN found::numeric END)::text AS min,
@@ -235,13 +238,13 @@ describe.each(STORAGE_SERVERS)('dimension rollups kept by the writer on $server 
     expect(await rows(ROLLUP_ROWS('dimension_rollup_1d'), id)).toEqual(await rows(GROUP_BY('day'), id));
   });
 
-  it('keeps day rows only for days before the pipeline\'s mark; closing days makes them from the hours, exactly, beside writers and a backfill', async () => {
+  it('keeps block and day rows only for those before the pipeline\'s mark; closing makes them from the hours, exactly, beside writers and a backfill', async () => {
     const id = await pipeline(['data.currency'], []);
     const dimensions = new DimensionsRepository(pool);
     const breakdowns = new BreakdownsRepository(pool);
     const day = (n: number) => new Date(Date.UTC(2026, 0, n));
     // The mark before the days written here: they are open, as today is for a new pipeline.
-    await pool.query('UPDATE pipelines SET day_rollups_before = $2 WHERE id = $1', [id, day(1)]);
+    await pool.query('UPDATE pipelines SET rollups_closed_before = $2 WHERE id = $1', [id, day(1)]);
     const make = (tag: string, from: number, to: number, dayOfMonth: number) =>
       Array.from({ length: to - from }, (_, k): IngestEvent => {
         const i = from + k;
@@ -265,7 +268,7 @@ describe.each(STORAGE_SERVERS)('dimension rollups kept by the writer on $server 
 
     await writer.write(make('a', 0, 300, 1));
     await writer.write(make('a', 300, 600, 2));
-    expect(await rows('SELECT 1 FROM dimension_rollup_1d WHERE pipeline_id = $1', id)).toEqual([]);
+    expect(await rows('SELECT 1 FROM dimension_rollup_1d WHERE pipeline_id = $1 UNION ALL SELECT 1 FROM dimension_rollup_6h WHERE pipeline_id = $1', id)).toEqual([]);
     // The measure declared mid-way: later hours name it, earlier ones only once the backfill reaches them.
     await dimensions.declare(id, ['data.currency'], ['data.total']);
     await writer.write(make('b', 0, 200, 2));
@@ -282,22 +285,48 @@ describe.each(STORAGE_SERVERS)('dimension rollups kept by the writer on $server 
     })();
     // A declaration of the same paths beside them: it locks the pipeline's row FOR UPDATE.
     const declaring = dimensions.declare(id, ['data.currency'], ['data.total']);
-    const [made] = await Promise.all([dimensions.compactDays(day(3)), backfilling, declaring, ...writing]);
-    expect(made).toBe(2);
-    expect(await dimensions.compactDays(day(3))).toBe(0);
-    expect((await rows('SELECT day_rollups_before FROM pipelines WHERE id = $1', id))[0].day_rollups_before).toEqual(day(3));
+    const [made] = await Promise.all([dimensions.compactRollups(day(3)), backfilling, declaring, ...writing]);
+    expect(made).toBe(8);
+    expect(await dimensions.compactRollups(day(3))).toBe(0);
+    expect((await rows('SELECT rollups_closed_before FROM pipelines WHERE id = $1', id))[0].rollups_closed_before).toEqual(day(3));
     expect(await rows(ROLLUP_ROWS('dimension_rollup_1h'), id)).toEqual(await rows(GROUP_BY('hour'), id));
     const closed = await dayRows(day(3));
     expect(closed.rollups.length).toBeGreaterThan(10);
     expect(closed.rollups).toEqual(closed.expected);
+    const blocks = await rows(ROLLUP_ROWS('dimension_rollup_6h'), id);
+    expect(blocks.length).toBeGreaterThan(20);
+    expect(blocks).toEqual(await rows(GROUP_BY('block'), id).then((expected) => expected.filter((row) => row.bucket < day(3))));
     expect(await read()).toEqual(await expectedRead());
 
-    // Closing day 3 too: every day's rows are the GROUP BY's, and the reader's answer is unchanged.
+    // Day 3 closed by halves: its first two blocks, then (after late events in a closed block and an
+    // open one) the other two, which complete the day. The reader's answer is the GROUP BY's throughout.
     const open = await read();
-    expect(await dimensions.compactDays(day(4))).toBe(1);
+    const noon = new Date(Date.UTC(2026, 0, 3, 12));
+    expect(await dimensions.compactRollups(noon)).toBe(2);
+    expect((await dayRows(day(4))).rollups).toEqual(closed.expected);
+    expect(await rows(ROLLUP_ROWS('dimension_rollup_6h'), id)).toEqual((await rows(GROUP_BY('block'), id)).filter((row) => row.bucket < noon));
+    expect(await read()).toEqual(open);
+    const lateInDay3 = (tag: string, hour: number) =>
+      Array.from({ length: 12 }, (_, i) => ({ ...event(id, `${tag}${i}`, 0, { data: { currency: ['EUR', 'CHF'][i % 2], total: i } }), occurredAt: Date.UTC(2026, 0, 3, hour, i) }));
+    await writer.write([...lateInDay3('e', 2), ...lateInDay3('f', 14)]);
+    expect(await rows(ROLLUP_ROWS('dimension_rollup_6h'), id)).toEqual((await rows(GROUP_BY('block'), id)).filter((row) => row.bucket < noon));
+    expect(await read()).toEqual(await expectedRead());
+    // A range whose edges are not whole days: minutes, hours and blocks around a whole day, the
+    // closed blocks of day 3 among them and its open ones after (hours only: no block rows there
+    // yet, the late events at 14:00 among them); its counts are those of the events in it.
+    const [edgeFrom, edgeTo] = [new Date(Date.UTC(2026, 0, 1, 7, 30)), new Date(Date.UTC(2026, 0, 3, 20, 15))];
+    const { rows: inEdges } = await pool.query(
+      `SELECT payload #>> '{data,currency}' AS value, count(*)::int AS count FROM events
+       WHERE pipeline_id = $1 AND occurred_at >= $2 AND occurred_at < $3 GROUP BY 1 ORDER BY 2 DESC, 1`,
+      [id, edgeFrom, edgeTo],
+    );
+    expect(counts(await breakdowns.breakdown(id, { by: 'data.currency', from: edgeFrom, to: edgeTo, measure: 'data.total', limit: 10 }))).toEqual(inEdges);
+    const beforeDay = await read();
+    expect(await dimensions.compactRollups(day(4))).toBe(2);
     const all = await dayRows(day(4));
     expect(all.rollups).toEqual(all.expected);
-    expect(await read()).toEqual(open);
+    expect(await rows(ROLLUP_ROWS('dimension_rollup_6h'), id)).toEqual(await rows(GROUP_BY('block'), id));
+    expect(await read()).toEqual(beforeDay);
 
     // Closing up to Jan 9 completes the week [Jan 1, Jan 8) (epoch-aligned 7-day bins start on
     // Thursdays, as Jan 1 2026 is): made from its days; a read over it takes the week, and late
@@ -305,7 +334,7 @@ describe.each(STORAGE_SERVERS)('dimension rollups kept by the writer on $server 
     const overWeek = () => breakdowns.breakdown(id, { by: 'data.currency', from: day(1), to: day(9), measure: 'data.total', limit: 10 });
     const beforeWeek = await overWeek();
     expect(await rows(ROLLUP_ROWS('dimension_rollup_1w'), id)).toEqual([]);
-    expect(await dimensions.compactDays(day(9))).toBe(5);
+    expect(await dimensions.compactRollups(day(9))).toBe(20);
     const weeks = await rows(ROLLUP_ROWS('dimension_rollup_1w'), id);
     expect(weeks.length).toBeGreaterThan(5);
     expect(weeks).toEqual(await rows(GROUP_BY('week'), id));
@@ -315,14 +344,14 @@ describe.each(STORAGE_SERVERS)('dimension rollups kept by the writer on $server 
     expect(await overWeek()).toEqual(await expectedRead());
   });
 
-  // Jan 1 2026 is a Thursday: the epoch-aligned week [Jan 1, Jan 8). The mark at Jan 5; closing until Jan 8 closes days 5–7 and completes that week.
+  // Jan 1 2026 is a Thursday: the epoch-aligned week [Jan 1, Jan 8). The mark at Jan 5; closing until Jan 8 closes days 5–7 (12 blocks) and completes that week.
   it.each([
     ['hours of a day it closes', 6],
     ['day rows of a week it completes', 2],
-  ])('closes days again when the %s changed before the lock: a late batch committing meanwhile counts once', async (_what, dayOfMonth) => {
+  ])('closes again when the %s changed before the lock: a late batch committing meanwhile counts once', async (_what, dayOfMonth) => {
     const id = await pipeline(['data.currency'], ['data.total']);
     const dimensions = new DimensionsRepository(pool);
-    await pool.query('UPDATE pipelines SET day_rollups_before = $2 WHERE id = $1', [id, new Date(Date.UTC(2026, 0, 5))]);
+    await pool.query('UPDATE pipelines SET rollups_closed_before = $2 WHERE id = $1', [id, new Date(Date.UTC(2026, 0, 5))]);
     const late = (tag: string, count: number, day: number) =>
       Array.from({ length: count }, (_, i) => ({ ...event(id, `${tag}${i}`, 0, { data: { currency: ['EUR', 'USD'][i % 2], total: i } }), occurredAt: Date.UTC(2026, 0, day, i % 24, i % 60) }));
     await writer.write([...late('a', 100, 2), ...late('c', 100, 6)]);
@@ -333,7 +362,7 @@ describe.each(STORAGE_SERVERS)('dimension rollups kept by the writer on $server 
     try {
       await held.query('BEGIN');
       await new EventsRepository({ connect: async () => held } as unknown as Pool, storageMode).writeBatch(late('b', 100, dayOfMonth));
-      const closing = dimensions.compactDays(new Date(Date.UTC(2026, 0, 8)));
+      const closing = dimensions.compactRollups(new Date(Date.UTC(2026, 0, 8)));
       // Once the closing waits for the row lock, it has made its rows without that batch.
       const deadline = Date.now() + 30_000;
       const waiting = async () =>
@@ -343,12 +372,13 @@ describe.each(STORAGE_SERVERS)('dimension rollups kept by the writer on $server 
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       await held.query('COMMIT');
-      expect(await closing).toBe(3);
+      expect(await closing).toBe(12);
     } finally {
       held.release = release;
       release();
     }
     expect(Number((await rows('SELECT count(*) AS n FROM events WHERE pipeline_id = $1', id))[0].n)).toBe(300);
+    expect(await rows(ROLLUP_ROWS('dimension_rollup_6h'), id)).toEqual(await rows(GROUP_BY('block'), id));
     expect(await rows(ROLLUP_ROWS('dimension_rollup_1d'), id)).toEqual(await rows(GROUP_BY('day'), id));
     const weeks = await rows(ROLLUP_ROWS('dimension_rollup_1w'), id);
     expect(weeks.length).toBeGreaterThan(0);

@@ -10,9 +10,10 @@ export interface MigrationUnderTest {
 
 /**
  * For a migration's integration spec (call it inside `describe`): a database of its own, made and
- * migrated to the latest before the suite and dropped after it.
+ * migrated to the latest before the suite (then `later`, the migrations after this one, undone
+ * newest first: the suite starts at this migration) and dropped after it.
  */
-export function migrationUnderTest(name: string, migration: MigrationInterface): MigrationUnderTest {
+export function migrationUnderTest(name: string, migration: MigrationInterface, later: readonly MigrationInterface[] = []): MigrationUnderTest {
   let database: TestDatabase | undefined;
   let dataSource: DataSource | undefined;
 
@@ -20,6 +21,7 @@ export function migrationUnderTest(name: string, migration: MigrationInterface):
     database = await createTestDatabase(name);
     dataSource = createDataSource({ databaseUrl: database.url, storageMode: 'native' });
     await dataSource.initialize();
+    for (const step of [...later].reverse()) await run(dataSource, step, 'down');
   });
 
   afterAll(async () => {
@@ -32,13 +34,17 @@ export function migrationUnderTest(name: string, migration: MigrationInterface):
       if (!dataSource) throw new Error('the database is made in beforeAll');
       return dataSource;
     },
-    async run(step) {
-      const runner = this.dataSource.createQueryRunner();
-      try {
-        await migration[step](runner);
-      } finally {
-        await runner.release();
-      }
+    run(step) {
+      return run(this.dataSource, migration, step);
     },
   };
+}
+
+async function run(dataSource: DataSource, migration: MigrationInterface, step: 'up' | 'down'): Promise<void> {
+  const runner = dataSource.createQueryRunner();
+  try {
+    await migration[step](runner);
+  } finally {
+    await runner.release();
+  }
 }

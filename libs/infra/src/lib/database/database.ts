@@ -16,6 +16,7 @@ import { AlertFlapping1765065600000 } from './migrations/1765065600000-alert-fla
 import { RollupFillfactor1765152000000 } from './migrations/1765152000000-rollup-fillfactor';
 import { MeasuresInRow1765238400000 } from './migrations/1765238400000-measures-in-row';
 import { DayRollupsCompacted1765324800000 } from './migrations/1765324800000-day-rollups-compacted';
+import { RollupBlocks1765411200000 } from './migrations/1765411200000-rollup-blocks';
 
 const logger = new Logger('Database');
 
@@ -64,6 +65,7 @@ export function createDataSource(config: Pick<DashConfig, 'databaseUrl' | 'stora
       RollupFillfactor1765152000000,
       MeasuresInRow1765238400000,
       DayRollupsCompacted1765324800000,
+      RollupBlocks1765411200000,
     ],
     migrationsTableName: 'dash_migrations',
     migrationsTransactionMode: 'each',

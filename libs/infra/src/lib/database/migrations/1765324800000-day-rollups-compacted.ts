@@ -7,7 +7,11 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 export const ROW_VERSIONS = `count(*)::text || ':' || coalesce(sum(hashtextextended(row_xmin::text || '/' || row_ctid::text, 0)), 0)::text`;
 
 /** A finer rollup table, the coarser one made from it, and the coarser one's bucket. */
-type Coarsening = { from: 'dimension_rollup_1h' | 'dimension_rollup_1d'; to: 'dimension_rollup_1d' | 'dimension_rollup_1w'; bin: '1 day' | '7 days' };
+export type Coarsening = {
+  from: 'dimension_rollup_1h' | 'dimension_rollup_6h' | 'dimension_rollup_1d';
+  to: 'dimension_rollup_6h' | 'dimension_rollup_1d' | 'dimension_rollup_1w';
+  bin: '6 hours' | '1 day' | '7 days';
+};
 export const DAYS_FROM_HOURS: Coarsening = { from: 'dimension_rollup_1h', to: 'dimension_rollup_1d', bin: '1 day' };
 /** Weeks are epoch-aligned 7-day bins (from a Thursday): internal, a read never shows them. */
 export const WEEKS_FROM_DAYS: Coarsening = { from: 'dimension_rollup_1d', to: 'dimension_rollup_1w', bin: '7 days' };
@@ -53,7 +57,7 @@ const UNKEPT_DAYS_SQL = `DELETE FROM dimension_rollup_1d r USING pipelines p WHE
  * cost and read speed): the writer upserts a batch's minute and hour rows, its day rows only for
  * days before the pipeline's `day_rollups_before` and its week rows only for weeks before the
  * week that mark is in; the ingestors' upkeep makes each closed day's rows from its hours, each
- * closed week's from its days, and moves the mark (DimensionsRepository.compactDays); reads take
+ * closed week's from its days, and moves the mark (DimensionsRepository; blocks came later, see RollupBlocks); reads take
  * whole closed weeks from `dimension_rollup_1w`, closed days around them from the days, and later
  * days from the hours. The mark starts at the current UTC day, for existing pipelines (their day
  * rows of today are dropped: today's hours hold the same; their closed weeks are made from their

@@ -1,5 +1,6 @@
 import { migrationUnderTest } from '../../../testing/migration-under-test';
 import { DayRollupsCompacted1765324800000 } from './1765324800000-day-rollups-compacted';
+import { RollupBlocks1765411200000 } from './1765411200000-rollup-blocks';
 
 const DAY_ROWS = `
   SELECT dimension, bucket, value, count::text, measures, measure_counts::text, sums::text, mins::text, maxes::text, skipped::text
@@ -9,7 +10,7 @@ const DAY_ROWS = `
 type Entries = [string, string, string, string, string, string];
 
 describe(DayRollupsCompacted1765324800000.name, () => {
-  const migrated = migrationUnderTest('day_rollups_compacted', new DayRollupsCompacted1765324800000());
+  const migrated = migrationUnderTest('day_rollups_compacted', new DayRollupsCompacted1765324800000(), [new RollupBlocks1765411200000()]);
   const run = (step: 'up' | 'down') => migrated.run(step);
 
   it('marks every pipeline at the current UTC day, leaving it no day rows from there, and makes its closed weeks; down makes the days from the hours', async () => {

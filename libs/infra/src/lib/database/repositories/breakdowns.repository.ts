@@ -4,6 +4,7 @@ import type { Pool } from 'pg';
 import { PG_POOL } from '../database.tokens';
 
 const HOUR_MS = 3_600_000;
+const BLOCK_MS = 6 * HOUR_MS;
 const DAY_MS = 24 * HOUR_MS;
 
 /** Which rollup rows a read covers: a pipeline's dimension over [from, to), optionally one measure. */
@@ -56,6 +57,7 @@ const NO_MEASURE = 'NULL::bigint AS m_count, NULL::numeric AS m_sum, NULL::numer
 const UNITS = [
   { table: 'dimension_rollup_1w', ms: 7 * DAY_MS },
   { table: 'dimension_rollup_1d', ms: DAY_MS },
+  { table: 'dimension_rollup_6h', ms: BLOCK_MS },
   { table: 'dimension_rollup_1h', ms: HOUR_MS },
   { table: 'dimension_rollup_1m', ms: 60_000 },
 ];
@@ -63,13 +65,14 @@ const UNITS = [
 /**
  * Rows of (value, bucket, count, m_count, m_sum, m_min, m_max, m_skipped: the measure's, NULL
  * without one) for a dimension over the minutes that start in [from, to), from the rollups: whole
- * weeks (epoch-aligned 7-day bins) from the weekly table and whole days around them from the daily
- * one, both only before `daysBefore` (the pipeline's `day_rollups_before`: later ones have no rows
- * yet), the whole hours around them from the hourly one, the minutes at the edges from the
- * per-minute one. `binMs`: the epoch-aligned bins the caller groups the rows in, if any: only
- * rollups whose buckets fit in them are read (a grouped series of 5-minute bins reads minutes).
+ * weeks (epoch-aligned 7-day bins) from the weekly table, whole days around them from the daily
+ * one and whole 6-hour blocks around those from the block table, all only where closed (before
+ * `closedBefore`, the pipeline's `rollups_closed_before`: later ones have no rows yet), the whole
+ * hours around them from the hourly one, the minutes at the edges from the per-minute one.
+ * `binMs`: the epoch-aligned bins the caller groups the rows in, if any: only rollups whose
+ * buckets fit in them are read (a grouped series of 5-minute bins reads minutes).
  */
-function rollupRows(params: Params, pipelineId: string, range: RollupRange, daysBefore: Date, binMs?: number): string {
+function rollupRows(params: Params, pipelineId: string, range: RollupRange, closedBefore: Date, binMs?: number): string {
   const [pipeline, dimension] = [params.add(pipelineId), params.add(range.by)];
   // The measure's entries, at its position in a row's measures; without a measure the arrays are not read at all.
   const position = range.measure === undefined ? null : `array_position(measures, ${params.add(range.measure)}::text)`;
@@ -77,14 +80,14 @@ function rollupRows(params: Params, pipelineId: string, range: RollupRange, days
     ? NO_MEASURE
     : `measure_counts[${position}] AS m_count, sums[${position}] AS m_sum, mins[${position}] AS m_min, maxes[${position}] AS m_max, skipped[${position}] AS m_skipped`;
   const parts: string[] = [];
-  // Each unit covers [start, end) minus what the larger units before it covered. Every unit's
-  // range holds the larger ones' (whole days around whole weeks, whole hours around them, minutes around all).
+  // Each unit covers [start, end) minus what the larger units before it covered. Every unit's range
+  // holds the larger ones' (whole days around whole weeks, blocks around them, hours around those, minutes around all).
   let covered: { start: string; end: string } | null = null;
   for (const unit of UNITS.filter((candidate) => binMs === undefined || binMs % candidate.ms === 0)) {
     const finest = unit.ms === 60_000;
     const start = finest ? range.from.getTime() : Math.ceil(range.from.getTime() / unit.ms) * unit.ms;
-    // Days and weeks only where closed: before the mark (a week ends at or before it: its bin floors there).
-    const last = unit.ms >= DAY_MS ? Math.min(range.to.getTime(), daysBefore.getTime()) : range.to.getTime();
+    // Blocks, days and weeks only where closed: before the mark (a bin ends at or before it: its bin floors there).
+    const last = unit.ms >= BLOCK_MS ? Math.min(range.to.getTime(), closedBefore.getTime()) : range.to.getTime();
     const end = finest ? last : Math.max(start, Math.floor(last / unit.ms) * unit.ms);
     if (end > start) {
       const bounds = { start: params.add(new Date(start)), end: params.add(new Date(end)) };
@@ -146,7 +149,7 @@ export class BreakdownsRepository {
    */
   async filteredStart(pipelineId: string, range: Pick<RollupRange, 'from' | 'to'>, limit: number, alignMs = 60_000): Promise<Date | null> {
     const params = new Params();
-    const rows = rollupRows(params, pipelineId, { by: 'type', from: range.from, to: range.to, limit: 0 }, await this.daysBefore(pipelineId));
+    const rows = rollupRows(params, pipelineId, { by: 'type', from: range.from, to: range.to, limit: 0 }, await this.closedBefore(pipelineId));
     const { rows: [counted] } = await this.pool.query<{ n: string | null }>(`SELECT sum(count) AS n FROM (${rows}) r`, params.values);
     if (Number(counted?.n ?? 0) <= limit) return null;
     const { rows: [past] } = await this.pool.query<{ occurred_at: Date }>(
@@ -160,18 +163,19 @@ export class BreakdownsRepository {
   }
 
   /**
-   * The pipeline's `day_rollups_before`, read before its rows: a later statement's snapshot holds
-   * every day row before it (a day's rows stay complete once it is closed; the hours stay too, so a
-   * day closed between the two reads is read from its hours). Days of a pipeline not found: none.
+   * The pipeline's `rollups_closed_before`, read before its rows: a later statement's snapshot
+   * holds every closed bin's rows before it (a bin's rows stay complete once it is closed; the
+   * hours stay too, so a block closed between the two reads is read from its hours). Of a pipeline
+   * not found: the epoch (nothing closed).
    */
-  private async daysBefore(pipelineId: string): Promise<Date> {
-    const { rows: [row] } = await this.pool.query<{ mark: Date }>('SELECT day_rollups_before AS mark FROM pipelines WHERE id = $1', [pipelineId]);
+  private async closedBefore(pipelineId: string): Promise<Date> {
+    const { rows: [row] } = await this.pool.query<{ mark: Date }>('SELECT rollups_closed_before AS mark FROM pipelines WHERE id = $1', [pipelineId]);
     return row?.mark ?? new Date(0);
   }
 
   private async source(params: Params, pipelineId: string, range: RollupRange, binMs?: number): Promise<string> {
     return range.where === undefined || range.where.length === 0
-      ? rollupRows(params, pipelineId, range, await this.daysBefore(pipelineId), binMs)
+      ? rollupRows(params, pipelineId, range, await this.closedBefore(pipelineId), binMs)
       : filteredRows(params, pipelineId, range, range.where);
   }
 

@@ -2,24 +2,26 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { BackfillProgress } from '@dash/domain';
 import type { Pool } from 'pg';
 import { inTransaction } from '../transaction';
-import { coarserRollupsSql, DAYS_FROM_HOURS, ROW_VERSIONS, WEEKS_FROM_DAYS } from '../migrations/1765324800000-day-rollups-compacted';
+import { coarserRollupsSql, ROW_VERSIONS, WEEKS_FROM_DAYS } from '../migrations/1765324800000-day-rollups-compacted';
+import { BLOCKS_FROM_HOURS, DAYS_FROM_BLOCKS } from '../migrations/1765411200000-rollup-blocks';
 import { PG_POOL } from '../database.tokens';
 import { groupBackfill } from './dimension-groups';
 import { dimensionRollupsSql, groupsSql } from './events.sql';
 
-/** Days one transaction closes at most (see closeDays). */
-const COMPACT_DAYS_PER_STEP = 7;
-/** Attempts at closing days with the rows made before the lock; the next one locks first. */
+/** Time one transaction closes at most (see closeBlocks): a week. */
+const CLOSE_HOURS_PER_STEP = 7 * 24;
+/** Attempts at closing blocks with the rows made before the lock; the next one locks first. */
 const UNLOCKED_ATTEMPTS = 2;
+const BLOCK_MS = 6 * 3_600_000;
 const DAY_MS = 86_400_000;
-/** The start of the epoch-aligned 7-day bin a time is in (date_bin('7 days', …, epoch)). */
-const weekStart = (ms: number) => Math.floor(ms / (7 * DAY_MS)) * 7 * DAY_MS;
+/** The start of the epoch-aligned bin of `binMs` a time is in (date_bin(…, epoch)). */
+const binStart = (ms: number, binMs: number) => new Date(Math.floor(ms / binMs) * binMs);
 
-/** The day a pipeline's days are closed up to: the parameter, else the current UTC day's start. */
-const closingUntil = (param: string) => `coalesce(${param}::timestamptz, date_bin('1 day', now(), timestamptz 'epoch'))`;
+/** The block a pipeline's rollups are closed up to: the parameter, else the current 6-hour block's start. */
+const closingUntil = (param: string) => `coalesce(${param}::timestamptz, date_bin('6 hours', now(), timestamptz 'epoch'))`;
 
 /** The rows a close made its rows from changed before it held the lock: they are made again. */
-class StaleDays extends Error {}
+class StaleRows extends Error {}
 
 /** Events one backfill step reads at most. */
 export const BACKFILL_STEP_EVENTS = 2000;
@@ -38,7 +40,7 @@ const rolledUp = (dimensions: readonly string[], measures: readonly string[]) =>
  */
 const LOCKED_JOB = `
   pipeline AS MATERIALIZED (
-    SELECT p.id, p.day_rollups_before FROM pipelines p WHERE p.id = (SELECT pipeline_id FROM dimension_backfills WHERE id = $1) FOR SHARE
+    SELECT p.id, p.rollups_closed_before FROM pipelines p WHERE p.id = (SELECT pipeline_id FROM dimension_backfills WHERE id = $1) FOR SHARE
   ), job AS MATERIALIZED (
     SELECT b.* FROM dimension_backfills b JOIN pipeline p ON p.id = b.pipeline_id WHERE b.id = $1 AND b.finished_at IS NULL FOR UPDATE OF b SKIP LOCKED
   )`;
@@ -64,7 +66,7 @@ const STEP_SQL = `
     UNION ALL
     SELECT j.pipeline_id, d.dimension, j.measures, false FROM job j CROSS JOIN LATERAL unnest(j.all_dimensions) AS d(dimension)
     WHERE d.dimension <> ALL (j.dimensions) AND cardinality(j.measures) > 0
-  )${dimensionRollupsSql('backfilled', 'plan', '(SELECT id AS pipeline_id, day_rollups_before FROM pipeline)')}
+  )${dimensionRollupsSql('backfilled', 'plan', '(SELECT id AS pipeline_id, rollups_closed_before FROM pipeline)')}
   , last AS (
     SELECT occurred_at, seq FROM scanned ORDER BY occurred_at DESC, seq DESC LIMIT 1
   )
@@ -95,7 +97,7 @@ const SCAN_SQL = `
   ORDER BY occurred_at, seq LIMIT $4`;
 
 // The job's pipeline's mark, read after LOCK_JOB_SQL locked its row (this statement's snapshot is later).
-const LOCKED_MARK = '(SELECT p.id AS pipeline_id, p.day_rollups_before FROM pipelines p JOIN dimension_backfills b ON b.pipeline_id = p.id WHERE b.id = $2)';
+const LOCKED_MARK = '(SELECT p.id AS pipeline_id, p.rollups_closed_before FROM pipelines p JOIN dimension_backfills b ON b.pipeline_id = p.id WHERE b.id = $2)';
 
 const APPLY_SQL = `
   WITH no_events AS (
@@ -152,7 +154,7 @@ export class DimensionsRepository {
       const removedMeasures = without(before.measures, measures);
       await client.query('UPDATE pipelines SET dimensions = $2, measures = $3, updated_at = now() WHERE id = $1', [pipelineId, dimensions, measures]);
       if (removedDimensions.length > 0 || removedMeasures.length > 0) {
-        for (const table of ['dimension_rollup_1m', 'dimension_rollup_1h', 'dimension_rollup_1d', 'dimension_rollup_1w']) {
+        for (const table of ['dimension_rollup_1m', 'dimension_rollup_1h', 'dimension_rollup_6h', 'dimension_rollup_1d', 'dimension_rollup_1w']) {
           await client.query(`DELETE FROM ${table} WHERE pipeline_id = $1 AND dimension = ANY ($2)`, [pipelineId, removedDimensions]);
           await client.query(`UPDATE ${table} SET ${MEASURE_COLUMNS.map(withoutMeasures).join(', ')} WHERE pipeline_id = $1 AND measures && $2::text[]`, [pipelineId, removedMeasures]);
         }
@@ -188,47 +190,48 @@ export class DimensionsRepository {
   }
 
   /**
-   * Makes the day rows of each pipeline's closed days from their hour rows and moves its mark
-   * (`day_rollups_before`) to `until`, a UTC day's start (default: the current day's); from then on
-   * the writer keeps those days' rows itself (a late event). Per pipeline, at most a week per
-   * transaction (closeDays). Idempotent and safe on several nodes. Returns the days made.
+   * Makes the rows of each pipeline's closed 6-hour blocks from their hour rows, of the days they
+   * complete from their blocks and of the weeks those complete from their days, and moves its mark
+   * (`rollups_closed_before`) to `until`, a block's start (default: the current block's); from then
+   * on the writer keeps those bins' rows itself (a late event). Per pipeline, at most a week per
+   * transaction (closeBlocks). Idempotent and safe on several nodes. Returns the blocks closed.
    */
-  async compactDays(until?: Date): Promise<number> {
-    const { rows: behind } = await this.pool.query<{ id: string }>(`SELECT id FROM pipelines WHERE day_rollups_before < ${closingUntil('$1')} ORDER BY id`, [until ?? null]);
-    let days = 0;
+  async compactRollups(until?: Date): Promise<number> {
+    const { rows: behind } = await this.pool.query<{ id: string }>(`SELECT id FROM pipelines WHERE rollups_closed_before < ${closingUntil('$1')} ORDER BY id`, [until ?? null]);
+    let blocks = 0;
     for (const { id } of behind) {
-      for (let made = await this.closeDays(id, until ?? null); made > 0; made = await this.closeDays(id, until ?? null)) days += made;
+      for (let made = await this.closeBlocks(id, until ?? null); made > 0; made = await this.closeBlocks(id, until ?? null)) blocks += made;
     }
-    return days;
+    return blocks;
   }
 
   /**
-   * Closes a pipeline's next days (at most a week), in one transaction: their day rows made from
-   * the hours, the rows of the weeks they complete made from the days, the mark moved past them.
-   * The mark must move under the pipeline's row lock, which batches and backfill steps hold FOR
-   * SHARE while they write: those before finish first, later ones read the new mark. Making the
-   * rows takes seconds for a pipeline of many values, so they are made before the lock, and the
-   * lock only checks that the rows they were made from are unchanged (a late event or a backfill
-   * step meanwhile: made again); the last attempt locks first. Returns the days closed: 0 when
-   * none are left or another node is closing them.
+   * Closes a pipeline's next blocks (at most a week), in one transaction: their rows made from the
+   * hours, the rows of the days they complete made from the blocks, those of the weeks these
+   * complete from the days, the mark moved past them. The mark must move under the pipeline's row
+   * lock, which batches and backfill steps hold FOR SHARE while they write: those before finish
+   * first, later ones read the new mark. Making the rows takes seconds for a pipeline of many
+   * values, so they are made before the lock, and the lock only checks that the rows they were made
+   * from are unchanged (a late event or a backfill step meanwhile: made again); the last attempt
+   * locks first. Returns the blocks closed: 0 when none are left or another node is closing them.
    */
-  private async closeDays(id: string, until: Date | null): Promise<number> {
+  private async closeBlocks(id: string, until: Date | null): Promise<number> {
     for (let attempt = 1; ; attempt += 1) {
       const lockFirst = attempt > UNLOCKED_ATTEMPTS;
       try {
         return await inTransaction(this.pool, async (client) => {
-          const lock = async () => (await client.query<{ mark: Date }>('SELECT day_rollups_before AS mark FROM pipelines WHERE id = $1 FOR NO KEY UPDATE', [id])).rows[0]?.mark;
+          const lock = async () => (await client.query<{ mark: Date }>('SELECT rollups_closed_before AS mark FROM pipelines WHERE id = $1 FOR NO KEY UPDATE', [id])).rows[0]?.mark;
           if (lockFirst && (await lock()) === undefined) return 0;
           const { rows: [range] } = await client.query<{ from: Date; to: Date }>(
-            `SELECT day_rollups_before AS "from", least(day_rollups_before + interval '${COMPACT_DAYS_PER_STEP * 24} hours', ${closingUntil('$2')}) AS "to"
-             FROM pipelines WHERE id = $1 AND day_rollups_before < ${closingUntil('$2')}`,
+            `SELECT rollups_closed_before AS "from", least(rollups_closed_before + interval '${CLOSE_HOURS_PER_STEP} hours', ${closingUntil('$2')}) AS "to"
+             FROM pipelines WHERE id = $1 AND rollups_closed_before < ${closingUntil('$2')}`,
             [id, until],
           );
           if (!range) return 0;
-          // The days closed, then the weeks they complete (those before the week of the new mark, from that of the old one).
-          const days = [id, range.from, range.to];
-          const weeks = [id, new Date(weekStart(range.from.getTime())), new Date(weekStart(range.to.getTime()))];
-          const steps = [[DAYS_FROM_HOURS, days], [WEEKS_FROM_DAYS, weeks]] as const;
+          // The blocks closed, then the days they complete (those before the day of the new mark,
+          // from that of the old one), then the weeks those complete.
+          const closed = (binMs: number) => [id, binStart(range.from.getTime(), binMs), binStart(range.to.getTime(), binMs)];
+          const steps = [[BLOCKS_FROM_HOURS, closed(BLOCK_MS)], [DAYS_FROM_BLOCKS, closed(DAY_MS)], [WEEKS_FROM_DAYS, closed(7 * DAY_MS)]] as const;
           const made: string[] = [];
           for (const [coarsening, bounds] of steps) {
             await client.query(`DELETE FROM ${coarsening.to} WHERE pipeline_id = $1 AND bucket >= $2 AND bucket < $3`, bounds);
@@ -237,21 +240,21 @@ export class DimensionsRepository {
           }
           if (!lockFirst) {
             // New statements after the lock: their snapshots hold every batch that held the row before.
-            if ((await lock())?.getTime() !== range.from.getTime()) throw new StaleDays();
+            if ((await lock())?.getTime() !== range.from.getTime()) throw new StaleRows();
             for (const [i, [coarsening, bounds]] of steps.entries()) {
               const { rows: [now] } = await client.query<{ versions: string }>(
                 `SELECT ${ROW_VERSIONS} AS versions FROM (SELECT xmin AS row_xmin, ctid AS row_ctid FROM ${coarsening.from} WHERE pipeline_id = $1 AND bucket >= $2 AND bucket < $3) f`,
                 bounds,
               );
-              if (now.versions !== made[i]) throw new StaleDays();
+              if (now.versions !== made[i]) throw new StaleRows();
             }
           }
-          await client.query('UPDATE pipelines SET day_rollups_before = $2 WHERE id = $1', [id, range.to]);
-          return Math.round((range.to.getTime() - range.from.getTime()) / DAY_MS);
+          await client.query('UPDATE pipelines SET rollups_closed_before = $2 WHERE id = $1', [id, range.to]);
+          return Math.round((range.to.getTime() - range.from.getTime()) / BLOCK_MS);
         });
       } catch (error) {
-        if (error instanceof StaleDays) continue;
-        // Another node made the same rows first (a unique key): it is closing these days.
+        if (error instanceof StaleRows) continue;
+        // Another node made the same rows first (a unique key): it is closing these blocks.
         if ((error as { code?: string }).code === '23505') return 0;
         throw error;
       }

@@ -92,9 +92,9 @@ export const NO_GROUPS = `(SELECT NULL::uuid AS pipeline_id, NULL::text AS dimen
  * summed. `groups` names events already aggregated by the ingestor (see dimension-groups.ts):
  * (pipeline_id, dimension, bucket, hour, raw, count, m jsonb of each measure's c, s, lo, hi, x),
  * counted, of other pipelines than `events`; their raw values meet the cap in the same one
- * admission as the others. `marks` names a relation of (pipeline_id, day_rollups_before) read
- * under the pipeline's row lock: day rows are added only for days before it, week rows only for
- * weeks before the week it is in (see the DayRollupsCompacted migration). The writer passes its stored events with every declared
+ * admission as the others. `marks` names a relation of (pipeline_id, rollups_closed_before) read
+ * under the pipeline's row lock: block, day and week rows are added only for the bins before the
+ * bin it is in (see the RollupBlocks migration). The writer passes its stored events with every declared
  * dimension (see below); a backfill passes stored events with the paths declared later. Kept by
  * the writer in both storage modes (see the Dimensions migration for why not continuous aggregates).
  */
@@ -147,20 +147,27 @@ export function dimensionRollupsSql(events: string, plan: string, marks: string,
     SELECT pipeline_id, dimension, value, date_bin('1 hour', bucket, timestamptz 'epoch') AS bucket, measure,
       sum(n)::bigint AS n, sum(c)::bigint AS c, sum(s) AS s, min(lo) AS lo, max(hi) AS hi, sum(x)::bigint AS x
     FROM minute_measures GROUP BY 1, 2, 3, 4, 5
-  )${dimensionRollup('dimension_rollup_1m', 'minute_measures')}${dimensionRollup('dimension_rollup_1h', 'hour_measures')}${dimensionRollup(
-    'dimension_rollup_1d',
-    closedRollup(marks, '1 day', 'k.day_rollups_before'),
-  )}${dimensionRollup('dimension_rollup_1w', closedRollup(marks, '7 days', `date_bin('7 days', k.day_rollups_before, timestamptz 'epoch')`))}`;
+  )${dimensionRollup('dimension_rollup_1m', 'minute_measures')}${dimensionRollup('dimension_rollup_1h', 'hour_measures')}${CLOSED_BINS.map((bin) =>
+    dimensionRollup(bin.table, closedRollup(marks, bin.bin)),
+  ).join('')}`;
 }
 
+/** The rollups kept for closed bins only: 6-hour blocks, days and weeks (see the RollupBlocks migration). */
+const CLOSED_BINS = [
+  { table: 'dimension_rollup_6h', bin: '6 hours' },
+  { table: 'dimension_rollup_1d', bin: '1 day' },
+  { table: 'dimension_rollup_1w', bin: '7 days' },
+] as const;
+
 /**
- * The hour measures of closed buckets only, binned by `bin`: those before `before`, an expression
- * of the pipeline's mark `k` (later ones are made from the finer rows when they close).
+ * The hour measures of closed bins only, binned by `bin`: those of bins before the bin the
+ * pipeline's mark is in (`k.rollups_closed_before`, a block's start: the bins before its bin end
+ * at or before it). Later ones are made from the finer rows when they close.
  */
-const closedRollup = (marks: string, bin: string, before: string) => `(
+const closedRollup = (marks: string, bin: string) => `(
       SELECT h.pipeline_id, h.dimension, h.value, date_bin('${bin}', h.bucket, timestamptz 'epoch') AS bucket, h.measure,
         sum(h.n)::bigint AS n, sum(h.c)::bigint AS c, sum(h.s) AS s, min(h.lo) AS lo, max(h.hi) AS hi, sum(h.x)::bigint AS x
-      FROM hour_measures h JOIN ${marks} k ON k.pipeline_id = h.pipeline_id AND h.bucket < ${before}
+      FROM hour_measures h JOIN ${marks} k ON k.pipeline_id = h.pipeline_id AND h.bucket < date_bin('${bin}', k.rollups_closed_before, timestamptz 'epoch')
       GROUP BY 1, 2, 3, 4, 5)`;
 
 // Only pipelines with declared dimensions or measures do any of this work; for the others the
@@ -207,7 +214,7 @@ const WRITER_ROLLUPS = `
 export function writeBatchSql(mode: ResolvedStorageMode): string {
   return `
   WITH${STAGED}, locked AS (
-    SELECT p.id AS pipeline_id, p.dimensions, p.measures, p.day_rollups_before FROM pipelines p
+    SELECT p.id AS pipeline_id, p.dimensions, p.measures, p.rollups_closed_before FROM pipelines p
     WHERE p.id IN (SELECT pipeline_id FROM staged) ORDER BY p.id FOR SHARE
   ), fresh AS (
     INSERT INTO event_ids (pipeline_id, event_id, received_at)
