@@ -147,8 +147,11 @@ export function dimensionRollupsSql(events: string, plan: string, marks: string,
     SELECT pipeline_id, dimension, value, date_bin('1 hour', bucket, timestamptz 'epoch') AS bucket, measure,
       sum(n)::bigint AS n, sum(c)::bigint AS c, sum(s) AS s, min(lo) AS lo, max(hi) AS hi, sum(x)::bigint AS x
     FROM minute_measures GROUP BY 1, 2, 3, 4, 5
+  ), closed_hours AS MATERIALIZED (
+    -- The hours of closed blocks (a late event), with the mark: nearly always none.
+    SELECT h.*, k.rollups_closed_before AS mark FROM hour_measures h JOIN ${marks} k ON k.pipeline_id = h.pipeline_id AND h.bucket < k.rollups_closed_before
   )${dimensionRollup('dimension_rollup_1m', 'minute_measures')}${dimensionRollup('dimension_rollup_1h', 'hour_measures')}${CLOSED_BINS.map((bin) =>
-    dimensionRollup(bin.table, closedRollup(marks, bin.bin)),
+    dimensionRollup(bin.table, closedRollup(bin.bin)),
   ).join('')}`;
 }
 
@@ -161,13 +164,13 @@ const CLOSED_BINS = [
 
 /**
  * The hour measures of closed bins only, binned by `bin`: those of bins before the bin the
- * pipeline's mark is in (`k.rollups_closed_before`, a block's start: the bins before its bin end
- * at or before it). Later ones are made from the finer rows when they close.
+ * pipeline's mark is in (`mark`, a block's start: the bins before its bin end at or before it).
+ * Later ones are made from the finer rows when they close.
  */
-const closedRollup = (marks: string, bin: string) => `(
+const closedRollup = (bin: string) => `(
       SELECT h.pipeline_id, h.dimension, h.value, date_bin('${bin}', h.bucket, timestamptz 'epoch') AS bucket, h.measure,
         sum(h.n)::bigint AS n, sum(h.c)::bigint AS c, sum(h.s) AS s, min(h.lo) AS lo, max(h.hi) AS hi, sum(h.x)::bigint AS x
-      FROM hour_measures h JOIN ${marks} k ON k.pipeline_id = h.pipeline_id AND h.bucket < date_bin('${bin}', k.rollups_closed_before, timestamptz 'epoch')
+      FROM closed_hours h WHERE h.bucket < date_bin('${bin}', h.mark, timestamptz 'epoch')
       GROUP BY 1, 2, 3, 4, 5)`;
 
 // Only pipelines with declared dimensions or measures do any of this work; for the others the
