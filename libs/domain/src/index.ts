@@ -5,6 +5,7 @@ export * from './lib/events';
 export * from './lib/extract';
 export * from './lib/log-text';
 export * from './lib/keyed-throttle';
+export * from './lib/work-gate';
 export * from './lib/lru-cache';
 export * from './lib/paths';
 export * from './lib/pipeline';

@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
 import type { Breakdown } from '@dash/domain';
-import type { PipelineEntity } from '@dash/infra';
+import type { BreakdownsRepository, PipelineEntity } from '@dash/infra';
 import type { Server } from 'socket.io';
 import type { PipelineCache } from '../pipelines/pipeline-cache';
 import type { BreakdownQuery } from '../series/breakdown.params';
-import type { BreakdownsService } from '../series/breakdowns.service';
+import { BreakdownsService } from '../series/breakdowns.service';
 import { BREAKDOWN_MIN_INTERVAL_MS, BREAKDOWN_ROUND_SPACING, BreakdownFollowers } from './breakdown-followers';
 
 const PIPELINE = { id: 'p1', dimensions: ['data.currency'], measures: ['data.total'] } as unknown as PipelineEntity;
@@ -14,6 +14,11 @@ class FakeBreakdowns {
   readonly reads: BreakdownQuery[] = [];
   /** How long each read takes on the (fake) clock. */
   costMs = 0;
+  /** The service's own checks (they read nothing). */
+  check(pipeline: PipelineEntity, query: BreakdownQuery): void {
+    new BreakdownsService(null as unknown as BreakdownsRepository).check(pipeline, query);
+  }
+
   async breakdown(_pipeline: PipelineEntity, query: BreakdownQuery): Promise<Breakdown> {
     this.reads.push(query);
     jest.setSystemTime(Date.now() + this.costMs);
@@ -151,6 +156,15 @@ describe(BreakdownFollowers.name, () => {
     expect(followers.size).toBe(0);
     followers.stored('p1');
     await settle();
+    expect(reads.reads).toHaveLength(0);
+  });
+
+  it('checks a request against the pipeline without reading anything', async () => {
+    const { reads, followers } = setup();
+    expect(followers.validate(PIPELINE, { by: 'data.other' })).toEqual({ problem: expect.stringContaining('is not a dimension') });
+    expect(followers.validate(PIPELINE, { by: 'type', where: ['data.other=x'] })).toEqual({ problem: expect.stringContaining('is not a dimension') });
+    expect(followers.validate(PIPELINE, { by: 'type', measure: 'data.other' })).toEqual({ problem: expect.stringContaining('is not a measure') });
+    expect(followers.validate(PIPELINE, { by: 'data.currency', measure: 'data.total', where: ['type=order.paid'] })).toMatchObject({ key: expect.any(String) });
     expect(reads.reads).toHaveLength(0);
   });
 

@@ -82,16 +82,17 @@ export class BreakdownFollowers implements OnApplicationShutdown {
   }
 
   /**
-   * Checks a request against the pipeline (declared dimensions and measures, valid filters) by
-   * computing it once: the same rules as `GET …/breakdown`. Answers the room to join, or why not.
+   * Checks a request against the pipeline (declared dimensions and measures, valid filters): the
+   * same rules as `GET …/breakdown`, without reading anything (a filtered breakdown reads stored
+   * events: a socket's subscribes must not each cost one). Answers the room to join, or why not.
    */
-  async validate(pipeline: PipelineEntity, raw: unknown): Promise<{ request: BreakdownRequest; key: string; room: string } | { problem: string }> {
+  validate(pipeline: PipelineEntity, raw: unknown): { request: BreakdownRequest; key: string; room: string } | { problem: string } {
     const request = normalize(raw);
     if (typeof request === 'string') return { problem: request };
     const query = this.query(request);
     if (typeof query === 'string') return { problem: query };
     try {
-      await this.breakdowns.breakdown(pipeline, query);
+      this.breakdowns.check(pipeline, query);
     } catch (error) {
       if (error instanceof DashError && error.status < 500) return { problem: error.message };
       throw error;

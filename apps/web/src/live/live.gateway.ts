@@ -242,7 +242,7 @@ export class LiveGateway implements OnGatewayInit<LiveServer>, OnGatewayConnecti
     if (!(wanted && socket.rooms.has(wanted)) && breakdownRooms(socket).length >= MAX_BREAKDOWN_SUBSCRIPTIONS) {
       return { ok: false, error: 'invalid_request', message: `a socket follows at most ${MAX_BREAKDOWN_SUBSCRIPTIONS} breakdowns; unsubscribe one first` };
     }
-    const followed = await this.followers.validate(cached.entity, breakdown);
+    const followed = this.followers.validate(cached.entity, breakdown);
     if ('problem' in followed) return { ok: false, error: 'invalid_request', message: followed.problem };
     await socket.join([room, followed.room]);
     this.followers.follow(pipelineId, followed.key, { request: followed.request, room: followed.room });

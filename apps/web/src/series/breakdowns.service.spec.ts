@@ -1,5 +1,5 @@
 import type { BreakdownRow, BreakdownsRepository, GroupedRow, PipelineEntity, RollupRange } from '@dash/infra';
-import { BreakdownsService, FILTERED_READ_MAX_EVENTS } from './breakdowns.service';
+import { BreakdownsService, FILTERED_READ_MAX_EVENTS, FILTERED_READS_AT_ONCE, FILTERED_READS_WAITING } from './breakdowns.service';
 
 /** A hand-written BreakdownsRepository: fixed answers, a set start for filtered reads, and what it was asked. */
 class FakeRollups implements Pick<BreakdownsRepository, 'breakdown' | 'grouped' | 'filteredStart'> {
@@ -21,8 +21,12 @@ class FakeRollups implements Pick<BreakdownsRepository, 'breakdown' | 'grouped' 
     return this.groupedRows;
   }
 
+  /** While set, filtered reads wait for it. */
+  hold: Promise<void> | null = null;
+
   async filteredStart(_pipelineId: string, _range: unknown, limit: number, alignMs?: number): Promise<Date | null> {
     this.limits.push({ limit, alignMs });
+    await this.hold;
     return this.start;
   }
 }
@@ -80,5 +84,22 @@ describe(BreakdownsService.name, () => {
       ['2026-01-01T22:00:00.000Z', 0],
       ['2026-01-01T23:00:00.000Z', 0],
     ]);
+  });
+
+  it(`runs ${FILTERED_READS_AT_ONCE} filtered reads at once, ${FILTERED_READS_WAITING} more in line, and answers 503 past them; unfiltered reads pass`, async () => {
+    const rollups = new FakeRollups([{ value: 'EUR', count: 1 }]);
+    let release!: () => void;
+    rollups.hold = new Promise((resolve) => (release = resolve));
+    const service = serviceWith(rollups);
+    const where = [{ path: 'type', value: 'order.paid' }];
+    const reads = Array.from({ length: FILTERED_READS_AT_ONCE + FILTERED_READS_WAITING }, () => service.breakdown(pipeline, { ...range, by: 'data.currency', where }));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(rollups.limits).toHaveLength(FILTERED_READS_AT_ONCE);
+    const refused = await service.breakdown(pipeline, { ...range, by: 'data.currency', where }).catch((error: unknown) => error);
+    expect(refused).toMatchObject({ status: 503, code: 'unavailable', retryAfterSeconds: 1 });
+    expect(await service.breakdown(pipeline, { ...range, by: 'data.currency' })).toMatchObject({ total: 1, partial: false });
+    release();
+    expect((await Promise.all(reads)).map((answer) => answer.total)).toEqual(reads.map(() => 1));
+    expect(rollups.limits).toHaveLength(FILTERED_READS_AT_ONCE + FILTERED_READS_WAITING);
   });
 });

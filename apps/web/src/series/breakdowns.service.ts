@@ -1,5 +1,5 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { DashError, type Breakdown, type GroupedSeries, type GroupPoint, type PathFilter } from '@dash/domain';
+import { DashError, GateFull, WorkGate, type Breakdown, type GroupedSeries, type GroupPoint, type PathFilter } from '@dash/domain';
 import { BreakdownsRepository, DASH_CONFIG, type DashConfig, type PipelineEntity } from '@dash/infra';
 import type { BreakdownQuery } from './breakdown.params';
 import { BUCKETS, type SeriesQuery } from './series.params';
@@ -21,6 +21,12 @@ function assertMeasure(pipeline: PipelineEntity, path: string | undefined): void
 
 /** FILTERED_READ_MAX_EVENTS' default. */
 export const FILTERED_READ_MAX_EVENTS = 200_000;
+/**
+ * Reads filtered by `where` (the stored events themselves, up to FILTERED_READ_MAX_EVENTS each)
+ * running at once on a node, and waiting in line; past the line a read answers 503 with Retry-After.
+ */
+export const FILTERED_READS_AT_ONCE = 2;
+export const FILTERED_READS_WAITING = 16;
 
 /** What a read covers: [from, to), or with `where` over too many events only the newest part (`partial`). */
 interface Covered {
@@ -35,6 +41,7 @@ const partially = (covered: Covered) => (covered.partial ? { partial: true, cove
 @Injectable()
 export class BreakdownsService {
   private readonly filteredMax: number;
+  private readonly filteredReads = new WorkGate(FILTERED_READS_AT_ONCE, FILTERED_READS_WAITING);
 
   constructor(
     private readonly rollups: BreakdownsRepository,
@@ -50,16 +57,34 @@ export class BreakdownsService {
    */
   private async cover(pipeline: PipelineEntity, query: { from: Date; to: Date; where?: PathFilter[] }, alignMs?: number): Promise<Covered> {
     if (!query.where?.length) return { from: query.from, partial: false };
-    for (const filter of query.where) assertDimension(pipeline, filter.path, 'where');
     const start = await this.rollups.filteredStart(pipeline.id, query, this.filteredMax, alignMs);
     return start === null ? { from: query.from, partial: false } : { from: start, partial: true };
   }
 
-  async breakdown(pipeline: PipelineEntity, query: BreakdownQuery): Promise<Breakdown> {
-    assertDimension(pipeline, query.by, 'by');
+  /** A read, through the filtered reads' gate when it is filtered (see FILTERED_READS_AT_ONCE). */
+  private async gated<T>(where: PathFilter[] | undefined, read: () => Promise<T>): Promise<T> {
+    if (!where?.length) return read();
+    try {
+      return await this.filteredReads.run(read);
+    } catch (error) {
+      if (!(error instanceof GateFull)) throw error;
+      throw new DashError(503, 'unavailable', 'too many reads filtered by where (they read the stored events) are running on this node; retry shortly', 1);
+    }
+  }
+
+  /** The paths of a breakdown against the pipeline: by, measure and where on declared ones only (400 otherwise). Reads nothing. */
+  check(pipeline: PipelineEntity, query: { by: string; measure?: string; where?: PathFilter[] }, byName = 'by'): void {
+    assertDimension(pipeline, query.by, byName);
     assertMeasure(pipeline, query.measure);
-    const covered = await this.cover(pipeline, query);
-    const rows = await this.rollups.breakdown(pipeline.id, { ...query, from: covered.from });
+    for (const filter of query.where ?? []) assertDimension(pipeline, filter.path, 'where');
+  }
+
+  async breakdown(pipeline: PipelineEntity, query: BreakdownQuery): Promise<Breakdown> {
+    this.check(pipeline, query);
+    const { covered, rows } = await this.gated(query.where, async () => {
+      const covered = await this.cover(pipeline, query);
+      return { covered, rows: await this.rollups.breakdown(pipeline.id, { ...query, from: covered.from }) };
+    });
     const total = rows.reduce((sum, row) => sum + row.count, 0);
     return {
       by: query.by,
@@ -73,11 +98,13 @@ export class BreakdownsService {
 
   /** One zero-filled series per top value (by events counted over the range), then `(other)`. */
   async grouped(pipeline: PipelineEntity, query: SeriesQuery & { groupBy: string }): Promise<GroupedSeries> {
-    assertDimension(pipeline, query.groupBy, 'groupBy');
-    assertMeasure(pipeline, query.measure?.path);
+    this.check(pipeline, { by: query.groupBy, measure: query.measure?.path, where: query.where }, 'groupBy');
     const spec = BUCKETS[query.bucket];
-    const covered = await this.cover(pipeline, query, spec.ms);
-    const rows = await this.rollups.grouped(pipeline.id, { by: query.groupBy, from: covered.from, to: query.to, measure: query.measure?.path, limit: query.limit ?? 10, where: query.where, interval: spec.interval, bucketMs: spec.ms });
+    const { covered, rows } = await this.gated(query.where, async () => {
+      const covered = await this.cover(pipeline, query, spec.ms);
+      const range = { by: query.groupBy, from: covered.from, to: query.to, measure: query.measure?.path, limit: query.limit ?? 10, where: query.where, interval: spec.interval, bucketMs: spec.ms };
+      return { covered, rows: await this.rollups.grouped(pipeline.id, range) };
+    });
     const groups = new Map<string, { total: number; points: Map<number, GroupPoint> }>();
     for (const row of rows) {
       const group = groups.get(row.value) ?? { total: 0, points: new Map<number, GroupPoint>() };
