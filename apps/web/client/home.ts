@@ -1,3 +1,4 @@
+import { WorkGate } from '@dash/domain/browser';
 import { ApiError, createPipeline, getPipelines, getSeries, isAdmin, storedToken, type PipelineView } from './api';
 import { BucketWindow } from './buckets';
 import { append, h, setText } from './dom';
@@ -5,7 +6,6 @@ import { pipelineForm, secretPanel } from './forms';
 import { formatAgo, formatCount, formatRate } from './format';
 import { frame, problemPage, showConnection, tokenGate } from './layout';
 import { LiveConnection, type Change } from './live';
-import { ConcurrencyLimit } from './pacer';
 
 const HOUR = 3_600_000;
 /** Sparklines (one /series request each) for at most this many cards. */
@@ -97,7 +97,7 @@ function showPipelines(main: HTMLElement, connection: HTMLElement, token: string
       if (card.lastEventAt !== null) setText(card.lastEl, `last event ${formatAgo(now - card.lastEventAt)}`);
     }
   };
-  const seriesReads = new ConcurrencyLimit(SPARKLINE_READS_AT_ONCE);
+  const seriesReads = new WorkGate(SPARKLINE_READS_AT_ONCE);
   const loadSparkline = (card: Card) => {
     card.dirty = false;
     seriesReads.run(() => getSeries(card.pipeline.id, '1m', card.minutes.range().from)).then(

@@ -33,28 +33,3 @@ export class CommandPacer {
     }
   }
 }
-
-/**
- * Runs at most `max` tasks at once, the others in the order they came. The home page reads one
- * series per card: a few at a time spreads them, so a page load stays under the per-token read
- * limit (API_READS_PER_SECOND) instead of spending it in one burst.
- */
-export class ConcurrencyLimit {
-  private running = 0;
-  private readonly waiting: Array<() => void> = [];
-
-  constructor(private readonly max: number) {}
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.running >= this.max) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.running += 1;
-    try {
-      return await task();
-    } finally {
-      // The slot passes straight to the next waiter, so `running` never drops and rises again.
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.running -= 1;
-    }
-  }
-}

@@ -48,4 +48,34 @@ describe(WorkGate.name, () => {
     // Room again.
     expect(await gate.run(async () => 'third')).toBe('third');
   });
+
+  it('with no bound on the line: runs at most atOnce at a time, all of them, in order, failures included', async () => {
+    const limit = new WorkGate(3);
+    let running = 0;
+    let most = 0;
+    const started: number[] = [];
+    const gates: Array<() => void> = [];
+    const results = Array.from({ length: 10 }, (_, i) =>
+      limit.run(async () => {
+        started.push(i);
+        running += 1;
+        most = Math.max(most, running);
+        await new Promise<void>((resolve) => gates.push(resolve));
+        running -= 1;
+        if (i === 4) throw new Error('four');
+        return i;
+      }),
+    );
+    const settled = Promise.allSettled(results);
+    // Release the tasks one by one, as the ones started so far finish.
+    for (let released = 0; released < 10; released++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(running).toBeLessThanOrEqual(3);
+      gates[released]();
+    }
+    const outcome = await settled;
+    expect(most).toBe(3);
+    expect(started).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(outcome.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([0, 1, 2, 3, 'four', 5, 6, 7, 8, 9]);
+  });
 });
