@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Principal } from './auth.service';
 import { RequestLimits } from './request-limits';
 
-type AuthedRequest = FastifyRequest & { principal?: Principal };
+type AuthedRequest = FastifyRequest & { principal?: Principal; clientAddress?: string };
 
 /**
  * `Authorization: Bearer <token>` on every /api route, with the API's rate limits (RequestLimits):
@@ -18,9 +18,11 @@ export class AuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<AuthedRequest>();
     const header = request.headers.authorization;
     const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() || undefined : undefined;
-    const principal = await this.limits.principalFor(token, this.limits.clientAddress(request.headers, request.raw.socket.remoteAddress));
+    const address = this.limits.clientAddress(request.headers, request.raw.socket.remoteAddress);
+    const principal = await this.limits.principalFor(token, address);
     if (request.method === 'GET' || request.method === 'HEAD') this.limits.read(principal);
     request.principal = principal;
+    request.clientAddress = address;
     return true;
   }
 }
@@ -30,3 +32,6 @@ export const CurrentPrincipal = createParamDecorator((_data: unknown, context: E
   if (!principal) throw new DashError(401, 'unauthorized', 'not authenticated');
   return principal;
 });
+
+/** The client's address as the API's limits count it (RequestLimits.clientAddress). */
+export const ClientAddress = createParamDecorator((_data: unknown, context: ExecutionContext): string => context.switchToHttp().getRequest<AuthedRequest>().clientAddress ?? 'unknown');

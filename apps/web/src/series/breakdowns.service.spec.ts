@@ -1,5 +1,5 @@
 import type { BreakdownRow, BreakdownsRepository, GroupedRow, PipelineEntity, RollupRange } from '@dash/infra';
-import { BreakdownsService, FILTERED_READ_MAX_EVENTS, FILTERED_READS_AT_ONCE, FILTERED_READS_WAITING } from './breakdowns.service';
+import { BreakdownsService, FILTERED_READ_MAX_EVENTS, FILTERED_READS_AT_ONCE, FILTERED_READS_PER_ADDRESS, FILTERED_READS_WAITING } from './breakdowns.service';
 
 /** A hand-written BreakdownsRepository: fixed answers, a set start for filtered reads, and what it was asked. */
 class FakeRollups implements Pick<BreakdownsRepository, 'breakdown' | 'grouped' | 'filteredStart'> {
@@ -101,5 +101,23 @@ describe(BreakdownsService.name, () => {
     release();
     expect((await Promise.all(reads)).map((answer) => answer.total)).toEqual(reads.map(() => 1));
     expect(rollups.limits).toHaveLength(FILTERED_READS_AT_ONCE + FILTERED_READS_WAITING);
+  });
+
+  it(`lets one client address hold ${FILTERED_READS_PER_ADDRESS} filtered reads at once, then answers it 429; other addresses go on`, async () => {
+    const rollups = new FakeRollups([{ value: 'EUR', count: 1 }]);
+    let release!: () => void;
+    rollups.hold = new Promise((resolve) => (release = resolve));
+    const service = serviceWith(rollups);
+    const query = { ...range, by: 'data.currency', where: [{ path: 'type', value: 'order.paid' }] };
+    const mine = Array.from({ length: FILTERED_READS_PER_ADDRESS }, () => service.breakdown(pipeline, query, '203.0.113.7'));
+    const refused = await service.breakdown(pipeline, query, '203.0.113.7').catch((error: unknown) => error);
+    expect(refused).toMatchObject({ status: 429, code: 'rate_limited', retryAfterSeconds: 1 });
+    // Another client, and a live round (no address), are not held to it.
+    const theirs = service.breakdown(pipeline, query, '198.51.100.2');
+    const live = service.breakdown(pipeline, query);
+    release();
+    expect((await Promise.all([...mine, theirs, live])).map((answer) => answer.total)).toEqual([...mine, theirs, live].map(() => 1));
+    // Its reads answered: the address has its places back.
+    expect(await service.breakdown(pipeline, query, '203.0.113.7')).toMatchObject({ total: 1 });
   });
 });

@@ -27,6 +27,12 @@ export const FILTERED_READ_MAX_EVENTS = 200_000;
  */
 export const FILTERED_READS_AT_ONCE = 2;
 export const FILTERED_READS_WAITING = 16;
+/**
+ * Filtered reads one client address may have running or waiting on a node; past them, 429 with
+ * Retry-After: one client cannot fill the line. Per address, not per token: a viewer token is a
+ * share link many browsers use at once, and a view makes two such reads (table and chart).
+ */
+export const FILTERED_READS_PER_ADDRESS = 4;
 
 /** What a read covers: [from, to), or with `where` over too many events only the newest part (`partial`). */
 interface Covered {
@@ -42,6 +48,8 @@ const partially = (covered: Covered) => (covered.partial ? { partial: true, cove
 export class BreakdownsService {
   private readonly filteredMax: number;
   private readonly filteredReads = new WorkGate(FILTERED_READS_AT_ONCE, FILTERED_READS_WAITING);
+  /** Filtered reads running or waiting, by client address (only addresses with some). */
+  private readonly filteredByAddress = new Map<string, number>();
 
   constructor(
     private readonly rollups: BreakdownsRepository,
@@ -61,14 +69,28 @@ export class BreakdownsService {
     return start === null ? { from: query.from, partial: false } : { from: start, partial: true };
   }
 
-  /** A read, through the filtered reads' gate when it is filtered (see FILTERED_READS_AT_ONCE). */
-  private async gated<T>(where: PathFilter[] | undefined, read: () => Promise<T>): Promise<T> {
+  /**
+   * A read, through the filtered reads' gate when it is filtered (see FILTERED_READS_AT_ONCE),
+   * counted against the client's `address` (API reads; the live rounds have none).
+   */
+  private async gated<T>(where: PathFilter[] | undefined, address: string | undefined, read: () => Promise<T>): Promise<T> {
     if (!where?.length) return read();
+    const held = address === undefined ? 0 : (this.filteredByAddress.get(address) ?? 0);
+    if (held >= FILTERED_READS_PER_ADDRESS) {
+      throw new DashError(429, 'rate_limited', `a client runs at most ${FILTERED_READS_PER_ADDRESS} reads filtered by where at once on a node; retry when one has answered`, 1);
+    }
+    if (address !== undefined) this.filteredByAddress.set(address, held + 1);
     try {
       return await this.filteredReads.run(read);
     } catch (error) {
       if (!(error instanceof GateFull)) throw error;
       throw new DashError(503, 'unavailable', 'too many reads filtered by where (they read the stored events) are running on this node; retry shortly', 1);
+    } finally {
+      if (address !== undefined) {
+        const left = (this.filteredByAddress.get(address) ?? 1) - 1;
+        if (left > 0) this.filteredByAddress.set(address, left);
+        else this.filteredByAddress.delete(address);
+      }
     }
   }
 
@@ -79,9 +101,10 @@ export class BreakdownsService {
     for (const filter of query.where ?? []) assertDimension(pipeline, filter.path, 'where');
   }
 
-  async breakdown(pipeline: PipelineEntity, query: BreakdownQuery): Promise<Breakdown> {
+  /** `address`: the client's, for the per-client bound on filtered reads (API reads only). */
+  async breakdown(pipeline: PipelineEntity, query: BreakdownQuery, address?: string): Promise<Breakdown> {
     this.check(pipeline, query);
-    const { covered, rows } = await this.gated(query.where, async () => {
+    const { covered, rows } = await this.gated(query.where, address, async () => {
       const covered = await this.cover(pipeline, query);
       return { covered, rows: await this.rollups.breakdown(pipeline.id, { ...query, from: covered.from }) };
     });
@@ -97,10 +120,10 @@ export class BreakdownsService {
   }
 
   /** One zero-filled series per top value (by events counted over the range), then `(other)`. */
-  async grouped(pipeline: PipelineEntity, query: SeriesQuery & { groupBy: string }): Promise<GroupedSeries> {
+  async grouped(pipeline: PipelineEntity, query: SeriesQuery & { groupBy: string }, address?: string): Promise<GroupedSeries> {
     this.check(pipeline, { by: query.groupBy, measure: query.measure?.path, where: query.where }, 'groupBy');
     const spec = BUCKETS[query.bucket];
-    const { covered, rows } = await this.gated(query.where, async () => {
+    const { covered, rows } = await this.gated(query.where, address, async () => {
       const covered = await this.cover(pipeline, query, spec.ms);
       const range = { by: query.groupBy, from: covered.from, to: query.to, measure: query.measure?.path, limit: query.limit ?? 10, where: query.where, interval: spec.interval, bucketMs: spec.ms };
       return { covered, rows: await this.rollups.grouped(pipeline.id, range) };

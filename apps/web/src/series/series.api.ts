@@ -46,7 +46,7 @@ export const SERIES_ROUTES: RouteDoc[] = [
     operationId: 'getBreakdown',
     summary: 'Events by the values of one dimension, largest first, with a measure',
     description:
-      'From the rollups the writer keeps by dimension: exact, the newest minute included. A minute counts when it starts in [from, to). A value is the text at the dimension\'s path (at most 200 characters); `(none)` where the path is missing or null; `(other)` holds the values past 1,000 distinct ones in an hour and those past `limit`. `share` is count over total. With `where`, computed from the stored events themselves (values uncapped), newest first and at most FILTERED_READ_MAX_EVENTS of them: past those the answer is `partial` and covers [coveredFrom, to). A web node runs two filtered reads at once and queues 16: past them, `503 unavailable` with Retry-After.',
+      'From the rollups the writer keeps by dimension: exact, the newest minute included. A minute counts when it starts in [from, to). A value is the text at the dimension\'s path (at most 200 characters); `(none)` where the path is missing or null; `(other)` holds the values past 1,000 distinct ones in an hour and those past `limit`. `share` is count over total. With `where`, computed from the stored events themselves (values uncapped), newest first and at most FILTERED_READ_MAX_EVENTS of them: past those the answer is `partial` and covers [coveredFrom, to). A web node runs two filtered reads at once and queues 16: past them, `503 unavailable` with Retry-After; a client address with 4 in flight gets `429 rate_limited`.',
     access: 'reader',
     query: breakdownQuerySchema,
     status: 200,
