@@ -1,5 +1,5 @@
-import type { BreakdownRow, BreakdownsRepository, GroupedRow, PipelineEntity, RollupRange } from '@dash/infra';
-import { BreakdownsService, FILTERED_READ_MAX_EVENTS, FILTERED_READS_AT_ONCE, FILTERED_READS_PER_ADDRESS, FILTERED_READS_WAITING } from './breakdowns.service';
+import { FILTERED_READ_MAX_EVENTS_DEFAULT, type BreakdownRow, type BreakdownsRepository, type GroupedRow, type PipelineEntity, type RollupRange } from '@dash/infra';
+import { BreakdownsService, FILTERED_READS_AT_ONCE, FILTERED_READS_PER_ADDRESS, FILTERED_READS_WAITING } from './breakdowns.service';
 
 /** A hand-written BreakdownsRepository: fixed answers, a set start for filtered reads, and what it was asked. */
 class FakeRollups implements Pick<BreakdownsRepository, 'breakdown' | 'grouped' | 'filteredStart'> {
@@ -50,12 +50,12 @@ describe(BreakdownsService.name, () => {
     expect(rollups.asked).toEqual([]);
   });
 
-  it(`reads a filtered range whole within FILTERED_READ_MAX_EVENTS (${FILTERED_READ_MAX_EVENTS} by default), and past them only its newest part, partial`, async () => {
+  it(`reads a filtered range whole within FILTERED_READ_MAX_EVENTS (${FILTERED_READ_MAX_EVENTS_DEFAULT} by default), and past them only its newest part, partial`, async () => {
     const where = [{ path: 'type', value: 'order.paid' }];
     const whole = new FakeRollups([{ value: 'EUR', count: 2 }]);
     expect(await serviceWith(whole).breakdown(pipeline, { ...range, by: 'data.currency', where })).toMatchObject({ total: 2, partial: false });
     expect(whole.asked).toEqual([expect.objectContaining({ from: range.from, where })]);
-    expect(whole.limits).toEqual([{ limit: FILTERED_READ_MAX_EVENTS, alignMs: undefined }]);
+    expect(whole.limits).toEqual([{ limit: FILTERED_READ_MAX_EVENTS_DEFAULT, alignMs: undefined }]);
 
     const start = new Date('2026-01-01T18:07:00Z');
     const newest = new FakeRollups([{ value: 'EUR', count: 2 }], start);
@@ -74,7 +74,7 @@ describe(BreakdownsService.name, () => {
     const start = new Date('2026-01-01T20:00:00Z');
     const rollups = new FakeRollups([], start, [{ value: 'EUR', t: start.getTime(), count: 3 }]);
     const series = await serviceWith(rollups).grouped(pipeline, { ...range, bucket: '1h', groupBy: 'data.currency', where: [{ path: 'type', value: 'order.paid' }] });
-    expect(rollups.limits).toEqual([{ limit: FILTERED_READ_MAX_EVENTS, alignMs: 3_600_000 }]);
+    expect(rollups.limits).toEqual([{ limit: FILTERED_READ_MAX_EVENTS_DEFAULT, alignMs: 3_600_000 }]);
     expect(rollups.asked).toEqual([expect.objectContaining({ from: start })]);
     expect(series).toMatchObject({ from: range.from.toISOString(), partial: true, coveredFrom: start.toISOString() });
     expect(series.groups).toHaveLength(1);

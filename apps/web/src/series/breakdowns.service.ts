@@ -1,6 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DashError, GateFull, WorkGate, type Breakdown, type GroupedSeries, type GroupPoint, type PathFilter } from '@dash/domain';
-import { BreakdownsRepository, DASH_CONFIG, type DashConfig, type PipelineEntity } from '@dash/infra';
+import { BreakdownsRepository, DASH_CONFIG, FILTERED_READ_MAX_EVENTS_DEFAULT, type DashConfig, type PipelineEntity } from '@dash/infra';
 import type { BreakdownQuery } from './breakdown.params';
 import { BUCKETS, type SeriesQuery } from './series.params';
 
@@ -19,8 +19,6 @@ function assertMeasure(pipeline: PipelineEntity, path: string | undefined): void
   }
 }
 
-/** FILTERED_READ_MAX_EVENTS' default. */
-export const FILTERED_READ_MAX_EVENTS = 200_000;
 /**
  * Reads filtered by `where` (the stored events themselves, up to FILTERED_READ_MAX_EVENTS each)
  * running at once on a node, and waiting in line; past the line a read answers 503 with Retry-After.
@@ -55,7 +53,7 @@ export class BreakdownsService {
     private readonly rollups: BreakdownsRepository,
     @Optional() @Inject(DASH_CONFIG) config?: Pick<DashConfig, 'filteredReadMaxEvents'>,
   ) {
-    this.filteredMax = config?.filteredReadMaxEvents ?? FILTERED_READ_MAX_EVENTS;
+    this.filteredMax = config?.filteredReadMaxEvents ?? FILTERED_READ_MAX_EVENTS_DEFAULT;
   }
 
   /**

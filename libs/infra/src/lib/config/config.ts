@@ -88,6 +88,9 @@ export class ConfigError extends Error {
   }
 }
 
+/** FILTERED_READ_MAX_EVENTS' default: the stored events a read filtered by `where` reads at most. */
+export const FILTERED_READ_MAX_EVENTS_DEFAULT = 200_000;
+
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(min).max(max));
 const url = (protocols: string[]) =>
@@ -151,7 +154,7 @@ const schema = {
     .describe('drop raw events older than this many days (whole daily partitions or chunks); 0 keeps them forever; counts and series are kept'),
   FIELD_CATALOG: z.enum(['on', 'off']).default('on').describe("ingestor: off stops learning the field catalog from sampled payloads (the catalog keeps what it has)"),
   BREAKDOWN_INTERVAL_MS: int(0, 60_000).default(50).describe('web only: recompute a pipeline\'s followed live breakdowns at most this often per node (one rollup read per distinct breakdown each time)'),
-  FILTERED_READ_MAX_EVENTS: int(1, 10_000_000).default(200_000).describe('web only: a breakdown or grouped series filtered by where reads the stored events themselves, newest first, at most this many; past them it answers partial: true with coveredFrom'),
+  FILTERED_READ_MAX_EVENTS: int(1, 10_000_000).default(FILTERED_READ_MAX_EVENTS_DEFAULT).describe('web only: a breakdown or grouped series filtered by where reads the stored events themselves, newest first, at most this many; past them it answers partial: true with coveredFrom'),
   COMPRESS_AFTER_DAYS: int(0, 36_500).default(7).describe('TimescaleDB mode: compress event chunks older than this many days; 0 turns compression off'),
 } as const;
 
