@@ -59,6 +59,69 @@ function credentialsOf(nodes: RedisNode[]): Pick<RedisOptions, 'username' | 'pas
   return { username: withPassword?.username, password: withPassword?.password };
 }
 
+/** Refresh a cluster's slot map this often, to follow a failover within the bounded wait. */
+const SLOTS_REFRESH_MS = 2000;
+
+const serverOf = (node: Redis) => `${node.options.host}:${node.options.port}`;
+
+/**
+ * A Cluster that lets go of every socket and timer once closed, where ioredis 5's does not (both
+ * seen after a failover, holding the test process open after every app had closed):
+ * - A node's connection can drop out of the pool unclosed. When a cluster is disconnected and at
+ *   once connected again (BullMQ does so with a worker's blocking connection whose command went
+ *   unanswered through the failover), an old connection that closes late (its server is busy)
+ *   ends after the new pool has a connection to the same server, and the pool's 'end' handler
+ *   removes whatever it holds under that host:port: the new connection, which no quit or
+ *   disconnect reaches any more. Here, as in ioredis 6 (#2135), the late 'end' of a connection
+ *   the pool has replaced leaves the pool alone.
+ * - ioredis' periodic slot refresh (`slotsRefreshInterval`) arms its next round when a refresh
+ *   ends, even one that was under way when the cluster was closed: it then fires every interval
+ *   for ever. This one stops when the cluster is not ready, and starts again when it is.
+ * Its duplicates (BullMQ's blocking connections) are made the same way.
+ */
+function releaseOnClose(cluster: Cluster): Cluster {
+  cluster.on('+node', (node: Redis) => {
+    // The pool listens for the end of each connection it makes, just before announcing it.
+    const poolsEnd = node.rawListeners('end').at(-1) as ((...args: unknown[]) => void) | undefined;
+    if (!poolsEnd) return;
+    node.removeListener('end', poolsEnd);
+    node.once('end', (...args: unknown[]) => {
+      const replaced = cluster.nodes('all').some((other) => other !== node && serverOf(other) === serverOf(node));
+      if (!replaced) poolsEnd.apply(node, args);
+    });
+  });
+
+  // One chain of refreshes at a time: a refresh still under way when the cluster closes and
+  // comes back (ready again) ends its chain instead of starting a second one.
+  let timer: NodeJS.Timeout | undefined;
+  let chains = 0;
+  let live = 0;
+  const startRefreshing = () => {
+    const chain = (live = ++chains);
+    const next = () => {
+      timer = setTimeout(() => {
+        cluster.refreshSlotsCache(() => {
+          if (chain !== live) return;
+          if (cluster.status === 'ready') next();
+          else live = 0;
+        });
+      }, SLOTS_REFRESH_MS);
+    };
+    next();
+  };
+  cluster.on('ready', () => {
+    if (!live) startRefreshing();
+  });
+  cluster.on('end', () => {
+    clearTimeout(timer);
+    live = 0;
+  });
+
+  const duplicate = cluster.duplicate.bind(cluster);
+  cluster.duplicate = (...args: Parameters<Cluster['duplicate']>) => releaseOnClose(duplicate(...args));
+  return cluster;
+}
+
 /**
  * A Redis connection set up as BullMQ asks for its role, following the configured topology:
  * one server (`rediss://` and passwords from the URL), a Redis Cluster (credentials and TLS from
@@ -112,13 +175,13 @@ export function createRedis(target: string | RedisTopology, role: RedisRole, nam
         clusterRetryStrategy: retryStrategy,
         // socket.io's sharded adapter: SSUBSCRIBE goes to the shard owning the channel's slot.
         shardedSubscribers: role === 'subscriber',
-        // Refresh the slot map often enough to follow a failover within the bounded wait.
-        slotsRefreshInterval: 2000,
+        // The slot map's periodic refresh is `releaseOnClose`'s (ioredis' own outlives a close).
+        slotsRefreshInterval: 0,
         retryDelayOnFailover: 200,
         retryDelayOnClusterDown: 200,
         retryDelayOnTryAgain: 200,
       };
-      client = new Cluster(topology.nodes.map(({ host, port }) => ({ host, port })), options);
+      client = releaseOnClose(new Cluster(topology.nodes.map(({ host, port }) => ({ host, port })), options));
       break;
     }
   }
