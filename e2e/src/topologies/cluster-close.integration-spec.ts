@@ -5,17 +5,36 @@ import { redisTopologies } from '../support/topologies';
 
 const ended = (cluster: Cluster) => new Promise<void>((resolve) => cluster.once('end', () => resolve()));
 
-/** A closed cluster client (createRedis) lets go of its timers (redis.ts, releaseOnClose): ioredis 5's periodic slot refresh re-arms itself after a close that met a refresh under way. */
-describe('a Redis Cluster client, once closed', () => {
+/** What a promise has come to after `ms`: its value, or 'pending'. */
+const within = <T>(promise: Promise<T>, ms: number): Promise<T | 'pending'> => Promise.race([promise, sleep(ms).then(() => 'pending' as const)]);
+
+/**
+ * A cluster client from createRedis connects and closes as it should (redis.ts, mendCluster), where
+ * ioredis 5's can hang or leak after a failover.
+ */
+describe('a Redis Cluster client', () => {
   const cluster: RedisTopology = {
     topology: 'cluster',
     nodes: redisTopologies().clusterNodes.split(',').map((url) => ({ host: '127.0.0.1', port: Number(new URL(url).port), tls: false })),
   };
+  let client: Cluster;
 
-  it('stops refreshing its slot map when closed during a refresh', async () => {
-    const client = createRedis(cluster, 'worker', `close-timers-${process.pid}`) as Cluster;
+  beforeEach(async () => {
+    client = createRedis(cluster, 'worker', `cluster-close-${process.pid}`) as Cluster;
     client.on('error', () => undefined);
     await client.ping();
+  });
+
+  afterEach(async () => {
+    if (client.status !== 'end') {
+      const end = ended(client);
+      client.disconnect();
+      // Bounded: a client left at 'close' (see below) never ends.
+      await within(end, 5000);
+    }
+  });
+
+  it('stops refreshing its slot map when closed during a refresh', async () => {
     const refresh = client.refreshSlotsCache.bind(client);
     let refreshes = 0;
     const end = ended(client);
@@ -29,5 +48,32 @@ describe('a Redis Cluster client, once closed', () => {
     // Two and a half refresh periods (2 s) after the close: none more.
     await sleep(5000);
     expect(refreshes).toBe(1);
+  });
+
+  it('stays ended once disconnected, while its old connections end one by one', async () => {
+    const statuses: string[] = [];
+    const end = ended(client);
+    client.disconnect();
+    await end;
+    for (const status of ['close', 'end', 'reconnecting', 'connecting']) client.on(status, () => statuses.push(status));
+    // Each of the six connections ends on its own turn; every one of them drained the pool again.
+    await sleep(500);
+    expect(client.status).toBe('end');
+    expect(statuses).toEqual([]);
+  });
+
+  it('settles connect() once ready when its first ready check finds the cluster failing', async () => {
+    const end = ended(client);
+    client.disconnect();
+    await end;
+    // As while a master fails over: CLUSTER INFO says cluster_state:fail once.
+    const internals = client as unknown as { readyCheck(callback: (error: Error | null, state?: string) => void): void };
+    const readyCheck = internals.readyCheck.bind(client);
+    let checks = 0;
+    internals.readyCheck = (callback) => (++checks === 1 ? callback(null, 'fail') : readyCheck(callback));
+    const connected = client.connect().then(() => 'connected');
+    expect(await within(connected, 10_000)).toBe('connected');
+    expect(checks).toBeGreaterThanOrEqual(2);
+    expect(await client.ping()).toBe('PONG');
   });
 });

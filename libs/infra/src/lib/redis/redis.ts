@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { RedisNode, RedisTopology } from '../config/config';
 import type { RedisKeys } from './keys';
@@ -62,11 +63,18 @@ function credentialsOf(nodes: RedisNode[]): Pick<RedisOptions, 'username' | 'pas
 /** Refresh a cluster's slot map this often, to follow a failover within the bounded wait. */
 const SLOTS_REFRESH_MS = 2000;
 
+/** ioredis' message for a command or connect on a client that has ended. */
+const CONNECTION_CLOSED = 'Connection is closed.';
+
+/** Statuses of a cluster that a drained pool leaves as they are. */
+const CLOSED = new Set(['close', 'end', 'reconnecting']);
+
 const serverOf = (node: Redis) => `${node.options.host}:${node.options.port}`;
 
 /**
- * A Cluster that lets go of every socket and timer once closed, where ioredis 5's does not (both
- * seen after a failover, holding the test process open after every app had closed):
+ * A Cluster that connects, closes and lets go of every socket and timer as it should, where
+ * ioredis 5's does not (each seen after a failover, in a worker that stopped taking jobs, a close
+ * that did not end, or the test process held open after every app had closed):
  * - A node's connection can drop out of the pool unclosed. When a cluster is disconnected and at
  *   once connected again (BullMQ does so with a worker's blocking connection whose command went
  *   unanswered through the failover), an old connection that closes late (its server is busy)
@@ -77,9 +85,12 @@ const serverOf = (node: Redis) => `${node.options.host}:${node.options.port}`;
  * - ioredis' periodic slot refresh (`slotsRefreshInterval`) arms its next round when a refresh
  *   ends, even one that was under way when the cluster was closed: it then fires every interval
  *   for ever. This one stops when the cluster is not ready, and starts again when it is.
+ * - A cluster can go back from 'end' to 'close' (below), where it neither reconnects nor ends: a
+ *   closing BullMQ worker then waits for its end for ever.
+ * - connect() can stay pending for ever although the cluster is ready (below).
  * Its duplicates (BullMQ's blocking connections) are made the same way.
  */
-function releaseOnClose(cluster: Cluster): Cluster {
+function mendCluster(cluster: Cluster): Cluster {
   cluster.on('+node', (node: Redis) => {
     // The pool listens for the end of each connection it makes, just before announcing it.
     const poolsEnd = node.rawListeners('end').at(-1) as ((...args: unknown[]) => void) | undefined;
@@ -117,8 +128,38 @@ function releaseOnClose(cluster: Cluster): Cluster {
     live = 0;
   });
 
+  // The pool 'drains' each time a connection ends while it holds none, and each drain sets the
+  // cluster to 'close'. After a disconnect every old connection that ends drains it again, late
+  // ones after the cluster has ended: it goes back from 'end' to 'close', which BullMQ then
+  // reconnects. A drain only closes a cluster that is not already closed, ended or waiting to
+  // reconnect.
+  const pool = (cluster as unknown as { connectionPool: EventEmitter }).connectionPool;
+  for (const close of pool.listeners('drain') as Array<() => void>) {
+    pool.removeListener('drain', close);
+    pool.on('drain', () => {
+      if (!CLOSED.has(cluster.status)) close();
+    });
+  }
+  // connect() settles when the cluster is ready or has ended. ioredis' own promise does not when
+  // the ready check fails (`cluster_state:fail`, as while a master fails over): the cluster
+  // reconnects by itself and becomes ready, but that promise stays pending for ever, and so does
+  // BullMQ's reconnect of a worker's blocking connection that awaits it: the worker takes no job
+  // again, and its close never ends.
+  const connect = cluster.connect.bind(cluster);
+  cluster.connect = () =>
+    new Promise<void>((resolve, reject) => {
+      const onReady = () => settle(resolve);
+      const onEnd = () => settle(() => reject(new Error(CONNECTION_CLOSED)));
+      const settle = (how: () => void) => {
+        cluster.off('ready', onReady).off('end', onEnd);
+        how();
+      };
+      cluster.once('ready', onReady).once('end', onEnd);
+      connect().then(onReady, (error: Error) => settle(() => reject(error)));
+    });
+
   const duplicate = cluster.duplicate.bind(cluster);
-  cluster.duplicate = (...args: Parameters<Cluster['duplicate']>) => releaseOnClose(duplicate(...args));
+  cluster.duplicate = (...args: Parameters<Cluster['duplicate']>) => mendCluster(duplicate(...args));
   return cluster;
 }
 
@@ -175,13 +216,13 @@ export function createRedis(target: string | RedisTopology, role: RedisRole, nam
         clusterRetryStrategy: retryStrategy,
         // socket.io's sharded adapter: SSUBSCRIBE goes to the shard owning the channel's slot.
         shardedSubscribers: role === 'subscriber',
-        // The slot map's periodic refresh is `releaseOnClose`'s (ioredis' own outlives a close).
+        // The slot map's periodic refresh is `mendCluster`'s (ioredis' own outlives a close).
         slotsRefreshInterval: 0,
         retryDelayOnFailover: 200,
         retryDelayOnClusterDown: 200,
         retryDelayOnTryAgain: 200,
       };
-      client = releaseOnClose(new Cluster(topology.nodes.map(({ host, port }) => ({ host, port })), options));
+      client = mendCluster(new Cluster(topology.nodes.map(({ host, port }) => ({ host, port })), options));
       break;
     }
   }

@@ -35,13 +35,29 @@ export function createWorker<D, R>(queue: QueueName, handlers: Partial<Record<An
  */
 const WORKER_CLOSE_TIMEOUT_MS = 15_000;
 
+/** The parts of a BullMQ worker its close goes through (private in BullMQ's types). */
+interface WorkerInternals {
+  blockingConnection: { disconnect(wait: boolean): Promise<void> };
+  lockManager: { close(): Promise<void> };
+  stalledCheckStopper?: () => void;
+}
+
+/**
+ * A worker's close, bounded (WORKER_CLOSE_TIMEOUT_MS). When the bound gives up, the blocking
+ * connection is dropped and the worker's lock renewal (every 7.5 s) and stalled-job check are
+ * stopped: BullMQ stops them only once its main loop has ended, which may still be waiting on
+ * that connection, and they would go on firing in a process whose apps have all closed.
+ */
 function boundClose(worker: Worker, prefix: string, logger: Pick<Logger, 'warn'>): void {
   const close = worker.close.bind(worker);
+  const internals = worker as unknown as WorkerInternals;
   let closing: Promise<void> | null = null;
   worker.close = (force?: boolean) =>
-    (closing ??= withTimeout(close(force), WORKER_CLOSE_TIMEOUT_MS, `closing worker ${prefix}`).catch((error: Error) => {
+    (closing ??= withTimeout(close(force), WORKER_CLOSE_TIMEOUT_MS, `closing worker ${prefix}`).catch(async (error: Error) => {
       logger.warn(`${error.message}: its blocking connection is dropped`);
       // BullMQ keeps it to itself; dropped without QUIT, its socket closes at once.
-      void (worker as unknown as { blockingConnection: { disconnect(wait: boolean): Promise<void> } }).blockingConnection.disconnect(false).catch(() => undefined);
+      void internals.blockingConnection.disconnect(false).catch(() => undefined);
+      await internals.lockManager.close().catch(() => undefined);
+      internals.stalledCheckStopper?.();
     }));
 }
