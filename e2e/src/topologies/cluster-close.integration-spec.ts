@@ -1,12 +1,26 @@
 import { createRedis, type RedisTopology } from '@dash/infra';
+import { Queue, Worker } from 'bullmq';
 import type { Cluster } from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import { waitFor } from '../support/harness';
 import { sleep } from '../support/processes';
-import { redisTopologies } from '../support/topologies';
+import { deleteClusterKeys, redisTopologies } from '../support/topologies';
 
 const ended = (cluster: Cluster) => new Promise<void>((resolve) => cluster.once('end', () => resolve()));
 
 /** What a promise has come to after `ms`: its value, or 'pending'. */
 const within = <T>(promise: Promise<T>, ms: number): Promise<T | 'pending'> => Promise.race([promise, sleep(ms).then(() => 'pending' as const)]);
+
+type ReadyCheck = (callback: (error: Error | null, state?: string) => void) => void;
+
+/** Makes a cluster client's next ready check find `cluster_state:fail`, as while a master fails over; counts its checks. */
+function failNextReadyCheck(client: Cluster): { readonly checks: number } {
+  const internals = client as unknown as { readyCheck: ReadyCheck };
+  const readyCheck = internals.readyCheck.bind(client);
+  const counter = { checks: 0 };
+  internals.readyCheck = (callback) => (++counter.checks === 1 ? callback(null, 'fail') : readyCheck(callback));
+  return counter;
+}
 
 /**
  * A cluster client from createRedis connects and closes as it should (redis.ts, mendCluster), where
@@ -66,14 +80,39 @@ describe('a Redis Cluster client', () => {
     const end = ended(client);
     client.disconnect();
     await end;
-    // As while a master fails over: CLUSTER INFO says cluster_state:fail once.
-    const internals = client as unknown as { readyCheck(callback: (error: Error | null, state?: string) => void): void };
-    const readyCheck = internals.readyCheck.bind(client);
-    let checks = 0;
-    internals.readyCheck = (callback) => (++checks === 1 ? callback(null, 'fail') : readyCheck(callback));
+    const counter = failNextReadyCheck(client);
     const connected = client.connect().then(() => 'connected');
     expect(await within(connected, 10_000)).toBe('connected');
-    expect(checks).toBeGreaterThanOrEqual(2);
+    expect(counter.checks).toBeGreaterThanOrEqual(2);
     expect(await client.ping()).toBe('PONG');
+  });
+
+  it("keeps a BullMQ worker taking jobs after its blocking connection reconnects through a failing ready check", async () => {
+    const prefix = `{dash_t_blocking_${randomBytes(4).toString('hex')}}`;
+    const queue = new Queue('jobs', { connection: client, prefix });
+    const done: string[] = [];
+    const worker = new Worker('jobs', async (job) => void done.push(job.name), { connection: client, prefix });
+    worker.on('error', () => undefined);
+    try {
+      await worker.waitUntilReady();
+      await queue.add('before', {});
+      await waitFor(() => done, (names) => names.includes('before'), 20_000, 'the job before');
+      // The worker's own copy of the connection, which it blocks on: ended under it, BullMQ connects it again.
+      const blocking = (worker as unknown as { blockingConnection: { _client: Cluster } }).blockingConnection._client;
+      const counter = failNextReadyCheck(blocking);
+      const end = ended(blocking);
+      blocking.disconnect();
+      await end;
+      // One job may still be taken on the way (with the next one's fetch); the worker must go on after it.
+      for (const name of ['after', 'again', 'and again']) {
+        await queue.add(name, {});
+        await waitFor(() => done, (names) => names.includes(name), 20_000, `the job "${name}" after the reconnect`);
+      }
+      expect(counter.checks).toBeGreaterThanOrEqual(1);
+    } finally {
+      await within(worker.close(), 10_000);
+      await queue.close();
+      await deleteClusterKeys(redisTopologies(), prefix);
+    }
   });
 });
