@@ -1,3 +1,4 @@
+import { withTimeout } from '@dash/domain';
 import type { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
@@ -87,5 +88,34 @@ describe(quit.name, () => {
     const disconnect = jest.spyOn(redis, 'disconnect');
     await quit(redis);
     expect(disconnect).not.toHaveBeenCalled();
+  });
+});
+
+describe('a subscriber connection', () => {
+  const url = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const channel = `dash_t_subscriber_${randomBytes(4).toString('hex')}`;
+
+  /**
+   * socket.io's adapter and the transport subscribe as soon as they have the connection. A
+   * SUBSCRIBE is sent even before ioredis' ready check (it may run while the server loads), whose
+   * INFO Redis then refuses on a connection in subscriber mode (ioredis #2037): the connection
+   * failed and reconnected, failing the commands it held. Here, subscribing on 'connect'.
+   */
+  it('subscribes while connecting without failing its ready check', async () => {
+    const errors: Error[] = [];
+    const subscriber = createRedis(url, 'subscriber', 'subscriber-test');
+    const publisher = createRedis(url, 'producer', 'subscriber-test');
+    subscriber.on('error', (error: Error) => errors.push(error));
+    const subscribed = new Promise<unknown>((resolve, reject) => subscriber.once('connect', () => subscriber.subscribe(channel).then(resolve, reject)));
+    const received = new Promise<string>((resolve) => subscriber.once('message', (_channel: string, message: string) => resolve(message)));
+    try {
+      await withTimeout(subscribed, 10_000, 'the subscription');
+      await whenReady(subscriber);
+      await publisher.publish(channel, 'hello');
+      expect(await withTimeout(received, 10_000, 'the message')).toBe('hello');
+      expect(errors.map((error) => error.message)).toEqual([]);
+    } finally {
+      await Promise.all([quit(subscriber), quit(publisher)]);
+    }
   });
 });

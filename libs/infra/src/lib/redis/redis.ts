@@ -44,10 +44,16 @@ export function redisVariableOf(topology: RedisTopology): string {
   }
 }
 
+/**
+ * Options by role. A subscriber skips ioredis' ready check: its users subscribe at once, and a
+ * SUBSCRIBE sent while the connection is still being set up (ioredis sends it then: it is allowed
+ * while a server loads) turns the check's INFO into an error (ioredis 5, #2037): the connection
+ * is failed and made again, and the subscription was lost (a message published after it never
+ * came). What the check waits for, a server loading its data, does not hold back a subscription.
+ */
 function roleOptions(role: RedisRole): RedisOptions {
-  return role === 'producer'
-    ? { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 }
-    : { maxRetriesPerRequest: null, enableReadyCheck: true };
+  if (role === 'producer') return { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 };
+  return { maxRetriesPerRequest: null, enableReadyCheck: role !== 'subscriber' };
 }
 
 const retryStrategy = (times: number) => Math.min(times * 200, 2000);
