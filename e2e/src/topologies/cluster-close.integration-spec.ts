@@ -87,6 +87,23 @@ describe('a Redis Cluster client', () => {
     expect(await client.ping()).toBe('PONG');
   });
 
+  it('waits for its retries with one pair of listeners, however many ready checks fail', async () => {
+    const end = ended(client);
+    client.disconnect();
+    await end;
+    const internals = client as unknown as { readyCheck: ReadyCheck };
+    const readyCheck = internals.readyCheck.bind(client);
+    // The listeners on 'ready' at each check: ioredis retries connect() after each failed one.
+    const listening: number[] = [];
+    internals.readyCheck = (callback) => {
+      listening.push(client.listenerCount('ready'));
+      return listening.length <= 4 ? callback(null, 'fail') : readyCheck(callback);
+    };
+    expect(await within(client.connect().then(() => 'connected'), 20_000)).toBe('connected');
+    expect(listening).toHaveLength(5);
+    expect(new Set(listening).size).toBe(1);
+  });
+
   it("keeps a BullMQ worker taking jobs after its blocking connection reconnects through a failing ready check", async () => {
     const prefix = `{dash_t_blocking_${randomBytes(4).toString('hex')}}`;
     const queue = new Queue('jobs', { connection: client, prefix });

@@ -150,19 +150,22 @@ function mendCluster(cluster: Cluster): Cluster {
   // the ready check fails (`cluster_state:fail`, as while a master fails over): the cluster
   // reconnects by itself and becomes ready, but that promise stays pending for ever, and so does
   // BullMQ's reconnect of a worker's blocking connection that awaits it: the worker takes no job
-  // again, and its close never ends.
+  // again, and its close never ends. Every call waits on one shared promise (ioredis calls
+  // connect() again at each retry: one pair of listeners whatever the number of retries).
   const connect = cluster.connect.bind(cluster);
-  cluster.connect = () =>
-    new Promise<void>((resolve, reject) => {
+  let readyOrEnded: Promise<void> | null = null;
+  const whenReadyOrEnded = () =>
+    (readyOrEnded ??= new Promise<void>((resolve, reject) => {
       const onReady = () => settle(resolve);
       const onEnd = () => settle(() => reject(new Error(CONNECTION_CLOSED)));
       const settle = (how: () => void) => {
         cluster.off('ready', onReady).off('end', onEnd);
+        readyOrEnded = null;
         how();
       };
       cluster.once('ready', onReady).once('end', onEnd);
-      connect().then(onReady, (error: Error) => settle(() => reject(error)));
-    });
+    }));
+  cluster.connect = () => Promise.race([connect(), whenReadyOrEnded()]);
 
   const duplicate = cluster.duplicate.bind(cluster);
   cluster.duplicate = (...args: Parameters<Cluster['duplicate']>) => mendCluster(duplicate(...args));
