@@ -96,10 +96,10 @@ describe('a subscriber connection', () => {
   const channel = `dash_t_subscriber_${randomBytes(4).toString('hex')}`;
 
   /**
-   * socket.io's adapter and the transport subscribe as soon as they have the connection. A
-   * SUBSCRIBE is sent even before ioredis' ready check (it may run while the server loads), whose
-   * INFO Redis then refuses on a connection in subscriber mode (ioredis #2037): the connection
-   * failed and reconnected, failing the commands it held. Here, subscribing on 'connect'.
+   * socket.io's adapter subscribes as soon as it has the connection. A SUBSCRIBE is sent even
+   * before ioredis' ready check (it may run while the server loads), whose INFO Redis then refuses
+   * on a connection in subscriber mode (ioredis #2037): the connection failed and reconnected,
+   * and the subscription was lost. Here, subscribing on 'connect'.
    */
   it('subscribes while connecting without failing its ready check', async () => {
     const errors: Error[] = [];
